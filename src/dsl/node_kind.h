@@ -112,6 +112,10 @@ class NodeKindSpec {
   virtual bool CanSuspend() const { return false; }
   // True for kinds that end the execution (exit).
   virtual bool EndsExecution() const { return false; }
+  // True for filters (condition, segment): used as a step of a sequence rather than as the
+  // condition of IF/WHILE, a false result ends the execution there (a Reach extension:
+  // LiteFlow ignores a boolean node's result outside a condition; docs/dsl.md explains).
+  virtual bool GatesWhenFalse() const { return false; }
 };
 
 class NodeKindRegistry {

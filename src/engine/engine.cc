@@ -1,0 +1,438 @@
+#include "engine/engine.h"
+
+#include <boost/json.hpp>
+
+#include "common/time_util.h"
+#include "dsl/flow_compiler.h"
+
+namespace reach::engine {
+
+namespace json = boost::json;
+using storage::ExecutionRecord;
+using storage::ExecutionStatus;
+using storage::StoreTxn;
+using storage::UserRecord;
+
+json::value EventJson(const storage::EventRecord& e) {
+  json::object o;
+  o["type"] = e.type;
+  o["user_id"] = e.user_id;
+  o["properties"] = e.properties;
+  o["timestamp"] = FormatTimestamp(e.timestamp_ms);
+  o["message_id"] = e.message_id;
+  o["seq"] = e.seq;
+  return o;
+}
+
+// ExecutionHost over the job's transaction.
+class Engine::TxnHost final : public ExecutionHost {
+ public:
+  TxnHost(Engine& engine, StoreTxn& txn, const ExecutionRecord& exec) : engine_(engine), txn_(txn), exec_(exec) {}
+
+  int64_t NowMillis() const override { return engine_.clock_.NowMillis(); }
+  Status AddWait(int64_t execution_id, int64_t wait_id, const std::string& event_type) override {
+    storage::WaitRecord w;
+    w.execution_id = execution_id;
+    w.wait_id = wait_id;
+    w.user_id = exec_.user_id;
+    w.event_type = event_type;
+    w.created_ms = NowMillis();
+    return txn_.AddWait(w);
+  }
+  Status AddTimer(int64_t execution_id, int64_t wait_id, int64_t due_ms) override {
+    storage::TimerRecord t;
+    t.execution_id = execution_id;
+    t.wait_id = wait_id;
+    t.due_ms = due_ms;
+    return txn_.AddTimer(t);
+  }
+  Status RemoveWakeup(int64_t execution_id, int64_t wait_id) override {
+    Status s = txn_.DeleteWait(execution_id, wait_id);
+    if (!s.ok()) return s;
+    return txn_.DeleteTimerFor(execution_id, wait_id);
+  }
+  int64_t CountEvents(const std::string& user_id, std::string_view type, int64_t since_ms) override {
+    auto r = txn_.CountEvents(user_id, std::string(type), since_ms);
+    return r.ok() ? *r : 0;
+  }
+  bool Send(const ExecutionRecord& execution, const std::string& key, SendRequest request, std::string& error) override {
+    if (!engine_.sends_) {
+      error = "no channel is configured for sends";
+      return false;
+    }
+    return engine_.sends_->Accept(txn_, execution, key, request, error);
+  }
+  void Note(std::string line) override {
+    if (engine_.note_sink_) engine_.note_sink_(exec_.id, line);
+  }
+  void BumpStats(const std::string& node, int64_t entered, int64_t completed, int64_t failed) override {
+    auto& d = stats_[node];
+    d[0] += entered;
+    d[1] += completed;
+    d[2] += failed;
+  }
+  // Counters are summed over the run and written once per node.
+  Status FlushStats() {
+    for (const auto& [node, d] : stats_) {
+      Status s = txn_.BumpNodeStats(exec_.chain, exec_.chain_version, node, d[0], d[1], d[2]);
+      if (!s.ok()) return s;
+    }
+    stats_.clear();
+    return Status::Ok();
+  }
+
+ private:
+  Engine& engine_;
+  StoreTxn& txn_;
+  const ExecutionRecord& exec_;
+  std::map<std::string, std::array<int64_t, 3>> stats_;
+};
+
+Engine::Engine(const dsl::NodeKindRegistry& kinds, const NodeExecutorRegistry& executors, const Clock& clock,
+               SendSink* sends, EngineOptions options)
+    : kinds_(kinds), executors_(executors), clock_(clock), sends_(sends), options_(options) {}
+
+std::shared_ptr<const dsl::FlowGraph> Engine::current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+Result<std::shared_ptr<const dsl::FlowGraph>> Engine::CompileSet(const storage::FlowSetRecord& set,
+                                                                 std::string& errors) {
+  dsl::FlowCompiler compiler(kinds_);
+  for (const json::value& f : set.files) {
+    const json::object& o = f.as_object();
+    compiler.AddFile(std::string(o.at("path").as_string()), std::string(o.at("text").as_string()));
+  }
+  dsl::Diagnostics diags;
+  auto graph = compiler.Compile(diags);
+  if (!graph) {
+    errors = diags.Format(compiler.sources());
+    return Status::Invalid(errors);
+  }
+  return graph;
+}
+
+Result<std::shared_ptr<const dsl::FlowGraph>> Engine::GraphFor(StoreTxn& txn, const std::string& set_version) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = graphs_.find(set_version);
+    if (it != graphs_.end()) return it->second;
+  }
+  auto set = txn.GetFlowSet(set_version);
+  if (!set.ok()) return set.status();
+  if (!*set) return Status::NotFound("flow set " + set_version + " is not in the store");
+  std::string errors;
+  auto graph = CompileSet(**set, errors);
+  if (!graph.ok()) return Status::Corruption("stored flow set " + set_version + " no longer compiles: " + errors);
+  std::lock_guard<std::mutex> lock(mu_);
+  graphs_[set_version] = *graph;
+  return *graph;
+}
+
+Status Engine::Deploy(StoreTxn& txn, const std::vector<std::pair<std::string, std::string>>& files,
+                      std::string& errors) {
+  storage::FlowSetRecord set;
+  for (const auto& [path, text] : files) set.files.push_back(json::object{{"path", path}, {"text", text}});
+  auto graph = CompileSet(set, errors);
+  if (!graph.ok()) return graph.status();
+  const dsl::FlowGraph& g = **graph;
+  set.version = g.version();
+  set.created_ms = clock_.NowMillis();
+  for (size_t i = 0; i < g.files().size(); ++i) {
+    json::object& o = set.files[i].as_object();
+    o["name"] = g.files()[i].name;
+    o["version"] = g.files()[i].version;
+  }
+  Status s = txn.PutFlowSet(set);
+  if (!s.ok()) return s;
+  auto existing = txn.ListFlows();
+  if (!existing.ok()) return existing.status();
+  for (const dsl::FlowFile& f : g.files()) {
+    storage::FlowRecord rec;
+    rec.name = f.name;
+    rec.version = f.version;
+    rec.set_version = set.version;
+    rec.updated_ms = set.created_ms;
+    for (const auto& old : *existing)
+      if (old.name == f.name) rec.paused = old.paused;
+    if (Status ps = txn.PutFlow(rec); !ps.ok()) return ps;
+  }
+  if (Status ms = txn.PutMeta("current_set", set.version); !ms.ok()) return ms;
+  std::lock_guard<std::mutex> lock(mu_);
+  current_ = *graph;
+  graphs_[set.version] = *graph;
+  for (const auto& f : *existing) paused_[f.name] = f.paused;
+  return Status::Ok();
+}
+
+Status Engine::LoadCurrent(StoreTxn& txn) {
+  auto v = txn.GetMeta("current_set");
+  if (!v.ok()) return v.status();
+  if (!*v) return Status::Ok();
+  auto graph = GraphFor(txn, **v);
+  if (!graph.ok()) return graph.status();
+  auto flows = txn.ListFlows();
+  if (!flows.ok()) return flows.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  current_ = *graph;
+  for (const auto& f : *flows) paused_[f.name] = f.paused;
+  return Status::Ok();
+}
+
+Status Engine::LoadUser(StoreTxn& txn, const std::string& id, UserRecord& user) {
+  auto u = txn.GetUser(id);
+  if (!u.ok()) return u.status();
+  if (*u) {
+    user = std::move(**u);
+    return Status::Ok();
+  }
+  user = UserRecord{};
+  user.id = id;
+  user.created_ms = user.updated_ms = clock_.NowMillis();
+  return txn.PutUser(user);
+}
+
+Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& user, const Wakeup* wakeup) {
+  auto graph = GraphFor(txn, exec.set_version);
+  if (!graph.ok()) return graph.status();
+  TxnHost host(*this, txn, exec);
+  Executor executor(**graph, executors_, host, options_.executor);
+  Status s = executor.Run(exec, user, wakeup);
+  if (!s.ok()) return s;
+  exec.updated_ms = clock_.NowMillis();
+  if (storage::IsFinished(exec.status)) {
+    exec.finished_ms = exec.updated_ms;
+    // The executor removed what it registered; this also clears anything left by a bug.
+    if (Status d = txn.DeleteWaitsOf(exec.id); !d.ok()) return d;
+    if (Status d = txn.DeleteTimersOf(exec.id); !d.ok()) return d;
+  }
+  if (Status u = txn.UpdateExecution(exec); !u.ok()) return u;
+  if (Status w = txn.SetWaitingNodes(exec.id, exec.chain, executor.waiting_nodes()); !w.ok()) return w;
+  if (executor.user_changed()) {
+    user.updated_ms = clock_.NowMillis();
+    if (Status p = txn.PutUser(user); !p.ok()) return p;
+  }
+  return host.FlushStats();
+}
+
+Status Engine::Enroll(StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>& graph, uint32_t chain_index,
+                      UserRecord& user, const json::value& event, const std::string& request_id,
+                      int64_t& execution_id, std::string& refused, const std::string* forced_key) {
+  execution_id = 0;
+  const dsl::ChainDef& chain = graph->chain(chain_index);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (paused_[chain.flow]) {
+      refused = "flow '" + chain.flow + "' is paused";
+      return Status::Ok();
+    }
+  }
+  std::string key;
+  if (forced_key) {
+    key = *forced_key;
+  } else if (chain.entry.key) {
+    json::value user_json = UserJson(user);
+    dsl::Scope scope{&user_json, &event, nullptr, nullptr};
+    dsl::Value v = chain.entry.key->Evaluate(scope);
+    if (v.is_error()) {
+      refused = "entry key: " + std::string(v.as_string());
+      return Status::Ok();
+    }
+    key = v.kind() == dsl::Value::Kind::kString ? std::string(v.as_string()) : v.ToString();
+  }
+  auto state = txn.GetEntryState(chain.name, user.id, key);
+  if (!state.ok()) return state.status();
+  switch (chain.entry.reentry) {
+    case dsl::EntryRule::Reentry::kOnce:
+      if (state->any) {
+        refused = "already entered (reentry: once)";
+        return Status::Ok();
+      }
+      break;
+    case dsl::EntryRule::Reentry::kAfterExit:
+      if (state->active) {
+        refused = "still in the journey (reentry: after_exit)";
+        return Status::Ok();
+      }
+      break;
+    case dsl::EntryRule::Reentry::kAlways:
+      break;
+  }
+  ExecutionRecord exec;
+  exec.flow = chain.flow;
+  exec.chain = chain.name;
+  exec.chain_version = chain.version;
+  exec.set_version = graph->version();
+  exec.user_id = user.id;
+  exec.entry_key = key;
+  exec.status = ExecutionStatus::kRunning;
+  exec.event = event;
+  exec.request_id = request_id;
+  exec.created_ms = exec.updated_ms = clock_.NowMillis();
+  if (Status s = txn.InsertExecution(exec); !s.ok()) return s;
+  execution_id = exec.id;
+  return RunExecution(txn, exec, user, nullptr);
+}
+
+Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutcome& outcome) {
+  if (event.received_ms == 0) event.received_ms = clock_.NowMillis();
+  if (event.timestamp_ms == 0) event.timestamp_ms = event.received_ms;
+  auto inserted = txn.InsertEvent(event);
+  if (!inserted.ok()) return inserted.status();
+  outcome.seq = event.seq;
+  if (!*inserted) {
+    outcome.duplicate = true;
+    return Status::Ok();
+  }
+  UserRecord user;
+  if (Status s = LoadUser(txn, event.user_id, user); !s.ok()) return s;
+  json::value ev = EventJson(event);
+
+  // Resume first: an execution waiting for this event type moves on; then enroll, so that an
+  // event that starts a journey does not also satisfy a wait of the journey it just started.
+  auto waits = txn.FindWaits(event.user_id, event.type);
+  if (!waits.ok()) return waits.status();
+  std::map<int64_t, std::vector<int64_t>> by_execution;
+  for (const auto& w : *waits) by_execution[w.execution_id].push_back(w.wait_id);
+  for (const auto& [exec_id, wait_ids] : by_execution) {
+    auto exec = txn.GetExecution(exec_id);
+    if (!exec.ok()) return exec.status();
+    if (!*exec || storage::IsFinished((*exec)->status)) continue;
+    ExecutionRecord& e = **exec;
+    // Every wait of this execution for this type sees the event (WHEN branches may each wait).
+    for (int64_t wait_id : wait_ids) {
+      if (storage::IsFinished(e.status)) break;
+      Wakeup wake;
+      wake.kind = Wakeup::Kind::kEvent;
+      wake.wait_id = wait_id;
+      wake.event = &event;
+      wake.event_json = &ev;
+      if (Status s = RunExecution(txn, e, user, &wake); !s.ok()) return s;
+    }
+    outcome.resumed.push_back(exec_id);
+  }
+
+  auto graph = current();
+  if (!graph) return Status::Ok();
+  for (size_t c = 0; c < graph->chains().size(); ++c) {
+    const dsl::ChainDef& chain = graph->chain(static_cast<uint32_t>(c));
+    if (chain.trigger.kind != dsl::Trigger::Kind::kEvent || chain.trigger.event != event.type) continue;
+    if (chain.trigger.match) {
+      json::value user_json = UserJson(user);
+      dsl::Scope scope{&user_json, &ev, nullptr, nullptr};
+      dsl::Value v = chain.trigger.match->Evaluate(scope);
+      if (v.kind() != dsl::Value::Kind::kBool || !v.as_bool()) continue;
+    }
+    int64_t id = 0;
+    std::string refused;
+    if (Status s = Enroll(txn, graph, static_cast<uint32_t>(c), user, ev, event.request_id, id, refused, nullptr);
+        !s.ok())
+      return s;
+    if (id) outcome.started.push_back(id);
+  }
+  return Status::Ok();
+}
+
+Status Engine::Start(StoreTxn& txn, const std::string& chain, const std::string& user_id, const json::value& event,
+                     const std::string& request_id, int64_t& execution_id, std::string& refused) {
+  auto graph = current();
+  if (!graph) return Status::Precondition("no flows are deployed");
+  int32_t c = graph->FindChain(chain);
+  if (c == dsl::kNone) return Status::NotFound("no chain named '" + chain + "'");
+  UserRecord user;
+  if (Status s = LoadUser(txn, user_id, user); !s.ok()) return s;
+  return Enroll(txn, graph, static_cast<uint32_t>(c), user, event, request_id, execution_id, refused, nullptr);
+}
+
+Status Engine::FireDueTimers(StoreTxn& txn, int& fired) {
+  fired = 0;
+  auto due = txn.DueTimers(clock_.NowMillis(), options_.timer_batch);
+  if (!due.ok()) return due.status();
+  for (const storage::TimerRecord& t : *due) {
+    // Deleting the timer in the same transaction as the resume makes it fire exactly once.
+    if (Status s = txn.DeleteTimer(t.id); !s.ok()) return s;
+    ++fired;
+    auto exec = txn.GetExecution(t.execution_id);
+    if (!exec.ok()) return exec.status();
+    if (!*exec || storage::IsFinished((*exec)->status)) continue;
+    UserRecord user;
+    if (Status s = LoadUser(txn, (*exec)->user_id, user); !s.ok()) return s;
+    Wakeup wake;
+    wake.kind = Wakeup::Kind::kTimer;
+    wake.wait_id = t.wait_id;
+    if (Status s = RunExecution(txn, **exec, user, &wake); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {
+  cancelled = false;
+  auto exec = txn.GetExecution(execution_id);
+  if (!exec.ok()) return exec.status();
+  if (!*exec) return Status::NotFound("no execution " + std::to_string(execution_id));
+  ExecutionRecord& e = **exec;
+  if (storage::IsFinished(e.status)) return Status::Ok();
+  e.status = ExecutionStatus::kCancelled;
+  e.updated_ms = e.finished_ms = clock_.NowMillis();
+  e.state.erase("root");
+  if (Status s = txn.DeleteWaitsOf(e.id); !s.ok()) return s;
+  if (Status s = txn.DeleteTimersOf(e.id); !s.ok()) return s;
+  if (Status s = txn.SetWaitingNodes(e.id, e.chain, {}); !s.ok()) return s;
+  if (Status s = txn.UpdateExecution(e); !s.ok()) return s;
+  cancelled = true;
+  return Status::Ok();
+}
+
+Status Engine::RunDueSchedules(StoreTxn& txn, int& started) {
+  started = 0;
+  auto graph = current();
+  if (!graph) return Status::Ok();
+  int64_t now = clock_.NowMillis();
+  for (size_t c = 0; c < graph->chains().size(); ++c) {
+    const dsl::ChainDef& chain = graph->chain(static_cast<uint32_t>(c));
+    if (chain.trigger.kind != dsl::Trigger::Kind::kSchedule) continue;
+    auto last = txn.GetLastTick(chain.name);
+    if (!last.ok()) return last.status();
+    if (*last == 0) {
+      // First sight of this schedule: start counting from now (no backfill of history).
+      if (Status s = txn.SetLastTick(chain.name, now); !s.ok()) return s;
+      continue;
+    }
+    int64_t next = chain.trigger.schedule->NextAfter(*last, chain.trigger.tz);
+    if (next < 0 || next > now) continue;
+    // Every tick missed while down collapses into this one run.
+    int64_t latest = next;
+    for (int64_t t = next; t >= 0 && t <= now; t = chain.trigger.schedule->NextAfter(t, chain.trigger.tz)) latest = t;
+    if (Status s = txn.SetLastTick(chain.name, latest); !s.ok()) return s;
+    UserRecord system_user;
+    if (Status s = LoadUser(txn, "", system_user); !s.ok()) return s;
+    std::string tick_text = FormatTimestamp(latest);
+    json::value tick = json::object{{"type", "schedule"}, {"timestamp", tick_text}};
+    int64_t id = 0;
+    std::string refused;
+    // One execution per tick: the tick is its entry key, whatever the entry rule says.
+    if (Status s = Enroll(txn, graph, static_cast<uint32_t>(c), system_user, tick, "schedule", id, refused, &tick_text);
+        !s.ok())
+      return s;
+    if (id) ++started;
+  }
+  return Status::Ok();
+}
+
+int64_t Engine::NextScheduleDue(StoreTxn& txn) {
+  auto graph = current();
+  if (!graph) return -1;
+  int64_t best = -1;
+  for (const dsl::ChainDef& chain : graph->chains()) {
+    if (chain.trigger.kind != dsl::Trigger::Kind::kSchedule) continue;
+    auto last = txn.GetLastTick(chain.name);
+    if (!last.ok()) continue;
+    int64_t from = *last ? *last : clock_.NowMillis();
+    int64_t next = chain.trigger.schedule->NextAfter(from, chain.trigger.tz);
+    if (next >= 0 && (best < 0 || next < best)) best = next;
+  }
+  return best;
+}
+
+}  // namespace reach::engine

@@ -1,0 +1,114 @@
+#pragma once
+// Engine: what happens to an event, a due timer or a manual enrollment, as one unit of work
+// inside a store transaction. The synchronous core: every method takes the StoreTxn of the
+// job it runs in, so that an event's insert, the enrollments it causes and the waits it
+// resumes commit together (or not at all). EngineService (engine_service.h) runs these on the
+// store's writer with group commit; `reach run` and tests call them through Store::Write.
+//
+// Flow sets: the engine knows the current deployed set and can compile any earlier one from
+// the store, so that an execution always runs on the version it entered.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "common/status.h"
+#include "dsl/flow_graph.h"
+#include "dsl/node_kind.h"
+#include "engine/clock.h"
+#include "engine/executor.h"
+#include "engine/node_executor.h"
+#include "storage/store.h"
+
+namespace reach::engine {
+
+// Where rendered messages go (sandbox recorder, channels, `reach run`'s printer).
+class SendSink {
+ public:
+  virtual ~SendSink() = default;
+  // Called inside the transaction that runs the node. `key` is deterministic (execution,
+  // node use, occurrence): a replay after a crash produces the same key.
+  virtual bool Accept(storage::StoreTxn& txn, const storage::ExecutionRecord& execution, const std::string& key,
+                      const SendRequest& request, std::string& error) = 0;
+};
+
+struct EngineOptions {
+  ExecutorOptions executor;
+  int timer_batch = 1000;       // timers fired per job at most
+};
+
+// What one event did.
+struct EventOutcome {
+  int64_t seq = 0;
+  bool duplicate = false;
+  std::vector<int64_t> started;   // executions enrolled
+  std::vector<int64_t> resumed;   // executions resumed
+};
+
+class Engine {
+ public:
+  Engine(const dsl::NodeKindRegistry& kinds, const NodeExecutorRegistry& executors, const Clock& clock,
+         SendSink* sends, EngineOptions options = {});
+
+  // Compiles `files` (path, text) as the new current flow set, stores it and the flows'
+  // records. Returns the compiler's diagnostics text in `errors` when invalid (nothing changes).
+  Status Deploy(storage::StoreTxn& txn, const std::vector<std::pair<std::string, std::string>>& files,
+                std::string& errors);
+  // Loads the current flow set from the store (at start-up). Not an error when none exists.
+  Status LoadCurrent(storage::StoreTxn& txn);
+  std::shared_ptr<const dsl::FlowGraph> current() const;
+
+  // Stores `event` (idempotent by message_id), creates the user when new, enrolls it in the
+  // chains its type triggers and resumes its executions waiting for that type.
+  Status HandleEvent(storage::StoreTxn& txn, storage::EventRecord& event, EventOutcome& outcome);
+  // Starts `chain` for `user_id` (manual trigger, `reach run`, POST /v1/runs), ignoring the
+  // trigger but honouring the entry rule. `event` may be null. Sets `execution_id` (0 when the
+  // entry rule refused).
+  Status Start(storage::StoreTxn& txn, const std::string& chain, const std::string& user_id,
+               const boost::json::value& event, const std::string& request_id, int64_t& execution_id,
+               std::string& refused);
+  // Fires the timers due at the clock's now (at most options.timer_batch). Sets `fired`.
+  Status FireDueTimers(storage::StoreTxn& txn, int& fired);
+  // Cancels a running or waiting execution (its waits and timers go with it).
+  Status Cancel(storage::StoreTxn& txn, int64_t execution_id, bool& cancelled);
+  // Starts the schedule-triggered chains whose tick is due (missed ticks run once).
+  Status RunDueSchedules(storage::StoreTxn& txn, int& started);
+  // The next time a schedule tick is due (ms), or -1.
+  int64_t NextScheduleDue(storage::StoreTxn& txn);
+
+  // Receives every line nodes note (for `reach run`). Optional.
+  void set_note_sink(std::function<void(int64_t execution, const std::string&)> sink) { note_sink_ = std::move(sink); }
+
+ private:
+  class TxnHost;
+  Result<std::shared_ptr<const dsl::FlowGraph>> GraphFor(storage::StoreTxn& txn, const std::string& set_version);
+  Result<std::shared_ptr<const dsl::FlowGraph>> CompileSet(const storage::FlowSetRecord& set, std::string& errors);
+  Status Enroll(storage::StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>& graph, uint32_t chain,
+                storage::UserRecord& user, const boost::json::value& event, const std::string& request_id,
+                int64_t& execution_id, std::string& refused, const std::string* forced_key);
+  Status RunExecution(storage::StoreTxn& txn, storage::ExecutionRecord& execution, storage::UserRecord& user,
+                      const Wakeup* wakeup);
+  Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
+
+  const dsl::NodeKindRegistry& kinds_;
+  const NodeExecutorRegistry& executors_;
+  const Clock& clock_;
+  SendSink* sends_;
+  EngineOptions options_;
+  std::function<void(int64_t, const std::string&)> note_sink_;
+
+  mutable std::mutex mu_;  // guards the graphs (read by API threads)
+  std::shared_ptr<const dsl::FlowGraph> current_;
+  std::map<std::string, std::shared_ptr<const dsl::FlowGraph>> graphs_;  // by set version
+  std::map<std::string, bool> paused_;  // flow name -> paused
+};
+
+// The JSON view of an event that expressions and templates see.
+boost::json::value EventJson(const storage::EventRecord& event);
+
+}  // namespace reach::engine

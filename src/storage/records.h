@@ -1,0 +1,117 @@
+#pragma once
+// The rows the engine keeps, as plain structs. JSON-valued columns are Boost.JSON values.
+// Times are Unix milliseconds, UTC.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+namespace reach::storage {
+
+struct UserRecord {
+  std::string id;
+  boost::json::object traits;
+  boost::json::array tags;            // strings
+  std::string timezone;               // IANA name, "" = unknown
+  boost::json::object identities;     // phone, openid, unionid, external_userid, wecom_userid ...
+  boost::json::object subscriptions;  // channel -> "subscribed" | "unsubscribed"
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+struct EventRecord {
+  int64_t seq = 0;                    // assigned by the store, increasing
+  std::string message_id;             // idempotency key; unique when not empty
+  std::string type;
+  std::string user_id;
+  boost::json::object properties;
+  int64_t timestamp_ms = 0;           // when it happened (client's clock)
+  int64_t received_ms = 0;            // when Reach accepted it
+  std::string request_id;             // carried through to traces and logs
+};
+
+enum class ExecutionStatus : uint8_t { kRunning, kWaiting, kCompleted, kFailed, kCancelled };
+std::string_view ExecutionStatusName(ExecutionStatus s);  // "running", "waiting", ...
+std::optional<ExecutionStatus> ParseExecutionStatus(std::string_view s);
+inline bool IsFinished(ExecutionStatus s) {
+  return s == ExecutionStatus::kCompleted || s == ExecutionStatus::kFailed || s == ExecutionStatus::kCancelled;
+}
+
+struct ExecutionRecord {
+  int64_t id = 0;                     // assigned by the store
+  std::string flow;                   // the flow (file) the chain belongs to
+  std::string chain;
+  std::string chain_version;          // content hash of what the chain reaches
+  std::string set_version;            // the deployed flow set it runs on (to find the graph)
+  std::string user_id;
+  std::string entry_key;              // entry.key value ("" when the chain has none)
+  ExecutionStatus status = ExecutionStatus::kRunning;
+  boost::json::object state;          // the executor's resumable position (frames)
+  boost::json::object ctx;            // the execution's data
+  boost::json::value event;           // the event that started it / last resumed it (or null)
+  std::string trace;                  // "a==>b==>c"
+  std::string error;                  // why it failed
+  std::string request_id;             // of the request that started it
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  int64_t finished_ms = 0;            // 0 while not finished
+};
+
+// An execution suspended until an event of `event_type` for `user_id` arrives.
+struct WaitRecord {
+  int64_t execution_id = 0;
+  int64_t wait_id = 0;                // unique within the execution
+  std::string user_id;
+  std::string event_type;
+  int64_t created_ms = 0;
+};
+
+// An execution to resume at `due_ms` (a delay ending, a wait timing out, a retry backoff,
+// a maxWait deadline).
+struct TimerRecord {
+  int64_t id = 0;                     // assigned by the store
+  int64_t due_ms = 0;
+  int64_t execution_id = 0;
+  int64_t wait_id = 0;
+};
+
+// One deployed flow set: every flow file's text, so that any version can be compiled again.
+struct FlowSetRecord {
+  std::string version;                // FlowGraph::version()
+  boost::json::array files;           // [{"path", "name", "version", "text"}]
+  int64_t created_ms = 0;
+};
+
+// The current state of one flow (file).
+struct FlowRecord {
+  std::string name;
+  std::string version;                // the file's content hash
+  std::string set_version;            // the flow set it was last deployed in
+  bool paused = false;
+  int64_t updated_ms = 0;
+};
+
+// Per-node counters of one chain version.
+struct NodeStats {
+  std::string node;
+  int64_t entered = 0;
+  int64_t completed = 0;
+  int64_t failed = 0;
+  int64_t waiting = 0;                // executions suspended at this node now
+};
+
+struct ExecutionFilter {
+  std::string user_id;                // "" = any
+  std::string flow;                   // matches flow or chain name; "" = any
+  std::optional<ExecutionStatus> status;
+  int64_t after_id = 0;               // paging: ids greater than this
+  int limit = 100;
+};
+
+}  // namespace reach::storage

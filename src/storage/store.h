@@ -1,0 +1,165 @@
+#pragma once
+// Store: where everything the engine knows is kept. The interface assumes transactions and
+// nothing else of SQLite, so that a PostgreSQL implementation can follow.
+//
+// Writes go through one writer (group commit): a caller Submit()s a job; the writer runs many
+// queued jobs in one transaction, each inside its own savepoint (a job that fails is rolled
+// back alone), commits once (one fsync for the batch) and only then calls each job's `done`.
+// Jobs run on the writer thread, one at a time, and see each other's writes. Reads that are
+// not part of a write use a StoreReader (own connection; snapshot per call).
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/records.h"
+
+namespace reach::storage {
+
+// What a write job may read and write. Valid only inside the job that received it.
+class StoreTxn {
+ public:
+  virtual ~StoreTxn() = default;
+
+  // Users.
+  virtual Result<std::optional<UserRecord>> GetUser(const std::string& id) = 0;
+  virtual Status PutUser(const UserRecord& user) = 0;  // insert or replace
+  // Finds the user holding identity `kind` = `value` (e.g. "openid" = "o6_b..."); nullopt if none.
+  virtual Result<std::optional<std::string>> FindUserByIdentity(const std::string& kind, const std::string& value) = 0;
+
+  // Events. Inserts `event` (setting its seq) and returns true; when an event with the same
+  // non-empty message_id exists, changes nothing, sets `event.seq` to the existing one and
+  // returns false.
+  virtual Result<bool> InsertEvent(EventRecord& event) = 0;
+  // Events of `type` for `user_id` with timestamp_ms >= since_ms.
+  virtual Result<int64_t> CountEvents(const std::string& user_id, const std::string& type, int64_t since_ms) = 0;
+
+  // Executions.
+  virtual Status InsertExecution(ExecutionRecord& execution) = 0;  // sets id
+  virtual Status UpdateExecution(const ExecutionRecord& execution) = 0;
+  virtual Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) = 0;
+  // For entry rules: whether `user_id` has any execution of `chain` with `entry_key`, and
+  // whether one is still unfinished.
+  struct EntryState {
+    bool any = false;
+    bool active = false;
+  };
+  virtual Result<EntryState> GetEntryState(const std::string& chain, const std::string& user_id,
+                                           const std::string& entry_key) = 0;
+
+  // Waits (indexed by user and event type).
+  virtual Status AddWait(const WaitRecord& wait) = 0;
+  virtual Result<std::vector<WaitRecord>> FindWaits(const std::string& user_id, const std::string& event_type) = 0;
+  virtual Status DeleteWait(int64_t execution_id, int64_t wait_id) = 0;
+  virtual Status DeleteWaitsOf(int64_t execution_id) = 0;
+
+  // Timers (indexed by due time).
+  virtual Status AddTimer(TimerRecord& timer) = 0;  // sets id
+  // Up to `limit` timers with due_ms <= now_ms, earliest first.
+  virtual Result<std::vector<TimerRecord>> DueTimers(int64_t now_ms, int limit) = 0;
+  virtual Status DeleteTimer(int64_t timer_id) = 0;
+  virtual Status DeleteTimersOf(int64_t execution_id) = 0;
+  virtual Status DeleteTimerFor(int64_t execution_id, int64_t wait_id) = 0;
+  // The earliest due time, or nullopt when there is no timer.
+  virtual Result<std::optional<int64_t>> NextTimerDue() = 0;
+
+  // The nodes `execution_id` (of `chain`) is suspended at now, for the `waiting` column of
+  // StoreReader::GetNodeStats: replaces the execution's previous set; an empty `nodes` clears it.
+  // Only executions whose status is kWaiting are counted, and UpdateExecution() to a finished
+  // status clears the set, so a stale set never shows. (Added for node stats: WaitRecord does
+  // not know its node, and a delay waits at a node without any WaitRecord.)
+  virtual Status SetWaitingNodes(int64_t execution_id, const std::string& chain,
+                                 const std::vector<std::string>& nodes) = 0;
+
+  // Node counters of a chain version: adds the deltas.
+  virtual Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
+                               int64_t entered, int64_t completed, int64_t failed) = 0;
+
+  // Cron triggers: the last tick that ran for `chain` (0 when never).
+  virtual Result<int64_t> GetLastTick(const std::string& chain) = 0;
+  virtual Status SetLastTick(const std::string& chain, int64_t tick_ms) = 0;
+
+  // Flows.
+  virtual Status PutFlowSet(const FlowSetRecord& set) = 0;  // idempotent by version
+  virtual Result<std::optional<FlowSetRecord>> GetFlowSet(const std::string& version) = 0;
+  virtual Status PutFlow(const FlowRecord& flow) = 0;       // insert or replace by name
+  virtual Result<std::vector<FlowRecord>> ListFlows() = 0;
+  // Small key/value settings ("current_set" -> flow set version, ...).
+  virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
+  virtual Status PutMeta(const std::string& key, const std::string& value) = 0;
+};
+
+// Read-only access from any thread (each call uses its own snapshot).
+class StoreReader {
+ public:
+  virtual ~StoreReader() = default;
+  virtual Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) = 0;
+  virtual Result<std::vector<ExecutionRecord>> ListExecutions(const ExecutionFilter& filter) = 0;
+  virtual Result<std::optional<UserRecord>> GetUser(const std::string& id) = 0;
+  virtual Result<std::vector<FlowRecord>> ListFlows() = 0;
+  virtual Result<std::optional<FlowSetRecord>> GetFlowSet(const std::string& version) = 0;
+  virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
+  // Per-node stats of `chain` summed over its versions, with `waiting` counted from the
+  // executions suspended now.
+  virtual Result<std::vector<NodeStats>> GetNodeStats(const std::string& chain) = 0;
+  // Gauges for /metrics.
+  struct Gauges {
+    int64_t executions_by_status[5] = {0, 0, 0, 0, 0};  // indexed by ExecutionStatus
+    int64_t waits = 0;
+    int64_t timers = 0;
+    std::optional<int64_t> next_timer_due_ms;
+  };
+  virtual Result<Gauges> GetGauges() = 0;
+};
+
+struct StoreOptions {
+  std::string path;                   // the database file; created when missing
+  size_t max_batch_jobs = 1024;       // jobs per transaction at most
+  int64_t max_batch_delay_us = 0;     // wait this long for more jobs before committing (0: none)
+  bool synchronous_full = true;       // fsync every commit (false: WAL's NORMAL, loses the last
+                                      // commits on power loss, never on a process crash)
+  // Called on the writer thread after each commit with the batch's job count and the
+  // transaction's duration (for the commit histograms in /metrics). Optional.
+  std::function<void(size_t jobs, int64_t micros)> on_commit;
+};
+
+class Store {
+ public:
+  using Job = std::function<Status(StoreTxn&)>;
+  using Done = std::function<void(const Status&)>;
+
+  virtual ~Store() = default;
+
+  // Queues `job` for the writer. `done` runs on the writer thread after the batch holding the
+  // job has committed (with the job's status), or failed to commit (with that error). Never
+  // blocks on I/O. After Close(), jobs are refused with kUnavailable, and after a failed commit
+  // with health()'s error; a refused job never runs and its `done` is called at once on the
+  // calling thread (so do not hold a lock in Submit that `done` takes). `done` may be empty.
+  // Thread-safe. Jobs may Submit() further jobs (they join a later batch).
+  virtual void Submit(Job job, Done done) = 0;
+  // Runs `job` in a batch of its own (or with others queued) and waits for its outcome.
+  // Thread-safe; must not be called from a job or a `done` (that would wait for itself: it
+  // returns kInternal instead).
+  virtual Status Write(Job job) = 0;
+  // A reader for the calling thread; cheap to create, not thread-safe itself.
+  virtual std::unique_ptr<StoreReader> NewReader() = 0;
+  // Finishes queued jobs, commits, stops the writer. Idempotent. Readers already handed out
+  // keep working until destroyed.
+  virtual void Close() = 0;
+  // Set when a commit failed (disk full, I/O error): the store then refuses every write,
+  // as LevelDB does, instead of pretending. Ok while healthy.
+  virtual Status health() const = 0;
+  // Batches committed and jobs run since open (for metrics), and the last batch's size.
+  struct Counters {
+    uint64_t batches = 0;
+    uint64_t jobs = 0;
+    uint64_t commit_micros_total = 0;
+    uint64_t last_batch_jobs = 0;  // added: the comment above promised it
+  };
+  virtual Counters counters() const = 0;
+};
+
+}  // namespace reach::storage
