@@ -56,6 +56,11 @@ void FieldReader::ErrorAt(const YamlNode& node, std::string message) {
   diags_.Error(node.where, std::move(message));
 }
 
+void FieldReader::ErrorAt(Location where, std::string message) {
+  failed_ = true;
+  diags_.Error(where, std::move(message));
+}
+
 namespace {
 std::string FieldName(std::string_view key) { return "field '" + std::string(key) + "'"; }
 }  // namespace
@@ -102,7 +107,8 @@ std::optional<int64_t> FieldReader::DurationMillis(std::string_view key, bool re
   if (n->is_scalar()) {
     if (n->IsPlainNumber()) {
       boost::json::value v = n->ToJson();
-      if (v.is_int64() && v.as_int64() > 0) return v.as_int64() * 1000;
+      // Seconds; capped so that the milliseconds fit (about 292 million years).
+      if (v.is_int64() && v.as_int64() > 0 && v.as_int64() < INT64_MAX / 1000) return v.as_int64() * 1000;
     } else if (auto ms = ParseDurationMillis(n->scalar); ms && *ms > 0) {
       return ms;
     }
@@ -199,17 +205,6 @@ std::optional<boost::json::value> FieldReader::Json(std::string_view key, bool r
   const YamlNode* n = required ? Require(key) : Get(key);
   if (!n) return std::nullopt;
   return n->ToJson();
-}
-
-std::optional<boost::json::object> FieldReader::TemplateMap(std::string_view key, bool required) {
-  const YamlNode* n = required ? Require(key) : Get(key);
-  if (!n) return std::nullopt;
-  if (!n->is_map()) {
-    ErrorAt(*n, FieldName(key) + " must be a map, not " + std::string(n->Describe()));
-    return std::nullopt;
-  }
-  boost::json::value v = n->ToJson();
-  return v.as_object();
 }
 
 void FieldReader::Finish() {

@@ -32,7 +32,8 @@ enum class NodeRole : uint8_t {
   kIterator,  // ITERATOR(x): yields a list
   kAny,       // an `expr` node whose value type is only known at run time: any of the above
 };
-std::string_view NodeRoleName(NodeRole role);  // "common", "boolean", "switch", "for", "iterator"
+// "common", "boolean", "switch", "for", "iterator", or "expression" for kAny.
+std::string_view NodeRoleName(NodeRole role);
 
 // The compiled, kind-specific part of a node declaration. Immutable after compilation; shared
 // by every execution of every version that uses it.
@@ -74,12 +75,12 @@ class FieldReader {
   std::optional<std::string> Template(std::string_view key, bool required = false);
   // Any YAML value as JSON (maps of template strings such as `data:` or `params:`).
   std::optional<boost::json::value> Json(std::string_view key, bool required = false);
-  // A map whose values are Mustache templates (strings; nested maps allowed), as JSON.
-  std::optional<boost::json::object> TemplateMap(std::string_view key, bool required = false);
 
   // Reports an error at a field (or at the declaration when the field is absent).
   void ErrorAt(std::string_view key, std::string message);
   void ErrorAt(const YamlNode& node, std::string message);
+  void ErrorAt(Location where, std::string message);
+  const SourceSet& sources() const { return sources_; }
   // Reports every field that no reader asked for ("unknown field 'iff' for node kind
   // 'condition' (did you mean 'if'?)"). Common fields (id, type, name, retry, timeout) are
   // always known. Called by the compiler after the spec's Compile.

@@ -48,6 +48,8 @@ class Value {
   // kList: number of items; kMap: number of keys; kString: number of bytes.
   size_t size() const;
   Value list_item(size_t i) const;   // requires kList
+  // kList: whether an item == `item` (without copying the items).
+  bool list_contains(const Value& item) const;
   // kMap: the value at key, or null.
   Value map_get(std::string_view key) const;
   // kMap: whether `key` is present (map_get cannot tell a missing key from a null value).

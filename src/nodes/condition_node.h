@@ -1,0 +1,28 @@
+#pragma once
+// `condition`: a boolean component for IF / WHILE / BREAK / AND / OR / NOT.
+//
+//   - id: new_follower
+//     type: condition
+//     if: 'event.type == "subscribe" && !has_tag("blocked")'
+
+#include <memory>
+#include <string_view>
+
+#include "dsl/node_kind.h"
+
+namespace reach::nodes {
+
+struct ConditionConfig final : public dsl::NodeConfig {
+  // `if:` (required): the node's result; its static type is bool, or any (checked at run time).
+  std::shared_ptr<const dsl::Expression> condition;
+};
+
+class ConditionKind final : public dsl::NodeKindSpec {
+ public:
+  static constexpr std::string_view kType = "condition";
+  std::string_view type() const override { return kType; }
+  std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
+  dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kBoolean; }
+};
+
+}  // namespace reach::nodes
