@@ -397,7 +397,13 @@ Status Engine::RunDueSchedules(StoreTxn& txn, int& started) {
     if (*last == 0) {
       // First sight of this schedule: start counting from now (no backfill of history).
       if (Status s = txn.SetLastTick(chain.name, now); !s.ok()) return s;
+      std::lock_guard<std::mutex> lock(mu_);
+      last_ticks_[chain.name] = now;
       continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      last_ticks_[chain.name] = *last;
     }
     int64_t next = chain.trigger.schedule->NextAfter(*last, chain.trigger.tz);
     if (next < 0 || next > now) continue;
@@ -405,6 +411,10 @@ Status Engine::RunDueSchedules(StoreTxn& txn, int& started) {
     int64_t latest = next;
     for (int64_t t = next; t >= 0 && t <= now; t = chain.trigger.schedule->NextAfter(t, chain.trigger.tz)) latest = t;
     if (Status s = txn.SetLastTick(chain.name, latest); !s.ok()) return s;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      last_ticks_[chain.name] = latest;
+    }
     UserRecord system_user;
     if (Status s = LoadUser(txn, "", system_user); !s.ok()) return s;
     std::string tick_text = FormatTimestamp(latest);
@@ -420,16 +430,15 @@ Status Engine::RunDueSchedules(StoreTxn& txn, int& started) {
   return Status::Ok();
 }
 
-int64_t Engine::NextScheduleDue(StoreTxn& txn) {
+int64_t Engine::NextScheduleDue() const {
   auto graph = current();
   if (!graph) return -1;
+  std::lock_guard<std::mutex> lock(mu_);
   int64_t best = -1;
   for (const dsl::ChainDef& chain : graph->chains()) {
     if (chain.trigger.kind != dsl::Trigger::Kind::kSchedule) continue;
-    auto last = txn.GetLastTick(chain.name);
-    if (!last.ok()) continue;
-    int64_t from = *last ? *last : clock_.NowMillis();
-    int64_t next = chain.trigger.schedule->NextAfter(from, chain.trigger.tz);
+    auto it = last_ticks_.find(chain.name);
+    int64_t next = it == last_ticks_.end() ? clock_.NowMillis() : chain.trigger.schedule->NextAfter(it->second, chain.trigger.tz);
     if (next >= 0 && (best < 0 || next < best)) best = next;
   }
   return best;

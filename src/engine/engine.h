@@ -78,8 +78,9 @@ class Engine {
   Status Cancel(storage::StoreTxn& txn, int64_t execution_id, bool& cancelled);
   // Starts the schedule-triggered chains whose tick is due (missed ticks run once).
   Status RunDueSchedules(storage::StoreTxn& txn, int& started);
-  // The next time a schedule tick is due (ms), or -1.
-  int64_t NextScheduleDue(storage::StoreTxn& txn);
+  // The next time a schedule tick is due (ms), or -1 when no chain has a schedule. Reads the
+  // ticks RunDueSchedules last saw (no store access); a schedule it has not seen yet is due now.
+  int64_t NextScheduleDue() const;
 
   // Receives every line nodes note (for `reach run`). Optional.
   void set_note_sink(std::function<void(int64_t execution, const std::string&)> sink) { note_sink_ = std::move(sink); }
@@ -106,6 +107,7 @@ class Engine {
   std::shared_ptr<const dsl::FlowGraph> current_;
   std::map<std::string, std::shared_ptr<const dsl::FlowGraph>> graphs_;  // by set version
   std::map<std::string, bool> paused_;  // flow name -> paused
+  std::map<std::string, int64_t> last_ticks_;  // schedule chain -> last tick run (cache)
 };
 
 // The JSON view of an event that expressions and templates see.

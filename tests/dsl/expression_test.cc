@@ -12,19 +12,37 @@
 #include "dsl/expression_test_support.h"
 
 // Allocation counting for EvaluatingPathConditionsAllocatesNothing: this binary's operator new
-// counts the allocations of the thread that asked for it, and otherwise behaves as usual.
+// counts the allocations of the thread that asked for it, and otherwise behaves as usual. Every
+// non-aligned form is replaced, so that new and delete always pair up (sanitizer builds check).
 namespace {
 thread_local bool t_count_allocations = false;
 thread_local long t_allocations = 0;
-}  // namespace
 
-void* operator new(std::size_t size) {
+void* CountedAlloc(std::size_t size) noexcept {
   if (t_count_allocations) ++t_allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
+  return std::malloc(size ? size : 1);
+}
+void* CountedAllocOrThrow(std::size_t size) {
+  if (void* p = CountedAlloc(size)) return p;
   throw std::bad_alloc();
 }
+}  // namespace
+
+void* operator new(std::size_t size) { return CountedAllocOrThrow(size); }
+void* operator new[](std::size_t size) { return CountedAllocOrThrow(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return CountedAlloc(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return CountedAlloc(size); }
+// GCC 12 takes free() inside a replaced operator delete for a mismatch with `new`; it is not:
+// the operators new above allocate with malloc.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace reach::dsl::testing {
 namespace {

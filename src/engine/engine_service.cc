@@ -1,0 +1,101 @@
+#include "engine/engine_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+namespace reach::engine {
+
+EngineService::EngineService(storage::Store& store, Engine& engine, const Clock& clock, int64_t max_sleep_ms)
+    : store_(store), engine_(engine), clock_(clock), max_sleep_ms_(max_sleep_ms) {}
+
+EngineService::~EngineService() { Stop(); }
+
+Status EngineService::Start() {
+  Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.LoadCurrent(txn); });
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_ = false;
+  timer_thread_ = std::thread([this] { TimerLoop(); });
+  return Status::Ok();
+}
+
+void EngineService::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (timer_thread_.joinable()) timer_thread_.join();
+}
+
+void EngineService::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void EngineService::SubmitEvent(storage::EventRecord event, EventDone done) {
+  // The job and its outcome live until `done` has run.
+  auto state = std::make_shared<std::pair<storage::EventRecord, EventOutcome>>(std::move(event), EventOutcome{});
+  store_.Submit(
+      [this, state](storage::StoreTxn& txn) {
+        state->second = EventOutcome{};
+        return engine_.HandleEvent(txn, state->first, state->second);
+      },
+      [this, state, done = std::move(done)](const Status& s) {
+        if (!s.ok()) {
+          counters_.events_failed++;
+        } else if (state->second.duplicate) {
+          counters_.events_duplicate++;
+        } else {
+          counters_.events_accepted++;
+          counters_.executions_started += state->second.started.size();
+          counters_.executions_resumed += state->second.resumed.size();
+          if (!state->second.started.empty() || !state->second.resumed.empty()) Wake();
+        }
+        done(s, state->second);
+      });
+}
+
+void EngineService::TimerLoop() {
+  auto reader = store_.NewReader();
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      woken_ = false;
+    }
+    int64_t now = clock_.NowMillis();
+    // The earliest due timer, from the index; and the earliest schedule tick.
+    std::optional<int64_t> next;
+    if (auto g = reader->GetGauges(); g.ok()) next = g->next_timer_due_ms;
+    int64_t tick = engine_.NextScheduleDue();
+    if (tick >= 0 && (!next || tick < *next)) next = tick;
+
+    if (next && *next <= now) {
+      int fired = 0, started = 0;
+      int64_t lag = now - *next;
+      Status s = store_.Write([&](storage::StoreTxn& txn) {
+        Status f = engine_.FireDueTimers(txn, fired);
+        if (!f.ok()) return f;
+        return engine_.RunDueSchedules(txn, started);
+      });
+      if (s.ok()) {
+        counters_.timers_fired += static_cast<uint64_t>(fired);
+        counters_.timer_lag_ms = lag;
+        counters_.executions_started += static_cast<uint64_t>(started);
+        continue;  // there may be more due (batches are bounded)
+      }
+      // The store is failing: do not spin.
+    }
+    int64_t sleep_ms = max_sleep_ms_;
+    if (next) sleep_ms = std::clamp<int64_t>(*next - now, 1, max_sleep_ms_);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms), [this] { return stop_ || woken_; });
+  }
+}
+
+}  // namespace reach::engine

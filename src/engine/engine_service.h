@@ -1,0 +1,67 @@
+#pragma once
+// EngineService: the engine as a running service. Events and manual runs go to the store's
+// writer as jobs (group commit: many per transaction, acknowledged after the commit); a timer
+// thread sleeps until the earliest due timer or schedule tick (read from the timers index,
+// never by scanning executions) and fires due timers in batches.
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+#include "storage/store.h"
+
+namespace reach::engine {
+
+struct ServiceCounters {
+  std::atomic<uint64_t> events_accepted{0};
+  std::atomic<uint64_t> events_duplicate{0};
+  std::atomic<uint64_t> events_failed{0};
+  std::atomic<uint64_t> timers_fired{0};
+  std::atomic<int64_t> timer_lag_ms{0};      // how late the last batch of timers fired
+  std::atomic<uint64_t> executions_started{0};
+  std::atomic<uint64_t> executions_resumed{0};
+};
+
+class EngineService {
+ public:
+  using EventDone = std::function<void(const Status&, const EventOutcome&)>;
+
+  // `store`, `engine` and `clock` must outlive the service. The clock is read for "now"; the
+  // timer thread waits on the steady clock for at most `max_sleep_ms` between checks.
+  EngineService(storage::Store& store, Engine& engine, const Clock& clock, int64_t max_sleep_ms = 1000);
+  ~EngineService();
+
+  // Loads the current flow set from the store (synchronously) and starts the timer thread.
+  Status Start();
+  // Stops the timer thread (after its current batch). Jobs already submitted still complete.
+  void Stop();
+
+  // Queues an event; `done` runs on the writer thread once the event and everything it caused
+  // are durable (or with the error that kept them from being written: then nothing was).
+  void SubmitEvent(storage::EventRecord event, EventDone done);
+  // Tells the timer thread that timers may have changed (a new earlier one).
+  void Wake();
+
+  const ServiceCounters& counters() const { return counters_; }
+
+ private:
+  void TimerLoop();
+
+  storage::Store& store_;
+  Engine& engine_;
+  const Clock& clock_;
+  int64_t max_sleep_ms_;
+  ServiceCounters counters_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool woken_ = false;
+  std::thread timer_thread_;
+};
+
+}  // namespace reach::engine
