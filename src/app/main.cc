@@ -5,6 +5,7 @@
 
 #include "app/cli_commands.h"
 #include "app/run_command.h"
+#include "app/serve_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Reach: durable customer journeys from LiteFlow-style YAML flows"};
@@ -31,7 +32,17 @@ int main(int argc, char** argv) {
   run->add_option("--events", run_args.events_file, "Later events: a JSON array or JSON lines, each may have \"at\"");
   run->add_option("--now", run_args.now, "The start time (RFC 3339); default: now");
 
+  reach::app::ServeArgs serve_args;
+  auto* serve = app.add_subcommand("serve", "Run the daemon: HTTP API, triggers, timers");
+  serve->add_option("--config", serve_args.config, "YAML config file (flags override it)");
+  serve->add_option("--listen", serve_args.listen, "ADDR:PORT (default 127.0.0.1:8080)");
+  serve->add_option("--db", serve_args.db, "SQLite file (default ./var/reach.db)");
+  serve->add_option("--flows", serve_args.flows, "Flow directories or files (default ./flows)");
+  serve->add_flag("--print-config", serve_args.print_config, "Print the effective config (secrets hidden) and exit");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*serve) return reach::app::Serve(serve_args);
 
   if (*run) return reach::app::Run(run_args, std::cout, std::cerr);
 

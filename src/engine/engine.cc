@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "common/time_util.h"
@@ -64,6 +66,9 @@ class Engine::TxnHost final : public ExecutionHost {
   }
   void Note(std::string line) override {
     if (engine_.note_sink_) engine_.note_sink_(exec_.id, line);
+  }
+  void StepDone(const std::string& type, bool failed) override {
+    if (engine_.step_observer_) engine_.step_observer_(type, failed);
   }
   void BumpStats(const std::string& node, int64_t entered, int64_t completed, int64_t failed) override {
     auto& d = stats_[node];
@@ -382,6 +387,67 @@ Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {
   if (Status s = txn.UpdateExecution(e); !s.ok()) return s;
   cancelled = true;
   return Status::Ok();
+}
+
+Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::string& user_id) {
+  // Identities in a stable order, so that the same event always resolves the same way.
+  std::vector<std::pair<std::string, std::string>> ids;
+  for (const auto& kv : identities)
+    if (kv.value().is_string() && !kv.value().as_string().empty())
+      ids.emplace_back(std::string(kv.key()), std::string(kv.value().as_string()));
+  std::sort(ids.begin(), ids.end());
+  if (user_id.empty()) {
+    for (const auto& [kind, value] : ids) {
+      auto found = txn.FindUserByIdentity(kind, value);
+      if (!found.ok()) return found.status();
+      if (*found) {
+        user_id = **found;
+        break;
+      }
+    }
+  }
+  if (user_id.empty()) {
+    if (ids.empty()) return Status::Invalid("an event needs user_id or identities");
+    user_id = ids[0].first + ":" + ids[0].second;
+  }
+  if (ids.empty()) return Status::Ok();
+  UserRecord user;
+  if (Status s = LoadUser(txn, user_id, user); !s.ok()) return s;
+  bool changed = false;
+  for (const auto& [kind, value] : ids) {
+    const json::value* have = user.identities.if_contains(kind);
+    if (have && have->is_string() && have->as_string() == value) continue;
+    auto holder = txn.FindUserByIdentity(kind, value);
+    if (!holder.ok()) return holder.status();
+    if (*holder && **holder != user_id) continue;  // another user's: never move it silently
+    user.identities[kind] = value;
+    changed = true;
+  }
+  if (!changed) return Status::Ok();
+  user.updated_ms = clock_.NowMillis();
+  return txn.PutUser(user);
+}
+
+Status Engine::SetPaused(StoreTxn& txn, const std::string& flow, bool paused, bool& found) {
+  found = false;
+  auto flows = txn.ListFlows();
+  if (!flows.ok()) return flows.status();
+  for (storage::FlowRecord f : *flows) {
+    if (f.name != flow) continue;
+    found = true;
+    f.paused = paused;
+    f.updated_ms = clock_.NowMillis();
+    if (Status s = txn.PutFlow(f); !s.ok()) return s;
+    std::lock_guard<std::mutex> lock(mu_);
+    paused_[flow] = paused;
+  }
+  return Status::Ok();
+}
+
+bool Engine::IsPaused(const std::string& flow) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = paused_.find(flow);
+  return it != paused_.end() && it->second;
 }
 
 Status Engine::RunDueSchedules(StoreTxn& txn, int& started) {

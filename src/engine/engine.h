@@ -62,6 +62,7 @@ class Engine {
   // Loads the current flow set from the store (at start-up). Not an error when none exists.
   Status LoadCurrent(storage::StoreTxn& txn);
   std::shared_ptr<const dsl::FlowGraph> current() const;
+  const dsl::NodeKindRegistry& kinds() const { return kinds_; }
 
   // Stores `event` (idempotent by message_id), creates the user when new, enrolls it in the
   // chains its type triggers and resumes its executions waiting for that type.
@@ -76,12 +77,25 @@ class Engine {
   Status FireDueTimers(storage::StoreTxn& txn, int& fired);
   // Cancels a running or waiting execution (its waits and timers go with it).
   Status Cancel(storage::StoreTxn& txn, int64_t execution_id, bool& cancelled);
+  // Finds the user an event or profile update is about: `user_id` when given; else the user
+  // holding one of `identities` (kind -> value, e.g. {"openid": "o6_b..."}); else a new user
+  // whose id is the first identity as "kind:value". Identities the user lacks are added (unless
+  // another user holds them). Sets `user_id`.
+  Status ResolveUser(storage::StoreTxn& txn, const boost::json::object& identities, std::string& user_id);
+  // Pauses or resumes a flow: a paused flow enrolls nobody (its running executions go on).
+  // `found` is false when no flow has that name.
+  Status SetPaused(storage::StoreTxn& txn, const std::string& flow, bool paused, bool& found);
+  bool IsPaused(const std::string& flow) const;
   // Starts the schedule-triggered chains whose tick is due (missed ticks run once).
   Status RunDueSchedules(storage::StoreTxn& txn, int& started);
   // The next time a schedule tick is due (ms), or -1 when no chain has a schedule. Reads the
   // ticks RunDueSchedules last saw (no store access); a schedule it has not seen yet is due now.
   int64_t NextScheduleDue() const;
 
+  // Called for every finished step with the node's kind (from the writer thread). Optional.
+  void set_step_observer(std::function<void(const std::string& kind, bool failed)> observer) {
+    step_observer_ = std::move(observer);
+  }
   // Receives every line nodes note (for `reach run`). Optional.
   void set_note_sink(std::function<void(int64_t execution, const std::string&)> sink) { note_sink_ = std::move(sink); }
 
@@ -102,6 +116,7 @@ class Engine {
   SendSink* sends_;
   EngineOptions options_;
   std::function<void(int64_t, const std::string&)> note_sink_;
+  std::function<void(const std::string&, bool)> step_observer_;
 
   mutable std::mutex mu_;  // guards the graphs (read by API threads)
   std::shared_ptr<const dsl::FlowGraph> current_;

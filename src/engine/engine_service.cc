@@ -37,12 +37,13 @@ void EngineService::Wake() {
   cv_.notify_all();
 }
 
-void EngineService::SubmitEvent(storage::EventRecord event, EventDone done) {
+void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object identities, EventDone done) {
   // The job and its outcome live until `done` has run.
   auto state = std::make_shared<std::pair<storage::EventRecord, EventOutcome>>(std::move(event), EventOutcome{});
   store_.Submit(
-      [this, state](storage::StoreTxn& txn) {
+      [this, state, identities = std::move(identities)](storage::StoreTxn& txn) {
         state->second = EventOutcome{};
+        if (Status s = engine_.ResolveUser(txn, identities, state->first.user_id); !s.ok()) return s;
         return engine_.HandleEvent(txn, state->first, state->second);
       },
       [this, state, done = std::move(done)](const Status& s) {

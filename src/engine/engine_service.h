@@ -42,7 +42,12 @@ class EngineService {
 
   // Queues an event; `done` runs on the writer thread once the event and everything it caused
   // are durable (or with the error that kept them from being written: then nothing was).
-  void SubmitEvent(storage::EventRecord event, EventDone done);
+  // `identities` (kind -> value) resolve the user when event.user_id is empty (see
+  // Engine::ResolveUser); they are added to the user's profile either way.
+  void SubmitEvent(storage::EventRecord event, boost::json::object identities, EventDone done);
+  // Runs `job` on the writer (group-committed); `done` after the commit. For API writes that
+  // are not events (users, deploys, cancels, runs).
+  void Submit(storage::Store::Job job, storage::Store::Done done) { store_.Submit(std::move(job), std::move(done)); }
   // Tells the timer thread that timers may have changed (a new earlier one).
   void Wake();
 

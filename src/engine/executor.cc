@@ -329,6 +329,12 @@ Executor::R Executor::RunNode(const Construct& c, json::object& f, bool step) {
   f.erase("in");
   f.erase("n");
   Step(def.label);
+  host_.StepDone(def.type, out.kind == NodeOutcome::Kind::kFailed);
+  switch (out.kind) {
+    case NodeOutcome::Kind::kFailed: host_.Note(def.label + ": failed: " + out.error); break;
+    case NodeOutcome::Kind::kExit: host_.Note(def.label + ": exit" + (out.error.empty() ? "" : " (" + out.error + ")")); break;
+    default: host_.Note(def.label + ": " + (out.value.is_null() ? std::string("done") : json::serialize(out.value)));
+  }
   switch (out.kind) {
     case NodeOutcome::Kind::kFailed:
       host_.BumpStats(def.id, 0, 0, 1);

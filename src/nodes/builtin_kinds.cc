@@ -1,6 +1,7 @@
 #include "nodes/builtin_kinds.h"
 
 #include <memory>
+#include <string>
 
 #include "nodes/condition_node.h"
 #include "nodes/delay_node.h"
@@ -48,6 +49,45 @@ const dsl::NodeKindRegistry& BuiltinKinds() {
   static const dsl::NodeKindRegistry* const kRegistry = [] {
     auto* registry = new dsl::NodeKindRegistry();  // never destroyed: no exit-order hazards
     RegisterBuiltinKinds(*registry);
+    return registry;
+  }();
+  return *kRegistry;
+}
+
+namespace {
+
+template <class Kind>
+void AddExecutor(engine::NodeExecutorRegistry& registry) {
+  registry.Register(std::string(Kind::kType), std::make_unique<Kind>());
+}
+
+}  // namespace
+
+void RegisterBuiltinExecutors(engine::NodeExecutorRegistry& registry) {
+  AddExecutor<ConditionKind>(registry);
+  AddExecutor<SwitchKind>(registry);
+  AddExecutor<SegmentKind>(registry);
+  AddExecutor<WaitEventKind>(registry);
+  AddExecutor<DelayKind>(registry);
+  AddExecutor<WecomMessageKind>(registry);
+  AddExecutor<WecomCustomerMessageKind>(registry);
+  AddExecutor<WechatTemplateKind>(registry);
+  AddExecutor<WechatSubscribeKind>(registry);
+  AddExecutor<SmsSendKind>(registry);
+  AddExecutor<WebhookKind>(registry);
+  AddExecutor<TagKind>(registry);
+  AddExecutor<SetKind>(registry);
+  AddExecutor<SplitKind>(registry);
+  AddExecutor<ExitKind>(registry);
+  AddExecutor<ExprKind>(registry);
+  AddExecutor<NoopKind>(registry);
+  AddExecutor<FailKind>(registry);
+}
+
+const engine::NodeExecutorRegistry& BuiltinExecutors() {
+  static const engine::NodeExecutorRegistry* const kRegistry = [] {
+    auto* registry = new engine::NodeExecutorRegistry();  // never destroyed, as BuiltinKinds()
+    RegisterBuiltinExecutors(*registry);
     return registry;
   }();
   return *kRegistry;

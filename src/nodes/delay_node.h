@@ -8,12 +8,16 @@
 //                                     # until the next moment inside the local-time window
 //
 // plus optional `tz:` (an IANA zone) for `until` (how a time without offset is read) and
-// `window` (whose clock the window is on). Without `tz:` the engine uses the user's time zone,
-// then the flow's. `tz:` with `duration:` is an error: it could not change anything.
+// `window` (whose clock the window is on). `tz:` with `duration:` is an error: it could not
+// change anything. Which zone applies at run time:
+//   until   `tz:` (it describes how the data writes times), else the user's zone, else UTC;
+//   window  the user's zone (the window is about the user's day), else `tz:`, else UTC.
+// (A flow-level zone would sit between the two; NodeContext does not offer one yet.)
 //
 // A window whose `to` is earlier than its `from` spans midnight (`from: "21:00", to: "08:00"`);
 // `days` then names the day the window opens. A delay whose `until` is already past, or whose
-// window is open now, does not wait.
+// window is open now, does not wait (Done at once, no timer). Otherwise the node registers one
+// timer at the due time and suspends; that timer's wakeup completes it.
 
 #include <bitset>
 #include <cstdint>
@@ -23,6 +27,7 @@
 #include <string_view>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -49,13 +54,15 @@ struct DelayConfig final : public dsl::NodeConfig {
   std::string tz;
 };
 
-class DelayKind final : public dsl::NodeKindSpec {
+class DelayKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "delay";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
   bool CanSuspend() const override { return true; }
+  // See the file comment; frame keys t (timer id), d (due ms).
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 // Parses "HH:MM" (also "H:MM"), 00:00..23:59, into minutes after midnight; nullopt otherwise.

@@ -9,4 +9,8 @@ std::shared_ptr<const dsl::NodeConfig> ExitKind::Compile(dsl::FieldReader& field
   return config;
 }
 
+engine::NodeOutcome ExitKind::Execute(const dsl::NodeDef& node, engine::NodeContext&) const {
+  return engine::NodeOutcome::Exit(static_cast<const ExitConfig&>(*node.config).reason);
+}
+
 }  // namespace reach::nodes

@@ -1,5 +1,7 @@
 #include "nodes/expr_node.h"
 
+#include "nodes/runtime_support.h"
+
 namespace reach::nodes {
 
 std::shared_ptr<const dsl::NodeConfig> ExprKind::Compile(dsl::FieldReader& fields) const {
@@ -25,6 +27,14 @@ dsl::NodeRole ExprKind::Role(const dsl::NodeConfig& config) const {
   // most permissive role rather than undefined behaviour.
   const auto* expr = dynamic_cast<const ExprConfig*>(&config);
   return expr ? expr->role : dsl::NodeRole::kAny;
+}
+
+engine::NodeOutcome ExprKind::Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const {
+  const auto& config = static_cast<const ExprConfig&>(*node.config);
+  dsl::Value v = config.value->Evaluate(ctx.scope());
+  if (v.is_error()) return ExpressionFailed("value", v);
+  // The construct that uses the node (FOR, ITERATOR, IF, SWITCH) checks the value's kind.
+  return engine::NodeOutcome::Done(v.ToJson());
 }
 
 }  // namespace reach::nodes

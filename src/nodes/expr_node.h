@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -23,13 +24,15 @@ struct ExprConfig final : public dsl::NodeConfig {
   dsl::NodeRole role = dsl::NodeRole::kAny;
 };
 
-class ExprKind final : public dsl::NodeKindSpec {
+class ExprKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "expr";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   // `config` must be the ExprConfig this spec compiled.
   dsl::NodeRole Role(const dsl::NodeConfig& config) const override;
+  // Done(value as JSON); the construct using it checks the kind. Failed(ExpressionError).
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

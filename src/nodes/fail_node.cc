@@ -9,4 +9,9 @@ std::shared_ptr<const dsl::NodeConfig> FailKind::Compile(dsl::FieldReader& field
   return config;
 }
 
+engine::NodeOutcome FailKind::Execute(const dsl::NodeDef& node, engine::NodeContext&) const {
+  const auto& config = static_cast<const FailConfig&>(*node.config);
+  return engine::NodeOutcome::Failed(config.message.empty() ? "failed" : config.message, "FailNode");
+}
+
 }  // namespace reach::nodes

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -19,12 +20,14 @@ struct FailConfig final : public dsl::NodeConfig {
   std::string message = "failed by a fail node";
 };
 
-class FailKind final : public dsl::NodeKindSpec {
+class FailKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "fail";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
+  // Failed(message, "FailNode").
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

@@ -8,4 +8,8 @@ std::shared_ptr<const dsl::NodeConfig> NoopKind::Compile(dsl::FieldReader& field
   return std::make_shared<NoopConfig>();
 }
 
+engine::NodeOutcome NoopKind::Execute(const dsl::NodeDef&, engine::NodeContext&) const {
+  return engine::NodeOutcome::Done();
+}
+
 }  // namespace reach::nodes

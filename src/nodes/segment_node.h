@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -24,12 +25,16 @@ struct SegmentConfig final : public dsl::NodeConfig {
   std::string segment_name;
 };
 
-class SegmentKind final : public dsl::NodeKindSpec {
+class SegmentKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "segment";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kBoolean; }
+  bool GatesWhenFalse() const override { return true; }
+  // Per-user use: `where:` over the current user. A named segment is not available at run time
+  // yet: Failed(Unsupported).
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

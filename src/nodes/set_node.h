@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -27,12 +28,15 @@ struct SetConfig final : public dsl::NodeConfig {
   Assignments ctx;
 };
 
-class SetKind final : public dsl::NodeKindSpec {
+class SetKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "set";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
+  // Evaluates every expression first, then writes: an error (Failed(ExpressionError)) leaves
+  // the user and ctx untouched, and every value sees the data as it was before the node.
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -47,13 +48,18 @@ struct SmsSendConfig final : public dsl::NodeConfig {
   std::optional<std::string> phone;
 };
 
-class SmsSendKind final : public dsl::NodeKindSpec {
+class SmsSendKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "sms.send";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
   bool CanSuspend() const override { return true; }
+  // Aliyun: {"app", "provider": "aliyun", "PhoneNumbers", "SignName"?, "TemplateCode",
+  // "TemplateParam"?: a JSON string}. Tencent: {"app", "provider": "tencent", "PhoneNumberSet":
+  // [E.164], "SignName"?, "TemplateId", "TemplateParamSet"?}. The phone is `phone:` rendered, or
+  // the user's `phone` identity (Failed(MissingIdentity) without one).
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

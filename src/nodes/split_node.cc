@@ -35,4 +35,44 @@ std::shared_ptr<const dsl::NodeConfig> SplitKind::Compile(dsl::FieldReader& fiel
   return config;
 }
 
+uint64_t SplitHash(std::string_view salt, std::string_view node_id, std::string_view user_id) {
+  // FNV-1a 64 over the three parts with a separator byte that ids do not contain (so that
+  // ("ab", "c") and ("a", "bc") differ), then MurmurHash3's 64-bit finalizer: FNV-1a alone
+  // spreads nearby inputs ("user1", "user2") poorly in its low digits, which is where % 100
+  // looks. Both are fixed arithmetic: the same bucket on every build, platform and version.
+  uint64_t h = 14695981039346656037ULL;
+  auto mix = [&h](std::string_view part) {
+    for (unsigned char c : part) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0x1f;
+    h *= 1099511628211ULL;
+  };
+  mix(salt);
+  mix(node_id);
+  mix(user_id);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+const std::string& PickSplitBranch(const SplitConfig& config, int bucket) {
+  int cumulative = 0;
+  for (const SplitConfig::Branch& branch : config.branches) {
+    cumulative += branch.percent;
+    if (bucket < cumulative) return branch.name;
+  }
+  return config.branches.back().name;  // unreachable when the percentages sum to 100
+}
+
+engine::NodeOutcome SplitKind::Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const {
+  const auto& config = static_cast<const SplitConfig&>(*node.config);
+  int bucket = static_cast<int>(SplitHash(config.salt, node.id, ctx.user().id) % 100);
+  return engine::NodeOutcome::Done(boost::json::string(PickSplitBranch(config, bucket)));
+}
+
 }  // namespace reach::nodes

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <boost/json/value.hpp>
+
 namespace reach::nodes {
 namespace {
 
@@ -44,6 +46,27 @@ std::shared_ptr<const dsl::NodeConfig> TagKind::Compile(dsl::FieldReader& fields
   }
   if (fields.failed()) return nullptr;
   return config;
+}
+
+engine::NodeOutcome TagKind::Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const {
+  const auto& config = static_cast<const TagConfig&>(*node.config);
+  boost::json::array& tags = ctx.user().tags;
+  bool changed = false;
+  for (const std::string& tag : config.add) {
+    if (std::find(tags.begin(), tags.end(), boost::json::value(tag)) != tags.end()) continue;
+    tags.emplace_back(tag);
+    changed = true;
+  }
+  for (const std::string& tag : config.remove) {
+    // Every copy goes: a store that ever held a duplicate is cleaned up here.
+    auto end = std::remove(tags.begin(), tags.end(), boost::json::value(tag));
+    if (end == tags.end()) continue;
+    tags.erase(end, tags.end());
+    changed = true;
+  }
+  // Only a real change is saved (a user written for nothing is a write and a version bump).
+  if (changed) ctx.UserChanged();
+  return engine::NodeOutcome::Done();
 }
 
 }  // namespace reach::nodes

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -26,12 +27,15 @@ struct TagConfig final : public dsl::NodeConfig {
   std::vector<std::string> remove;
 };
 
-class TagKind final : public dsl::NodeKindSpec {
+class TagKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "tag";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
+  // Adds (skipping tags the user has) and removes (every copy); calls UserChanged only when
+  // the tags changed.
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

@@ -1,6 +1,24 @@
 #include "nodes/wait_event_node.h"
 
+#include <boost/json/value.hpp>
+
+#include "common/time_util.h"
+
 namespace reach::nodes {
+namespace {
+
+// Frame keys (stored with every waiting execution, so kept short):
+//   e  the event wait's id      t  the timeout timer's id      d  the deadline (Unix ms)
+constexpr std::string_view kEventWait = "e";
+constexpr std::string_view kTimer = "t";
+constexpr std::string_view kDeadline = "d";
+
+int64_t GetInt(const boost::json::object& frame, std::string_view key) {
+  const boost::json::value* v = frame.if_contains(key);
+  return v && v->is_int64() ? v->as_int64() : -1;
+}
+
+}  // namespace
 
 std::shared_ptr<const dsl::NodeConfig> WaitEventKind::Compile(dsl::FieldReader& fields) const {
   auto config = std::make_shared<WaitEventConfig>();
@@ -12,6 +30,61 @@ std::shared_ptr<const dsl::NodeConfig> WaitEventKind::Compile(dsl::FieldReader& 
   config->timeout_millis = fields.DurationMillis("timeout");
   if (fields.failed()) return nullptr;
   return config;
+}
+
+engine::NodeOutcome WaitEventKind::Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const {
+  using engine::NodeOutcome;
+  using engine::Wakeup;
+  const auto& config = static_cast<const WaitEventConfig&>(*node.config);
+  boost::json::object& frame = ctx.frame();
+
+  if (frame.empty()) {
+    // First call: register the event wait and the deadline, then sleep.
+    const int64_t timeout = node.timeout_millis > 0 ? node.timeout_millis : config.timeout_millis.value_or(0);
+    frame[kEventWait] = ctx.WaitForEvent(config.event_type);
+    if (timeout > 0) {
+      const int64_t deadline = ctx.NowMillis() + timeout;
+      frame[kTimer] = ctx.WaitUntil(deadline);
+      frame[kDeadline] = deadline;
+      ctx.Note("waiting for " + config.event_type + " until " + FormatTimestamp(deadline));
+    } else {
+      ctx.Note("waiting for " + config.event_type + " (no timeout)");
+    }
+    return NodeOutcome::Suspended();
+  }
+
+  const Wakeup* wakeup = ctx.wakeup();
+  if (!wakeup) return NodeOutcome::Suspended();  // a re-run that is not for this node
+  const int64_t deadline = GetInt(frame, kDeadline);
+
+  if (wakeup->kind == Wakeup::Kind::kTimer) {
+    if (wakeup->wait_id != GetInt(frame, kTimer)) return NodeOutcome::Suspended();
+    ctx.Note("no matching " + config.event_type + " by " + FormatTimestamp(deadline) + ": false");
+    return NodeOutcome::Done(false);  // the timeout is the node's false result, not a failure
+  }
+
+  if (wakeup->wait_id != GetInt(frame, kEventWait) || !wakeup->event_json) return NodeOutcome::Suspended();
+  // An event that reaches us after the deadline (the timer is due but not fired yet) is late:
+  // the answer is the timeout's, whatever the order the engine sees them in.
+  if (deadline >= 0 && ctx.NowMillis() >= deadline) {
+    ctx.Note(config.event_type + " came after the deadline " + FormatTimestamp(deadline) + ": false");
+    return NodeOutcome::Done(false);
+  }
+  if (config.match) {
+    dsl::Scope scope = ctx.scope();
+    scope.event = wakeup->event_json;
+    dsl::Value v = config.match->Evaluate(scope);
+    // A runtime error against one event (a field of the wrong type, say) is that event not
+    // matching: one malformed event must not end a wait of days. The note keeps it visible.
+    if (v.is_error()) {
+      ctx.Note("match: " + std::string(v.as_string()) + " (event ignored, still waiting)");
+      return NodeOutcome::Suspended();
+    }
+    if (v.kind() != dsl::Value::Kind::kBool || !v.as_bool()) return NodeOutcome::Suspended();
+  }
+  ctx.SetEvent(*wakeup->event_json);
+  ctx.Note("got " + config.event_type + ": true");
+  return NodeOutcome::Done(true);
 }
 
 }  // namespace reach::nodes

@@ -13,6 +13,12 @@
 // is the wait's own deadline, and reaching it is the node's false result, not a failure. The spec
 // reads it itself (with the same FieldReader reader, so a bad value is reported once: Diagnostics
 // drops an identical message at the same place).
+//
+// At run time: the first call registers the event wait and, with a timeout, a timer at now +
+// timeout (NodeDef::timeout_millis, which the compiler fills from the same field; the config's
+// copy is the fallback), and suspends. An event wakeup that fails `match:` (or whose `match:`
+// errors) leaves it waiting; a matching one becomes the execution's event and the node is true.
+// The timer, or an event arriving at or after the deadline, makes it false.
 
 #include <cstdint>
 #include <memory>
@@ -21,6 +27,7 @@
 #include <string_view>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -33,13 +40,15 @@ struct WaitEventConfig final : public dsl::NodeConfig {
   std::optional<int64_t> timeout_millis;
 };
 
-class WaitEventKind final : public dsl::NodeKindSpec {
+class WaitEventKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "wait_event";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kBoolean; }
   bool CanSuspend() const override { return true; }
+  // See the file comment; frame keys e (event wait id), t (timer id), d (deadline ms).
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "nodes/field_checks.h"
+#include "nodes/runtime_support.h"
 
 namespace reach::nodes {
 namespace {
@@ -144,6 +145,40 @@ std::shared_ptr<const dsl::NodeConfig> WebhookKind::Compile(dsl::FieldReader& fi
   ReadMapResponse(fields, *config);
   if (fields.failed()) return nullptr;
   return config;
+}
+
+engine::NodeOutcome WebhookKind::Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const {
+  const auto& config = static_cast<const WebhookConfig&>(*node.config);
+  TemplateRenderer renderer = RendererFor(ctx);
+  std::string error;
+  std::string url;
+  if (!renderer.Render(config.url, url, error)) return TemplateFailed("url", error);
+  // The file's URL may start with a tag ("{{ctx.crm_base}}/hooks"), so only now can it be
+  // checked; a value without a scheme would otherwise reach the HTTP client.
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    return engine::NodeOutcome::Failed("field 'url' renders to '" + url + "', not an http:// or https:// URL",
+                                       "TemplateError");
+  boost::json::object headers;
+  for (const auto& [name, text] : config.headers) {
+    std::string value;
+    if (!renderer.Render(text, value, error)) return TemplateFailed("headers." + name, error);
+    // User data rendered into a header must not be able to add headers of its own.
+    if (value.find_first_of("\r\n") != std::string::npos)
+      return engine::NodeOutcome::Failed("header '" + name + "' renders with a line break", "TemplateError");
+    headers[name] = std::move(value);
+  }
+  boost::json::object payload;
+  payload["method"] = config.method;
+  payload["url"] = url;
+  payload["headers"] = std::move(headers);
+  if (config.body) {
+    boost::json::value body = *config.body;  // a template string, or a map whose strings are
+    if (!renderer.RenderStrings(body, error)) return TemplateFailed("body", error);
+    payload["body"] = std::move(body);
+  }
+  // Only the key's name: the channel signs with the secret it holds.
+  if (config.secret) payload["secret"] = *config.secret;
+  return Deliver(node, ctx, std::move(payload), url);
 }
 
 }  // namespace reach::nodes

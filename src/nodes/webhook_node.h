@@ -27,6 +27,7 @@
 #include <boost/json/value.hpp>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -45,12 +46,17 @@ struct WebhookConfig final : public dsl::NodeConfig {
   std::vector<std::pair<std::string, std::string>> map_response;
 };
 
-class WebhookKind final : public dsl::NodeKindSpec {
+class WebhookKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "webhook";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
+  // Sends {"method", "url", "headers": {name: value}, "body"? (rendered string or map),
+  // "secret"? (the key's name)}. A rendered URL that is not http(s), or a header value with a line
+  // break, is Failed(TemplateError). `map_response` needs the channel's answer, which a node does
+  // not see yet: it is not applied.
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 // True for an RFC 6901 JSON pointer: "" or "/a/b", with `~` only in `~0` / `~1`.

@@ -22,6 +22,7 @@
 #include <boost/json/object.hpp>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -40,13 +41,16 @@ struct WechatSubscribeConfig final : public dsl::NodeConfig {
   std::optional<std::string> lang;
 };
 
-class WechatSubscribeKind final : public dsl::NodeKindSpec {
+class WechatSubscribeKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "wechat.subscribe";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
   bool CanSuspend() const override { return true; }
+  // Sends {"app", "touser": the user's openid, "template_id", "page"?, "miniprogram_state"?,
+  // "lang"?, "data": {key: {"value"}}}. Failed(MissingIdentity) without an openid.
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 
 #include "nodes/field_checks.h"
+#include "nodes/runtime_support.h"
 
 namespace reach::nodes {
 namespace {
@@ -61,6 +62,34 @@ std::shared_ptr<const dsl::NodeConfig> WechatTemplateKind::Compile(dsl::FieldRea
                                      {{"appid", Type::kTemplate, true}, {"pagepath", Type::kTemplate}});
   if (fields.failed()) return nullptr;
   return config;
+}
+
+engine::NodeOutcome WechatTemplateKind::Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const {
+  const auto& config = static_cast<const WechatTemplateConfig&>(*node.config);
+  // WIRE.md: {"touser", "template_id", "url"?, "miniprogram"?: {appid, pagepath?},
+  // "data": {key: {"value", "color"?}}}. client_msg_id is the channel's (from the send key).
+  std::string openid = IdentityOf(ctx.user(), "openid");
+  if (openid.empty()) return MissingIdentity("openid");
+  TemplateRenderer renderer = RendererFor(ctx);
+  std::string error;
+  boost::json::object payload;
+  payload["app"] = config.app;
+  payload["touser"] = openid;
+  payload["template_id"] = config.template_id;
+  if (config.url) {
+    std::string url;
+    if (!renderer.Render(*config.url, url, error)) return TemplateFailed("url", error);
+    payload["url"] = std::move(url);
+  }
+  if (config.miniprogram) {
+    boost::json::value miniprogram = *config.miniprogram;
+    if (!renderer.RenderStrings(miniprogram, error)) return TemplateFailed("miniprogram", error);
+    payload["miniprogram"] = std::move(miniprogram);
+  }
+  boost::json::value data = config.data;
+  if (!renderer.RenderStrings(data, error)) return TemplateFailed("data", error);
+  payload["data"] = std::move(data);
+  return Deliver(node, ctx, std::move(payload), openid);
 }
 
 }  // namespace reach::nodes

@@ -22,6 +22,7 @@
 #include <boost/json/object.hpp>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -39,13 +40,17 @@ struct WechatTemplateConfig final : public dsl::NodeConfig {
   std::optional<boost::json::object> miniprogram;
 };
 
-class WechatTemplateKind final : public dsl::NodeKindSpec {
+class WechatTemplateKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "wechat.template";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
   bool CanSuspend() const override { return true; }
+  // Renders url, miniprogram and data, and sends {"app", "touser": the user's openid,
+  // "template_id", "url"?, "miniprogram"?, "data": {key: {"value", "color"?}}}.
+  // Failed(MissingIdentity) without an openid, Failed(TemplateError), Failed(SendError).
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 
 #include "nodes/field_checks.h"
+#include "nodes/runtime_support.h"
 
 namespace reach::nodes {
 namespace {
@@ -78,6 +79,20 @@ void ReadAttachments(dsl::FieldReader& fields, WecomCustomerMessageConfig& confi
   }
 }
 
+// The WelcomeCode of the event that started (or last resumed) the execution: the
+// add_external_contact event carries it as properties.welcome_code (WeCom's own `WelcomeCode` is also
+// read, for events posted with the callback's field names).
+std::string WelcomeCodeOf(const boost::json::value* event) {
+  if (!event || !event->is_object()) return {};
+  const boost::json::value* properties = event->get_object().if_contains("properties");
+  if (!properties || !properties->is_object()) return {};
+  for (std::string_view key : {"welcome_code", "WelcomeCode"}) {
+    const boost::json::value* code = properties->get_object().if_contains(key);
+    if (code && code->is_string() && !code->get_string().empty()) return std::string(code->get_string());
+  }
+  return {};
+}
+
 }  // namespace
 
 std::shared_ptr<const dsl::NodeConfig> WecomCustomerMessageKind::Compile(dsl::FieldReader& fields) const {
@@ -113,6 +128,57 @@ std::shared_ptr<const dsl::NodeConfig> WecomCustomerMessageKind::Compile(dsl::Fi
   }
   if (fields.failed()) return nullptr;
   return config;
+}
+
+engine::NodeOutcome WecomCustomerMessageKind::Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const {
+  using Mode = WecomCustomerMessageConfig::Mode;
+  const auto& config = static_cast<const WecomCustomerMessageConfig&>(*node.config);
+  TemplateRenderer renderer = RendererFor(ctx);
+  std::string error;
+  std::string recipient;
+  boost::json::object payload;
+  payload["app"] = config.app;
+
+  // WIRE.md. Mass (add_msg_template): {"chat_type", "external_userid": [..], "sender", "text":
+  // {"content"}, "attachments"}. Welcome (send_welcome_msg): {"welcome_code", "text",
+  // "attachments"}.
+  if (config.mode == Mode::kWelcome) {
+    std::string code = WelcomeCodeOf(ctx.scope().event);
+    if (code.empty())
+      return engine::NodeOutcome::Failed("the event has no welcome_code (a welcome message answers the "
+                                         "add_external_contact event that carries one)",
+                                         "MissingWelcomeCode");
+    payload["welcome_code"] = code;
+    recipient = IdentityOf(ctx.user(), "external_userid");
+    if (recipient.empty()) recipient = "welcome_code " + code;
+  } else {
+    std::string sender;
+    if (!renderer.Render(config.sender, sender, error)) return TemplateFailed("sender", error);
+    payload["chat_type"] = config.chat_type;
+    if (config.chat_type == "group") {
+      // To the sender's customer groups: no customer list, and the sender is required.
+      if (sender.empty())
+        return engine::NodeOutcome::Failed("field 'sender' renders empty (chat_type group needs the staff member)",
+                                           "MissingIdentity");
+      recipient = "the groups of " + sender;
+    } else {
+      recipient = IdentityOf(ctx.user(), "external_userid");
+      if (recipient.empty()) return MissingIdentity("external_userid");
+      payload["external_userid"] = boost::json::array{boost::json::value(recipient)};
+    }
+    if (!sender.empty()) payload["sender"] = sender;  // empty: any staff member who has the customer
+  }
+  if (config.text) {
+    std::string text;
+    if (!renderer.Render(*config.text, text, error)) return TemplateFailed("text", error);
+    payload["text"] = boost::json::object{{"content", std::move(text)}};
+  }
+  if (!config.attachments.empty()) {
+    boost::json::value attachments = config.attachments;
+    if (!renderer.RenderStrings(attachments, error)) return TemplateFailed("attachments", error);
+    payload["attachments"] = std::move(attachments);
+  }
+  return Deliver(node, ctx, std::move(payload), recipient);
 }
 
 }  // namespace reach::nodes

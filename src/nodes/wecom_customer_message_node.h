@@ -31,6 +31,7 @@
 #include <boost/json/array.hpp>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -53,13 +54,18 @@ struct WecomCustomerMessageConfig final : public dsl::NodeConfig {
   boost::json::array attachments;
 };
 
-class WecomCustomerMessageKind final : public dsl::NodeKindSpec {
+class WecomCustomerMessageKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "wecom.customer_message";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
   bool CanSuspend() const override { return true; }
+  // Mass: {"app", "chat_type", "external_userid": [the user's] (single only), "sender"?, "text"?:
+  // {"content"}, "attachments"?}. Welcome: {"app", "welcome_code" (from the execution's event,
+  // properties.welcome_code), "text"?, "attachments"?}. Failed(MissingIdentity) without an
+  // external_userid (single) or a sender (group); Failed(MissingWelcomeCode).
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

@@ -1,8 +1,11 @@
 #include "nodes/wecom_message_node.h"
 
+#include <algorithm>
+
 #include <boost/json/value.hpp>
 
 #include "nodes/field_checks.h"
+#include "nodes/runtime_support.h"
 
 namespace reach::nodes {
 namespace {
@@ -142,6 +145,27 @@ std::optional<bool> ReadFlag(dsl::FieldReader& fields, std::string_view key) {
   return std::nullopt;
 }
 
+// Renders recipient templates, drops the ones that render empty and duplicates, and joins the
+// rest with `|` as WeCom wants ("zhangsan|lisi").
+bool RenderRecipients(const TemplateRenderer& renderer, const std::vector<std::string>& templates,
+                      std::vector<std::string>& out, std::string& error) {
+  for (const std::string& text : templates) {
+    std::string value;
+    if (!renderer.Render(text, value, error)) return false;
+    if (!value.empty() && std::find(out.begin(), out.end(), value) == out.end()) out.push_back(std::move(value));
+  }
+  return true;
+}
+
+std::string JoinBar(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += '|';
+    out += item;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::shared_ptr<const dsl::NodeConfig> WecomMessageKind::Compile(dsl::FieldReader& fields) const {
@@ -187,6 +211,46 @@ std::shared_ptr<const dsl::NodeConfig> WecomMessageKind::Compile(dsl::FieldReade
   }
   if (fields.failed()) return nullptr;
   return config;
+}
+
+engine::NodeOutcome WecomMessageKind::Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const {
+  const auto& config = static_cast<const WecomMessageConfig&>(*node.config);
+  TemplateRenderer renderer = RendererFor(ctx);
+  std::string error;
+  std::vector<std::string> touser, toparty, totag;
+  if (!RenderRecipients(renderer, config.touser, touser, error)) return TemplateFailed("touser", error);
+  if (!RenderRecipients(renderer, config.toparty, toparty, error)) return TemplateFailed("toparty", error);
+  if (!RenderRecipients(renderer, config.totag, totag, error)) return TemplateFailed("totag", error);
+  if (config.to_current_user) {
+    std::string userid = IdentityOf(ctx.user(), "wecom_userid");
+    if (userid.empty()) return MissingIdentity("wecom_userid");
+    if (std::find(touser.begin(), touser.end(), userid) == touser.end()) touser.push_back(std::move(userid));
+  }
+  if (touser.empty() && toparty.empty() && totag.empty())
+    return engine::NodeOutcome::Failed("no recipient: 'touser', 'toparty' and 'totag' all render empty",
+                                       "MissingIdentity");
+
+  // WIRE.md: {"touser", "toparty", "totag", "msgtype", <msgtype>: {...}, "agentid", "safe",
+  // "enable_duplicate_check", "duplicate_check_interval"}. agentid is the channel's (it belongs
+  // to the configured app); enable_duplicate_check is left to it when the file says nothing.
+  boost::json::value content = config.content;
+  if (!renderer.RenderStrings(content, error)) return TemplateFailed(config.msgtype, error);
+  boost::json::object payload;
+  payload["app"] = config.app;
+  if (!touser.empty()) payload["touser"] = JoinBar(touser);
+  if (!toparty.empty()) payload["toparty"] = JoinBar(toparty);
+  if (!totag.empty()) payload["totag"] = JoinBar(totag);
+  payload["msgtype"] = config.msgtype;
+  payload[config.msgtype] = std::move(content);
+  payload["safe"] = config.safe;
+  if (config.enable_duplicate_check) payload["enable_duplicate_check"] = *config.enable_duplicate_check ? 1 : 0;
+  if (config.duplicate_check_interval_seconds)
+    payload["duplicate_check_interval"] = *config.duplicate_check_interval_seconds;
+
+  std::string recipient = JoinBar(touser);
+  if (!toparty.empty()) recipient += (recipient.empty() ? "" : ", ") + std::string("party ") + JoinBar(toparty);
+  if (!totag.empty()) recipient += (recipient.empty() ? "" : ", ") + std::string("tag ") + JoinBar(totag);
+  return Deliver(node, ctx, std::move(payload), recipient);
 }
 
 }  // namespace reach::nodes

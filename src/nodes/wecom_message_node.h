@@ -43,6 +43,7 @@
 #include <boost/json/object.hpp>
 
 #include "dsl/node_kind.h"
+#include "engine/node_executor.h"
 
 namespace reach::nodes {
 
@@ -69,13 +70,18 @@ struct WecomMessageConfig final : public dsl::NodeConfig {
   std::optional<int64_t> duplicate_check_interval_seconds;
 };
 
-class WecomMessageKind final : public dsl::NodeKindSpec {
+class WecomMessageKind final : public dsl::NodeKindSpec, public engine::NodeExecutor {
  public:
   static constexpr std::string_view kType = "wecom.message";
   std::string_view type() const override { return kType; }
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kCommon; }
   bool CanSuspend() const override { return true; }
+  // Sends {"app", "touser"?, "toparty"?, "totag"? (rendered, empty ones dropped, `|`-joined),
+  // "msgtype", <msgtype>: {...rendered}, "safe", "enable_duplicate_check"? (0/1),
+  // "duplicate_check_interval"?}. Failed(MissingIdentity) when `to_user` finds no wecom_userid or
+  // no recipient is left after rendering.
+  engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;
 };
 
 }  // namespace reach::nodes

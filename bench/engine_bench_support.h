@@ -1,0 +1,154 @@
+#pragma once
+// What engine_bench and timer_bench share: the benchmark flow, its event, timing and memory
+// helpers, and a tiny argument parser. Header-only: each bench is one executable.
+//
+// The flow (both benches): an event-triggered 5-node chain with one wait,
+//
+//   cart ──▶ a (noop) ──▶ cond (condition on the event) ──▶ w (wait_event `paid`, 1h) ──▶ b ──▶ c
+//
+// An enrolling event runs a, cond and w and suspends at w: one execution row, one wait row
+// (user, `paid`) and one timer row (w's timeout). When the timer fires, w is false and the
+// execution runs b and c to completion.
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/records.h"
+
+namespace reach::bench {
+
+inline constexpr char kBenchFlow[] = R"yaml(flow:
+  nodes:
+    - {id: a, type: noop}
+    - {id: cond, type: condition, if: 'event.properties.amount > 10'}
+    - {id: w, type: wait_event, event: paid, timeout: 1h}
+    - {id: b, type: noop}
+    - {id: c, type: noop}
+  chain:
+    - name: cart
+      trigger: { event: cart }
+      entry: { reentry: always }
+      value: "THEN(a, cond, w, b, c)"
+)yaml";
+inline constexpr char kBenchChain[] = "cart";
+
+// The i-th enrolling event: user "u<i % users>", unique message_id.
+inline storage::EventRecord BenchEvent(int64_t i, int64_t users, int64_t now_ms) {
+  storage::EventRecord e;
+  e.type = "cart";
+  e.message_id = "msg-" + std::to_string(i);
+  e.user_id = "u" + std::to_string(i % users);
+  e.properties = {{"amount", 129.5}, {"sku", "SKU-" + std::to_string(i % 300)}};
+  e.timestamp_ms = now_ms;
+  e.received_ms = now_ms;
+  e.request_id = "req-" + std::to_string(i);
+  return e;
+}
+
+using SteadyClock = std::chrono::steady_clock;
+
+inline double SecondsSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+inline double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+inline std::string CommandLine(int argc, char** argv) {
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  return command;
+}
+
+// A kB figure of /proc/self/status ("VmRSS", "VmHWM"), or -1.
+inline int64_t ProcStatusKb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(field);
+  while (std::getline(in, line))
+    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':') return std::atoll(line.c_str() + n + 1);
+  return -1;
+}
+
+// Resets VmHWM (the peak RSS) to the current RSS (Linux >= 4.0; false when not permitted).
+inline bool ResetPeakRss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+// A fresh directory under /var/tmp (a disk, not tmpfs), or `dir` when given.
+inline std::string BenchDir(const std::string& dir, const char* name) {
+  if (!dir.empty()) return dir;
+  std::string pattern = std::string("/var/tmp/") + name + "_XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    std::perror("mkdtemp");
+    std::exit(1);
+  }
+  return pattern;
+}
+
+inline void MachineNotes() {
+  std::string cpu = "?";
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  std::printf("machine: %u hardware threads, %s; sqlite %s\n", std::thread::hardware_concurrency(), cpu.c_str(),
+              sqlite3_libversion());
+}
+
+// `--name value` flags into int64 / string fields; exits with `usage` on anything else.
+class Flags {
+ public:
+  Flags(int argc, char** argv, const char* usage) : argc_(argc), argv_(argv), usage_(usage) {}
+  bool Int(int& i, const char* name, int64_t& out) {
+    if (std::strcmp(argv_[i], name) != 0) return false;
+    out = std::atoll(Value(i));
+    return true;
+  }
+  bool Str(int& i, const char* name, std::string& out) {
+    if (std::strcmp(argv_[i], name) != 0) return false;
+    out = Value(i);
+    return true;
+  }
+  bool Bool(int& i, const char* name, bool& out) {
+    if (std::strcmp(argv_[i], name) != 0) return false;
+    out = true;
+    return true;
+  }
+  [[noreturn]] void Usage() const {
+    std::fprintf(stderr, "usage: %s %s\n", argv_[0], usage_);
+    std::exit(2);
+  }
+
+ private:
+  const char* Value(int& i) {
+    if (i + 1 >= argc_) Usage();
+    return argv_[++i];
+  }
+  int argc_;
+  char** argv_;
+  const char* usage_;
+};
+
+}  // namespace reach::bench

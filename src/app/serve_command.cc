@@ -1,0 +1,335 @@
+#include "app/serve_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "dsl/flow_compiler.h"
+#include "engine/engine.h"
+#include "engine/engine_service.h"
+#include "nodes/builtin_kinds.h"
+#include "server/api_handler.h"
+#include "server/config.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/systemd_notify.h"
+#include "storage/sqlite_store.h"
+
+namespace reach::app {
+namespace {
+
+namespace json = boost::json;
+using Files = std::vector<std::pair<std::string, std::string>>;
+
+// Sandbox mode: every send is fully built and recorded (logged and counted), never delivered.
+class SandboxSink final : public engine::SendSink {
+ public:
+  explicit SandboxSink(server::CounterFamily& sends) : sends_(sends) {}
+  bool Accept(storage::StoreTxn&, const storage::ExecutionRecord& e, const std::string& key,
+              const engine::SendRequest& r, std::string&) override {
+    sends_.WithLabels({r.channel, "sandbox"}).Inc();
+    spdlog::info("send mode=sandbox channel={} node={} execution={} key={} request={}", r.channel, r.node, e.id, key,
+                 json::serialize(r.payload));
+    return true;
+  }
+
+ private:
+  server::CounterFamily& sends_;
+};
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// Reads the flow files of `paths` (directories: their *.yaml), compiling them to check. On
+// error prints every diagnostic and returns false.
+bool ReadFlows(const std::vector<std::string>& paths, Files& files, std::string& errors) {
+  dsl::FlowCompiler compiler(nodes::BuiltinKinds());
+  for (const std::string& p : paths) {
+    if (!std::filesystem::exists(p)) {
+      errors = p + ": no such file or directory\n";
+      return false;
+    }
+    if (Status s = compiler.AddPath(p); !s.ok()) {
+      errors = s.message() + "\n";
+      return false;
+    }
+  }
+  dsl::Diagnostics diags;
+  if (!compiler.Compile(diags)) {
+    errors = diags.Format(compiler.sources());
+    return false;
+  }
+  for (uint32_t i = 0; i < compiler.sources().size(); ++i)
+    files.emplace_back(compiler.sources().name(i), compiler.sources().text(i));
+  return true;
+}
+
+// The flow set to run: the stored one with the files from disk replacing theirs (flows deployed
+// through the API stay), deployed when it differs from the stored one.
+Status DeployFromDisk(storage::Store& store, engine::Engine& engine, const Files& disk, std::string& errors,
+                      bool& changed) {
+  changed = false;
+  return store.Write([&](storage::StoreTxn& txn) -> Status {
+    Files files = disk;
+    if (auto graph = engine.current()) {
+      auto set = txn.GetFlowSet(graph->version());
+      if (!set.ok()) return set.status();
+      if (*set)
+        for (const json::value& f : (*set)->files) {
+          std::string path(f.as_object().at("path").as_string());
+          if (path.rfind("api/", 0) == 0) files.emplace_back(path, std::string(f.as_object().at("text").as_string()));
+        }
+    }
+    std::string before = engine.current() ? engine.current()->version() : "";
+    Status s = engine.Deploy(txn, files, errors);
+    if (s.ok()) changed = engine.current()->version() != before;
+    return s;
+  });
+}
+
+// The route label for HTTP metrics: ids and names replaced, so the label set stays small.
+std::string RouteOf(const server::HttpRequest& r) {
+  const std::string& p = r.path;
+  if (p.rfind("/v1/executions/", 0) == 0) return p.find(':') != std::string::npos ? "/v1/executions/{id}:cancel" : "/v1/executions/{id}";
+  if (p.rfind("/v1/users/", 0) == 0) return "/v1/users/{id}";
+  if (p.rfind("/v1/flows/", 0) == 0) {
+    if (p.size() > 6 && p.compare(p.size() - 6, 6, "/stats") == 0) return "/v1/flows/{name}/stats";
+    size_t c = p.rfind(':');
+    return c == std::string::npos ? "/v1/flows/{name}" : "/v1/flows/{name}" + p.substr(c);
+  }
+  static const char* kKnown[] = {"/v1/events", "/v1/events:batch", "/v1/users", "/v1/flows", "/v1/executions",
+                                 "/v1/runs", "/healthz", "/readyz", "/metrics"};
+  for (const char* k : kKnown)
+    if (p == k) return p;
+  return "other";
+}
+
+}  // namespace
+
+int Serve(const ServeArgs& args) {
+  // Logs: one line per event, key=value fields, to stderr; journald adds the time, so a
+  // timestamp is printed only when stderr is a terminal.
+  auto logger = spdlog::stderr_logger_mt("reach");
+  logger->set_pattern(isatty(2) ? "%Y-%m-%dT%H:%M:%S.%e %l %v" : "%l %v");
+  spdlog::set_default_logger(logger);
+
+  auto config_result = server::LoadConfig(args.config);
+  if (!config_result.ok()) {
+    std::cerr << config_result.status().message() << "\n";
+    return 1;
+  }
+  server::Config config = std::move(*config_result);
+  if (!args.listen.empty()) config.listen = args.listen;
+  if (!args.db.empty()) config.db = args.db;
+  if (!args.flows.empty()) config.flows = args.flows;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (args.print_config) {
+    std::cout << config.Redacted() << "\n";
+    return 0;
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (Status s = server::ParseListen(config.listen, host, port); !s.ok()) {
+    std::cerr << "reach serve: listen: " << s.message() << "\n";
+    return 1;
+  }
+  if (config.api_keys.empty() && !IsLoopback(host)) {
+    std::cerr << "reach serve: no API key is configured, so Reach listens on loopback only; set REACH_API_KEY "
+                 "(or api_keys in the config) to listen on "
+              << config.listen << "\n";
+    return 1;
+  }
+  if (config.api_keys.empty()) spdlog::warn("auth=none reason=\"no API key configured\" listen={} (loopback only)", config.listen);
+
+  Files disk;
+  std::string errors;
+  if (!ReadFlows(config.flows, disk, errors)) {
+    std::cerr << errors;
+    return 1;
+  }
+
+  // Signals are taken by the main thread only (sigtimedwait); every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  server::MetricsRegistry metrics;
+  auto& commit_jobs = metrics.AddHistogram("reach_commit_batch_jobs", "Jobs per committed transaction",
+                                           {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000});
+  auto& commit_seconds = metrics.AddHistogram("reach_commit_seconds", "Time to run and commit a batch",
+                                              {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1});
+  auto& http_requests = metrics.AddCounter("reach_http_requests_total", "HTTP requests answered",
+                                           {"method", "route", "status"});
+  auto& http_seconds = metrics.AddHistogram("reach_http_request_seconds", "HTTP request latency",
+                                            {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
+                                            {"route"});
+  auto& steps = metrics.AddCounter("reach_steps_total", "Finished node steps, by node kind and result",
+                                   {"kind", "result"});
+  auto& sends = metrics.AddCounter("reach_sends_total", "Sends handed to channels", {"channel", "mode"});
+
+  std::filesystem::path db_path(config.db);
+  if (db_path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(db_path.parent_path(), ec);
+  }
+  storage::StoreOptions store_options;
+  store_options.path = config.db;
+  store_options.max_batch_jobs = config.store.max_batch_jobs;
+  store_options.max_batch_delay_us = config.store.max_batch_delay_us;
+  store_options.synchronous_full = config.store.synchronous_full;
+  store_options.on_commit = [&](size_t jobs, int64_t micros) {
+    commit_jobs.Get().Observe(static_cast<double>(jobs));
+    commit_seconds.Get().Observe(static_cast<double>(micros) / 1e6);
+  };
+  auto store_result = storage::OpenSqliteStore(store_options);
+  if (!store_result.ok()) {
+    std::cerr << "reach serve: " << config.db << ": " << store_result.status().message() << "\n";
+    return 1;
+  }
+  std::unique_ptr<storage::Store> store = std::move(*store_result);
+
+  engine::SystemClock clock;
+  SandboxSink sink(sends);
+  engine::Engine engine(nodes::BuiltinKinds(), nodes::BuiltinExecutors(), clock, &sink);
+  engine.set_step_observer([&](const std::string& kind, bool failed) {
+    steps.WithLabels({kind, failed ? "failed" : "ok"}).Inc();
+  });
+  engine::EngineService service(*store, engine, clock);
+  if (Status s = service.Start(); !s.ok()) {
+    std::cerr << "reach serve: loading flows from the store: " << s.message() << "\n";
+    return 1;
+  }
+  bool changed = false;
+  if (Status s = DeployFromDisk(*store, engine, disk, errors, changed); !s.ok()) {
+    std::cerr << (errors.empty() ? s.message() + "\n" : errors);
+    return 1;
+  }
+  spdlog::info("flows loaded set_version={} chains={} deployed={} db={}", engine.current()->version(),
+               engine.current()->chains().size(), changed, config.db);
+
+  // Gauges read at scrape time (on a reader thread).
+  metrics.AddCollector([&](std::string& out) {
+    auto g = store->NewReader()->GetGauges();
+    if (!g.ok()) return;
+    out += "# HELP reach_executions Executions by status\n# TYPE reach_executions gauge\n";
+    for (int i = 0; i < 5; ++i) {
+      out += "reach_executions{status=\"" +
+             std::string(storage::ExecutionStatusName(static_cast<storage::ExecutionStatus>(i))) + "\"} " +
+             std::to_string(g->executions_by_status[i]) + "\n";
+    }
+    out += "# HELP reach_waits_pending Executions waiting for an event\n# TYPE reach_waits_pending gauge\n";
+    out += "reach_waits_pending " + std::to_string(g->waits) + "\n";
+    out += "# HELP reach_timers_pending Timers not yet fired\n# TYPE reach_timers_pending gauge\n";
+    out += "reach_timers_pending " + std::to_string(g->timers) + "\n";
+    const auto& c = service.counters();
+    out += "# HELP reach_timer_lag_seconds How late the last batch of timers fired\n# TYPE reach_timer_lag_seconds gauge\n";
+    out += "reach_timer_lag_seconds " + std::to_string(static_cast<double>(c.timer_lag_ms.load()) / 1000.0) + "\n";
+    out += "# HELP reach_timers_fired_total Timers fired\n# TYPE reach_timers_fired_total counter\n";
+    out += "reach_timers_fired_total " + std::to_string(c.timers_fired.load()) + "\n";
+    out += "# HELP reach_executions_started_total Executions started\n# TYPE reach_executions_started_total counter\n";
+    out += "reach_executions_started_total " + std::to_string(c.executions_started.load()) + "\n";
+    auto sc = store->counters();
+    out += "# HELP reach_store_batches_total Transactions committed\n# TYPE reach_store_batches_total counter\n";
+    out += "reach_store_batches_total " + std::to_string(sc.batches) + "\n";
+  });
+
+  server::ApiOptions api_options;
+  api_options.api_keys = config.api_keys;
+  api_options.webhook_secret = config.webhook_secret;
+  server::ApiHandler api(api_options, *store, engine, service, clock, metrics);
+
+  server::HttpServerOptions http_options;
+  http_options.address = host;
+  http_options.port = port;
+  http_options.io_threads = config.http.io_threads;
+  http_options.max_body_bytes = config.http.max_body_bytes;
+  http_options.header_timeout_ms = config.http.header_timeout_ms;
+  http_options.idle_timeout_ms = config.http.idle_timeout_ms;
+  http_options.max_connections = config.http.max_connections;
+  http_options.on_response = [&](const server::HttpRequest& r, int status, double seconds) {
+    std::string route = RouteOf(r);
+    http_requests.WithLabels({r.method.empty() ? "-" : r.method, route, std::to_string(status)}).Inc();
+    http_seconds.WithLabels({route}).Observe(seconds);
+    if (status >= 500) spdlog::warn("http status={} method={} path={} request_id={}", status, r.method, r.path, r.request_id);
+    else spdlog::debug("http status={} method={} path={} request_id={} seconds={:.4f}", status, r.method, r.path,
+                       r.request_id, seconds);
+  };
+  http_options.log = [](std::string line) { spdlog::warn("http {}", line); };
+  server::HttpServer http(http_options, api);
+  if (Status s = http.Start(); !s.ok()) {
+    std::cerr << "reach serve: " << config.listen << ": " << s.message() << "\n";
+    return 1;
+  }
+  metrics.AddCollector([&](std::string& out) {
+    out += "# HELP reach_http_connections Open HTTP connections\n# TYPE reach_http_connections gauge\n";
+    out += "reach_http_connections " + std::to_string(http.active_connections()) + "\n";
+  });
+  api.set_ready(true);
+
+  server::SystemdNotifier notifier;
+  std::string listening = host + ":" + std::to_string(http.port());
+  notifier.Ready("serving on " + listening + ", flow set " + engine.current()->version());
+  spdlog::info("ready listen={} set_version={} pid={}", listening, engine.current()->version(), getpid());
+  // For scripts and tests that start on port 0: the address, alone on a line of stdout.
+  std::printf("listening %s\n", listening.c_str());
+  std::fflush(stdout);
+
+  auto watchdog = notifier.WatchdogInterval();
+  auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
+                       : std::chrono::milliseconds(1000);
+  if (tick.count() < 1) tick = std::chrono::milliseconds(1);
+  for (;;) {
+    timespec ts{static_cast<time_t>(tick.count() / 1000), static_cast<long>((tick.count() % 1000) * 1000000)};
+    int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig < 0) {
+      // The tick: ping the watchdog only while the writer still answers.
+      if (watchdog && store->Write([](storage::StoreTxn&) { return Status::Ok(); }).ok()) notifier.Watchdog();
+      continue;
+    }
+    if (sig == SIGHUP) {
+      Files files;
+      std::string reload_errors;
+      if (!ReadFlows(config.flows, files, reload_errors)) {
+        spdlog::error("reload failed=true errors=\"{}\"", reload_errors);
+        notifier.Status("reload failed; still serving flow set " + engine.current()->version());
+        continue;
+      }
+      bool reloaded = false;
+      Status s = DeployFromDisk(*store, engine, files, reload_errors, reloaded);
+      if (!s.ok()) spdlog::error("reload failed=true error=\"{}\"", s.message());
+      else spdlog::info("reload set_version={} changed={}", engine.current()->version(), reloaded);
+      notifier.Status("serving on " + listening + ", flow set " + engine.current()->version());
+      continue;
+    }
+    break;  // SIGTERM / SIGINT
+  }
+
+  // Drain: refuse new intake, answer what is in flight, commit, stop.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.shutdown_timeout_ms);
+  notifier.Stopping();
+  spdlog::info("stopping drain_timeout_ms={}", config.shutdown_timeout_ms);
+  api.set_draining(true);
+  http.StopAccepting();
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  http.Shutdown(std::max(left, std::chrono::milliseconds(0)));
+  service.Stop();
+  store->Close();
+  Status health = store->health();
+  spdlog::info("stopped clean={}", health.ok());
+  return health.ok() ? 0 : 1;
+}
+
+}  // namespace reach::app

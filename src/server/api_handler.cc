@@ -1,0 +1,582 @@
+#include "server/api_handler.h"
+
+#include <charconv>
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+
+#include "common/time_util.h"
+#include "dsl/flow_compiler.h"
+#include "dsl/yaml_doc.h"
+#include "server/auth.h"
+#include "server/event_request.h"
+
+namespace reach::server {
+
+namespace json = boost::json;
+using storage::ExecutionRecord;
+
+HttpResponse JsonError(int status, const std::string& message, const std::string& field) {
+  json::object o{{"error", message}};
+  if (!field.empty()) o["field"] = field;
+  return {status, "application/json", json::serialize(o), {}};
+}
+
+namespace {
+
+HttpResponse Json(int status, const json::value& v) { return {status, "application/json", json::serialize(v), {}}; }
+
+int HttpStatusFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kFailedPrecondition: return 409;
+    case StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+HttpResponse FromStatus(const Status& s) { return JsonError(HttpStatusFor(s), s.message()); }
+
+std::string Time(int64_t ms) { return ms ? FormatTimestamp(ms) : std::string(); }
+
+json::object ExecutionJson(const ExecutionRecord& e, bool full) {
+  json::object o;
+  o["id"] = std::to_string(e.id);
+  o["flow"] = e.flow;
+  o["chain"] = e.chain;
+  o["version"] = e.chain_version;
+  o["user_id"] = e.user_id;
+  o["status"] = storage::ExecutionStatusName(e.status);
+  o["trace"] = e.trace;
+  if (!e.error.empty()) o["error"] = e.error;
+  if (!e.entry_key.empty()) o["entry_key"] = e.entry_key;
+  o["created_at"] = Time(e.created_ms);
+  o["updated_at"] = Time(e.updated_ms);
+  if (e.finished_ms) o["finished_at"] = Time(e.finished_ms);
+  if (!e.request_id.empty()) o["request_id"] = e.request_id;
+  if (full) {
+    o["ctx"] = e.ctx;
+    o["event"] = e.event;
+    const json::value* root = e.state.if_contains("root");
+    o["position"] = root ? *root : json::value(nullptr);
+    o["set_version"] = e.set_version;
+  }
+  return o;
+}
+
+json::object UserJsonOut(const storage::UserRecord& u) {
+  return {{"id", u.id},          {"traits", u.traits},
+          {"tags", u.tags},      {"timezone", u.timezone},
+          {"identities", u.identities}, {"subscriptions", u.subscriptions},
+          {"created_at", Time(u.created_ms)}, {"updated_at", Time(u.updated_ms)}};
+}
+
+bool ParseId(const std::string& s, int64_t& id) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+  return ec == std::errc() && p == s.data() + s.size() && id > 0;
+}
+
+bool ParseBody(const HttpRequest& req, json::value& out, Respond& respond) {
+  boost::system::error_code ec;
+  out = json::parse(req.body, ec);
+  if (ec) {
+    respond(JsonError(400, "body is not valid JSON: " + ec.message()));
+    return false;
+  }
+  return true;
+}
+
+// Splits "/v1/flows/spring:pause" into {"v1", "flows", "spring:pause"}.
+std::vector<std::string> Segments(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// "name:verb" -> ("name", "verb"); no colon -> ("name", "").
+std::pair<std::string, std::string> SplitVerb(const std::string& s) {
+  size_t c = s.rfind(':');
+  if (c == std::string::npos) return {s, ""};
+  return {s.substr(0, c), s.substr(c + 1)};
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(ApiOptions options, storage::Store& store, engine::Engine& engine,
+                       engine::EngineService& service, const engine::Clock& clock, MetricsRegistry& metrics)
+    : options_(std::move(options)),
+      store_(store),
+      engine_(engine),
+      service_(service),
+      clock_(clock),
+      metrics_(metrics),
+      events_(metrics.AddCounter("reach_events_total", "Events received, by result", {"result"})),
+      readers_(std::make_unique<boost::asio::thread_pool>(std::max(1, options_.reader_threads))) {}
+
+ApiHandler::~ApiHandler() { readers_->join(); }
+
+void ApiHandler::OnReader(std::function<void()> work) { boost::asio::post(*readers_, std::move(work)); }
+
+bool ApiHandler::Authorized(const HttpRequest& req, bool allow_signature) const {
+  if (options_.api_keys.empty() && options_.webhook_secret.empty()) return true;
+  if (!options_.api_keys.empty() && CheckBearer(req.Header("authorization"), options_.api_keys)) return true;
+  if (allow_signature && !options_.webhook_secret.empty()) {
+    std::string_view sig = req.Header("x-reach-signature");
+    if (!sig.empty())
+      return VerifySignature(sig, req.body, options_.webhook_secret, clock_.NowMillis() / 1000,
+                             options_.signature_window_seconds) == SignatureCheck::kOk;
+  }
+  return options_.api_keys.empty() && !allow_signature;
+}
+
+void ApiHandler::Handle(HttpRequest request, Respond respond) {
+  try {
+    Route(request, respond);
+  } catch (const std::exception& e) {
+    respond(JsonError(500, std::string("internal error: ") + e.what()));
+  }
+}
+
+void ApiHandler::Route(HttpRequest& req, Respond& respond) {
+  const std::string& m = req.method;
+  std::vector<std::string> seg = Segments(req.path);
+  if (seg.size() == 1 && m == "GET") {
+    if (seg[0] == "healthz") return respond(Json(200, {{"status", "ok"}}));
+    if (seg[0] == "readyz") {
+      Status h = store_.health();
+      bool ok = ready_ && h.ok() && !draining_;
+      json::object o{{"ready", ok}, {"flows_loaded", ready_.load()}, {"store", h.ok() ? "ok" : h.message()}};
+      if (draining_) o["draining"] = true;
+      return respond(Json(ok ? 200 : 503, o));
+    }
+    if (seg[0] == "metrics") return Metrics(std::move(respond));
+  }
+  if (seg.empty() || seg[0] != "v1") return respond(JsonError(404, "no such route: " + m + " " + req.path));
+
+  bool is_event_route = seg.size() == 2 && (seg[1] == "events" || seg[1] == "events:batch");
+  if (!Authorized(req, is_event_route)) {
+    HttpResponse r = JsonError(401, "missing or bad credentials (Authorization: Bearer <key>" +
+                                        std::string(is_event_route && !options_.webhook_secret.empty()
+                                                        ? " or X-Reach-Signature"
+                                                        : "") +
+                                        ")");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    events_.WithLabels({"rejected"}).Inc(is_event_route ? 1 : 0);
+    return respond(std::move(r));
+  }
+  if (seg.size() == 2 && seg[1] == "events" && m == "POST") return PostEvent(req, std::move(respond));
+  if (seg.size() == 2 && seg[1] == "events:batch" && m == "POST") return PostEventBatch(req, std::move(respond));
+  if (seg.size() == 2 && seg[1] == "users" && m == "POST") return PostUser(req, std::move(respond));
+  if (seg.size() == 3 && seg[1] == "users" && m == "GET") return GetUser(seg[2], std::move(respond));
+  if (seg.size() == 2 && seg[1] == "flows") {
+    if (m == "GET") return ListFlows(std::move(respond));
+    if (m == "POST") return DeployFlow(req, req.query.count("name") ? req.query["name"] : "", false, std::move(respond));
+  }
+  if (seg.size() == 3 && seg[1] == "flows" && m == "POST") {
+    auto [name, verb] = SplitVerb(seg[2]);
+    if (verb == "validate") return DeployFlow(req, name, true, std::move(respond));
+    if (verb == "deploy") return DeployFlow(req, name, false, std::move(respond));
+    if (verb == "pause" || verb == "resume") return PauseFlow(name, verb == "pause", std::move(respond));
+  }
+  if (seg.size() == 4 && seg[1] == "flows" && seg[3] == "stats" && m == "GET") return FlowStats(seg[2], std::move(respond));
+  if (seg.size() == 2 && seg[1] == "executions" && m == "GET") return ListExecutions(req, std::move(respond));
+  if (seg.size() == 3 && seg[1] == "executions") {
+    auto [id, verb] = SplitVerb(seg[2]);
+    if (m == "GET" && verb.empty()) return GetExecution(id, std::move(respond));
+    if (m == "POST" && verb == "cancel") return CancelExecution(id, std::move(respond));
+  }
+  if (seg.size() == 2 && seg[1] == "runs" && m == "POST") return PostRuns(req, std::move(respond));
+  respond(JsonError(404, "no such route: " + m + " " + req.path));
+}
+
+void ApiHandler::PostEvent(HttpRequest& req, Respond respond) {
+  if (draining_) return respond(JsonError(503, "shutting down; send again later"));
+  json::value body;
+  if (!ParseBody(req, body, respond)) {
+    events_.WithLabels({"rejected"}).Inc();
+    return;
+  }
+  storage::EventRecord event;
+  json::object identities;
+  FieldError error;
+  if (!ParseEvent(body, event, identities, error)) {
+    events_.WithLabels({"rejected"}).Inc();
+    return respond(JsonError(400, error.field.empty() ? error.message : error.field + ": " + error.message, error.field));
+  }
+  event.request_id = req.request_id;
+  event.received_ms = clock_.NowMillis();
+  std::string message_id = event.message_id;
+  service_.SubmitEvent(std::move(event), std::move(identities),
+                       [this, respond, message_id](const Status& s, const engine::EventOutcome& out) {
+                         if (!s.ok()) {
+                           events_.WithLabels({"rejected"}).Inc();
+                           return respond(FromStatus(s));
+                         }
+                         json::object o{{"id", std::to_string(out.seq)}};
+                         if (!message_id.empty()) o["message_id"] = message_id;
+                         if (out.duplicate) {
+                           events_.WithLabels({"duplicate"}).Inc();
+                           o["status"] = "duplicate";
+                           return respond(Json(200, o));
+                         }
+                         events_.WithLabels({"accepted"}).Inc();
+                         o["status"] = "accepted";
+                         json::array started, resumed;
+                         for (int64_t id : out.started) started.push_back(json::value(std::to_string(id)));
+                         for (int64_t id : out.resumed) resumed.push_back(json::value(std::to_string(id)));
+                         o["started"] = std::move(started);
+                         o["resumed"] = std::move(resumed);
+                         respond(Json(202, o));
+                       });
+}
+
+void ApiHandler::PostEventBatch(HttpRequest& req, Respond respond) {
+  if (draining_) return respond(JsonError(503, "shutting down; send again later"));
+  json::value body;
+  if (!ParseBody(req, body, respond)) return;
+  const json::array* events = nullptr;
+  if (body.is_object() && body.as_object().contains("events") && body.as_object().at("events").is_array())
+    events = &body.as_object().at("events").as_array();
+  else if (body.is_array())
+    events = &body.as_array();
+  if (!events) return respond(JsonError(400, "a batch is {\"events\": [...]}", "events"));
+  if (events->size() > options_.max_batch_events)
+    return respond(JsonError(400, "at most " + std::to_string(options_.max_batch_events) + " events per batch", "events"));
+  // Each event is its own job: all or nothing per event, one result per event, in order.
+  struct Batch {
+    std::mutex mu;
+    json::array results;
+    size_t pending = 0;
+    Respond respond;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->results.resize(events->size());
+  batch->respond = std::move(respond);
+  std::vector<std::pair<size_t, std::pair<storage::EventRecord, json::object>>> valid;
+  for (size_t i = 0; i < events->size(); ++i) {
+    storage::EventRecord e;
+    json::object ids;
+    FieldError error;
+    if (!ParseEvent((*events)[i], e, ids, error)) {
+      events_.WithLabels({"rejected"}).Inc();
+      batch->results[i] = json::object{{"index", i}, {"status", "rejected"},
+                                       {"error", error.field.empty() ? error.message : error.field + ": " + error.message}};
+      continue;
+    }
+    e.request_id = req.request_id;
+    e.received_ms = clock_.NowMillis();
+    valid.push_back({i, {std::move(e), std::move(ids)}});
+  }
+  batch->pending = valid.size();
+  if (valid.empty()) return batch->respond(Json(200, {{"results", batch->results}}));
+  for (auto& [index, item] : valid) {
+    size_t i = index;
+    service_.SubmitEvent(std::move(item.first), std::move(item.second),
+                         [this, batch, i](const Status& s, const engine::EventOutcome& out) {
+                           json::object r{{"index", i}};
+                           if (!s.ok()) {
+                             events_.WithLabels({"rejected"}).Inc();
+                             r["status"] = "rejected";
+                             r["error"] = s.message();
+                           } else {
+                             events_.WithLabels({out.duplicate ? "duplicate" : "accepted"}).Inc();
+                             r["status"] = out.duplicate ? "duplicate" : "accepted";
+                             r["id"] = std::to_string(out.seq);
+                           }
+                           std::lock_guard<std::mutex> lock(batch->mu);
+                           batch->results[i] = std::move(r);
+                           if (--batch->pending == 0) batch->respond(Json(200, {{"results", batch->results}}));
+                         });
+  }
+}
+
+void ApiHandler::PostUser(HttpRequest& req, Respond respond) {
+  json::value body;
+  if (!ParseBody(req, body, respond)) return;
+  auto update = std::make_shared<UserUpdate>();
+  FieldError error;
+  if (!ParseUserUpdate(body, *update, error))
+    return respond(JsonError(400, error.field.empty() ? error.message : error.field + ": " + error.message, error.field));
+  auto result = std::make_shared<storage::UserRecord>();
+  service_.Submit(
+      [this, update, result](storage::StoreTxn& txn) -> Status {
+        std::string id = update->id;
+        if (Status s = engine_.ResolveUser(txn, update->identities, id); !s.ok()) return s;
+        auto u = txn.GetUser(id);
+        if (!u.ok()) return u.status();
+        storage::UserRecord user;
+        if (*u) user = **u;
+        else {
+          user.id = id;
+          user.created_ms = clock_.NowMillis();
+        }
+        ApplyUserUpdate(*update, user);
+        user.updated_ms = clock_.NowMillis();
+        if (Status s = txn.PutUser(user); !s.ok()) return s;
+        *result = user;
+        return Status::Ok();
+      },
+      [respond, result](const Status& s) {
+        if (!s.ok()) return respond(FromStatus(s));
+        respond(Json(200, UserJsonOut(*result)));
+      });
+}
+
+void ApiHandler::GetUser(const std::string& id, Respond respond) {
+  OnReader([this, id, respond] {
+    auto u = store_.NewReader()->GetUser(id);
+    if (!u.ok()) return respond(FromStatus(u.status()));
+    if (!*u) return respond(JsonError(404, "no user '" + id + "'"));
+    respond(Json(200, UserJsonOut(**u)));
+  });
+}
+
+void ApiHandler::ListFlows(Respond respond) {
+  OnReader([this, respond] {
+    auto flows = store_.NewReader()->ListFlows();
+    if (!flows.ok()) return respond(FromStatus(flows.status()));
+    auto graph = engine_.current();
+    json::array out;
+    for (const auto& f : *flows) {
+      json::object o{{"name", f.name}, {"version", f.version}, {"set_version", f.set_version},
+                     {"paused", f.paused}, {"updated_at", Time(f.updated_ms)}};
+      json::array chains;
+      if (graph)
+        for (const auto& c : graph->chains()) {
+          if (c.flow != f.name) continue;
+          json::object ch{{"name", c.name}, {"version", c.version}};
+          switch (c.trigger.kind) {
+            case dsl::Trigger::Kind::kEvent: ch["trigger"] = json::object{{"event", c.trigger.event}}; break;
+            case dsl::Trigger::Kind::kSchedule:
+              ch["trigger"] = json::object{{"schedule", c.trigger.schedule->spec()}, {"tz", c.trigger.tz}};
+              break;
+            case dsl::Trigger::Kind::kManual: ch["trigger"] = json::object{{"manual", true}}; break;
+            case dsl::Trigger::Kind::kNone: break;
+          }
+          chains.push_back(std::move(ch));
+        }
+      o["chains"] = std::move(chains);
+      out.push_back(std::move(o));
+    }
+    respond(Json(200, {{"flows", out}}));
+  });
+}
+
+void ApiHandler::DeployFlow(HttpRequest& req, const std::string& name_in, bool validate_only, Respond respond) {
+  if (req.body.empty()) return respond(JsonError(400, "the body is the flow file (YAML)"));
+  // The flow's name: the URL's, else `flow.name` in the file.
+  std::string name = name_in;
+  if (name.empty()) {
+    dsl::SourceSet sources;
+    dsl::Diagnostics diags;
+    uint32_t f = sources.Add("body.yaml", req.body);
+    dsl::YamlNode root = dsl::ParseYaml(sources, f, diags);
+    const dsl::YamlNode* flow = root.is_map() ? root.Find("flow") : nullptr;
+    const dsl::YamlNode* n = flow && flow->is_map() ? flow->Find("name") : nullptr;
+    if (n && n->is_scalar()) name = n->scalar;
+  }
+  if (name.empty()) return respond(JsonError(400, "name the flow: flow.name in the file, or POST /v1/flows?name=NAME", "name"));
+  auto text = std::make_shared<std::string>(std::move(req.body));
+  auto errors = std::make_shared<std::string>();
+  auto version = std::make_shared<std::string>();
+  // The new set: the current one with this flow's file replaced (or added as api/NAME.yaml).
+  using SetLookup = std::function<Result<std::optional<storage::FlowSetRecord>>(const std::string&)>;
+  auto build_files = [this, name, text](const SetLookup& get_set,
+                                        std::vector<std::pair<std::string, std::string>>& files) -> Status {
+    auto graph = engine_.current();
+    bool replaced = false;
+    if (graph) {
+      auto set = get_set(graph->version());
+      if (!set.ok()) return set.status();
+      if (*set)
+        for (const json::value& f : (*set)->files) {
+          const json::object& o = f.as_object();
+          std::string path(o.at("path").as_string());
+          const json::value* fname = o.if_contains("name");
+          if (fname && fname->is_string() && fname->as_string() == name) {
+            files.emplace_back(path, *text);
+            replaced = true;
+          } else {
+            files.emplace_back(path, std::string(o.at("text").as_string()));
+          }
+        }
+    }
+    if (!replaced) files.emplace_back("api/" + name + ".yaml", *text);
+    return Status::Ok();
+  };
+  auto finish = [respond, errors, version, name, validate_only](const Status& s) {
+    if (!s.ok() && !errors->empty())
+      return respond(Json(400, {{"error", "invalid flow"}, {"diagnostics", *errors}}));
+    if (!s.ok()) return respond(FromStatus(s));
+    respond(Json(validate_only ? 200 : 201,
+                 {{"name", name}, {"status", validate_only ? "valid" : "deployed"}, {"set_version", *version}}));
+  };
+  if (validate_only) {
+    OnReader([this, build_files, errors, version, finish] {
+      auto reader = store_.NewReader();
+      std::vector<std::pair<std::string, std::string>> files;
+      Status s = build_files([&](const std::string& v) { return reader->GetFlowSet(v); }, files);
+      if (!s.ok()) return finish(s);
+      dsl::FlowCompiler compiler(engine_.kinds());
+      for (auto& [p, t] : files) compiler.AddFile(p, t);
+      dsl::Diagnostics diags;
+      auto graph = compiler.Compile(diags);
+      if (!graph) {
+        *errors = diags.Format(compiler.sources());
+        return finish(Status::Invalid("invalid flow"));
+      }
+      *version = graph->version();
+      finish(Status::Ok());
+    });
+    return;
+  }
+  service_.Submit(
+      [this, build_files, errors, version](storage::StoreTxn& txn) -> Status {
+        std::vector<std::pair<std::string, std::string>> files;
+        Status b = build_files([&](const std::string& v) { return txn.GetFlowSet(v); }, files);
+        if (!b.ok()) return b;
+        Status s = engine_.Deploy(txn, files, *errors);
+        if (s.ok()) *version = engine_.current()->version();
+        return s;
+      },
+      finish);
+}
+
+void ApiHandler::PauseFlow(const std::string& name, bool paused, Respond respond) {
+  auto found = std::make_shared<bool>(false);
+  service_.Submit([this, name, paused, found](storage::StoreTxn& txn) { return engine_.SetPaused(txn, name, paused, *found); },
+                  [respond, found, name, paused](const Status& s) {
+                    if (!s.ok()) return respond(FromStatus(s));
+                    if (!*found) return respond(JsonError(404, "no flow '" + name + "'"));
+                    respond(Json(200, {{"name", name}, {"paused", paused}}));
+                  });
+}
+
+void ApiHandler::FlowStats(const std::string& name, Respond respond) {
+  OnReader([this, name, respond] {
+    auto graph = engine_.current();
+    if (!graph) return respond(JsonError(404, "no flows are deployed"));
+    auto reader = store_.NewReader();
+    json::array chains;
+    bool found = false;
+    for (const auto& c : graph->chains()) {
+      if (c.flow != name && c.name != name) continue;
+      found = true;
+      auto stats = reader->GetNodeStats(c.name);
+      if (!stats.ok()) return respond(FromStatus(stats.status()));
+      json::array nodes;
+      for (const auto& n : *stats)
+        nodes.push_back(json::object{{"node", n.node}, {"entered", n.entered}, {"completed", n.completed},
+                                     {"failed", n.failed}, {"waiting", n.waiting}});
+      chains.push_back(json::object{{"chain", c.name}, {"version", c.version}, {"nodes", std::move(nodes)}});
+    }
+    if (!found) return respond(JsonError(404, "no flow or chain '" + name + "'"));
+    respond(Json(200, {{"flow", name}, {"chains", std::move(chains)}}));
+  });
+}
+
+void ApiHandler::ListExecutions(const HttpRequest& req, Respond respond) {
+  storage::ExecutionFilter filter;
+  auto q = [&](const char* k) -> std::string {
+    auto it = req.query.find(k);
+    return it == req.query.end() ? "" : it->second;
+  };
+  filter.user_id = q("user_id");
+  filter.flow = q("flow");
+  if (std::string s = q("status"); !s.empty()) {
+    filter.status = storage::ParseExecutionStatus(s);
+    if (!filter.status)
+      return respond(JsonError(400, "status must be running, waiting, completed, failed or cancelled", "status"));
+  }
+  if (std::string a = q("after"); !a.empty() && !ParseId(a, filter.after_id))
+    return respond(JsonError(400, "after must be an execution id", "after"));
+  if (std::string l = q("limit"); !l.empty()) {
+    int64_t n = 0;
+    if (!ParseId(l, n) || n > 1000) return respond(JsonError(400, "limit must be 1-1000", "limit"));
+    filter.limit = static_cast<int>(n);
+  }
+  OnReader([this, filter, respond] {
+    auto list = store_.NewReader()->ListExecutions(filter);
+    if (!list.ok()) return respond(FromStatus(list.status()));
+    json::array out;
+    for (const auto& e : *list) out.push_back(ExecutionJson(e, false));
+    json::object o{{"executions", out}};
+    if (static_cast<int>(list->size()) == filter.limit && !list->empty()) o["next_after"] = std::to_string(list->back().id);
+    respond(Json(200, o));
+  });
+}
+
+void ApiHandler::GetExecution(const std::string& id_text, Respond respond) {
+  int64_t id = 0;
+  if (!ParseId(id_text, id)) return respond(JsonError(400, "an execution id is a positive number", "id"));
+  OnReader([this, id, respond] {
+    auto e = store_.NewReader()->GetExecution(id);
+    if (!e.ok()) return respond(FromStatus(e.status()));
+    if (!*e) return respond(JsonError(404, "no execution " + std::to_string(id)));
+    respond(Json(200, ExecutionJson(**e, true)));
+  });
+}
+
+void ApiHandler::CancelExecution(const std::string& id_text, Respond respond) {
+  int64_t id = 0;
+  if (!ParseId(id_text, id)) return respond(JsonError(400, "an execution id is a positive number", "id"));
+  auto cancelled = std::make_shared<bool>(false);
+  service_.Submit([this, id, cancelled](storage::StoreTxn& txn) { return engine_.Cancel(txn, id, *cancelled); },
+                  [respond, id, cancelled](const Status& s) {
+                    if (!s.ok()) return respond(FromStatus(s));
+                    respond(Json(200, {{"id", std::to_string(id)}, {"cancelled", *cancelled}}));
+                  });
+}
+
+void ApiHandler::PostRuns(HttpRequest& req, Respond respond) {
+  json::value body;
+  if (!ParseBody(req, body, respond)) return;
+  if (!body.is_object()) return respond(JsonError(400, "a run is {\"chain\", \"user_ids\": [...]}"));
+  const json::object& o = body.as_object();
+  const json::value* chain = o.if_contains("chain");
+  if (!chain || !chain->is_string()) return respond(JsonError(400, "chain: is required", "chain"));
+  const json::value* users = o.if_contains("user_ids");
+  if (!users || !users->is_array() || users->as_array().empty() || users->as_array().size() > 1000)
+    return respond(JsonError(400, "user_ids: a list of 1-1000 user ids", "user_ids"));
+  for (const auto& u : users->as_array())
+    if (!u.is_string() || u.as_string().empty()) return respond(JsonError(400, "user_ids: ids are strings", "user_ids"));
+  json::value event = o.contains("event") ? o.at("event") : json::value(nullptr);
+  auto results = std::make_shared<json::array>();
+  std::string chain_name(chain->as_string());
+  json::array ids = users->as_array();
+  std::string request_id = req.request_id;
+  service_.Submit(
+      [this, chain_name, ids, event, results, request_id](storage::StoreTxn& txn) -> Status {
+        results->clear();
+        for (const auto& u : ids) {
+          int64_t id = 0;
+          std::string refused;
+          Status s = engine_.Start(txn, chain_name, std::string(u.as_string()), event, request_id, id, refused);
+          if (!s.ok()) return s;
+          json::object r{{"user_id", u}};
+          if (id) r["execution_id"] = std::to_string(id);
+          else r["refused"] = refused;
+          results->push_back(std::move(r));
+        }
+        return Status::Ok();
+      },
+      [respond, results](const Status& s) {
+        if (!s.ok()) return respond(FromStatus(s));
+        respond(Json(200, {{"runs", *results}}));
+      });
+}
+
+void ApiHandler::Metrics(Respond respond) {
+  OnReader([this, respond] { respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_.Render(), {}}); });
+}
+
+}  // namespace reach::server

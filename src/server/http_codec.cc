@@ -1,0 +1,191 @@
+#include "server/http_codec.h"
+
+#include <array>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace reach::server {
+namespace http = boost::beast::http;
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+char ToLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+bool IsServerOwnedHeader(std::string_view name) {
+  static constexpr std::array<std::string_view, 6> kOwned = {
+      "content-length", "transfer-encoding", "connection", "content-type", "server",
+      "x-request-id"};
+  std::string lower;
+  lower.reserve(name.size());
+  for (char c : name) lower += ToLowerAscii(c);
+  for (std::string_view owned : kOwned)
+    if (lower == owned) return true;
+  return false;
+}
+
+// The path-and-query part of a request target: "/p?q" as is, "http://host/p?q" -> "/p?q",
+// "http://host" -> "/". Empty when the target is neither (e.g. "*", "host:443").
+std::string_view OriginForm(std::string_view target) {
+  if (!target.empty() && target.front() == '/') return target;
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (target.size() < scheme.size()) continue;
+    bool match = true;
+    for (size_t i = 0; i < scheme.size(); ++i)
+      if (ToLowerAscii(target[i]) != scheme[i]) match = false;
+    if (!match) continue;
+    std::string_view rest = target.substr(scheme.size());
+    size_t slash = rest.find_first_of("/?");
+    if (slash == std::string_view::npos) return "/";
+    if (rest[slash] == '?') return {};  // "http://host?q": no path; refuse rather than guess
+    return rest.substr(slash);
+  }
+  return {};
+}
+
+}  // namespace
+
+bool PercentDecode(std::string_view in, bool plus_as_space, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      int hi = HexValue(in[i + 1]);
+      int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      char decoded = static_cast<char>(hi * 16 + lo);
+      if (decoded == '\0') return false;
+      out += decoded;
+      i += 2;
+    } else if (c == '+' && plus_as_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return true;
+}
+
+bool ParseQueryString(std::string_view query, std::map<std::string, std::string>& out) {
+  std::string key, value;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string_view raw_key = part.substr(0, eq);
+    std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    if (!PercentDecode(raw_key, true, key) || !PercentDecode(raw_value, true, value)) return false;
+    if (key.empty()) continue;
+    out[key] = value;
+  }
+  return true;
+}
+
+bool IsValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string NewRequestId() {
+  // Per-thread generator: no lock on the request path. Ids need to be unique enough to find a
+  // request in the logs, not unpredictable.
+  thread_local std::mt19937_64 generator([] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device(),
+                       static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+    return std::mt19937_64(seed);
+  }());
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t bits = generator();
+  std::string id(16, '0');
+  for (int i = 15; i >= 0; --i, bits >>= 4) id[static_cast<size_t>(i)] = kHex[bits & 0xf];
+  return id;
+}
+
+std::string ErrorBody(std::string_view message, uint64_t limit) {
+  boost::json::object body;
+  body["error"] = message;
+  if (limit > 0) body["limit"] = limit;
+  return boost::json::serialize(body);
+}
+
+std::string RequestIdFrom(const BeastRequest& message) {
+  auto it = message.find("x-request-id");
+  if (it != message.end() && IsValidRequestId(it->value())) return std::string(it->value());
+  return NewRequestId();
+}
+
+bool ToHttpRequest(BeastRequest&& message, std::string remote, HttpRequest& out) {
+  out.method = std::string(message.method_string());
+  out.target = std::string(message.target());
+  out.remote = std::move(remote);
+  out.headers.clear();
+  for (const auto& field : message) {
+    std::string name(field.name_string());
+    for (char& c : name) c = ToLowerAscii(c);
+    out.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  std::string_view id = out.Header("x-request-id");
+  out.request_id = IsValidRequestId(id) ? std::string(id) : NewRequestId();
+  out.body = std::move(message.body());
+
+  std::string_view origin = OriginForm(out.target);
+  if (origin.empty()) return false;
+  origin = origin.substr(0, origin.find('#'));  // a fragment is never meant for the server
+  size_t question = origin.find('?');
+  std::string_view raw_path = origin.substr(0, question);
+  out.query.clear();
+  if (!PercentDecode(raw_path, false, out.path)) return false;
+  if (question != std::string_view::npos && !ParseQueryString(origin.substr(question + 1), out.query))
+    return false;
+  return true;
+}
+
+BeastResponse ToBeastResponse(HttpResponse&& response, const std::string& request_id,
+                              unsigned http_version, bool keep_alive, bool head_request) {
+  BeastResponse out;
+  out.version(http_version);
+  int status = response.status;
+  if (status < 100 || status > 599) status = 500;
+  out.result(static_cast<unsigned>(status));
+  out.set(http::field::server, "reach");
+  if (!HasCrLf(response.content_type)) out.set(http::field::content_type, response.content_type);
+  out.set("X-Request-Id", request_id);
+  for (auto& [name, value] : response.headers) {
+    if (name.empty() || HasCrLf(name) || HasCrLf(value) || IsServerOwnedHeader(name)) continue;
+    out.insert(name, value);
+  }
+  out.keep_alive(keep_alive);
+  size_t size = response.body.size();
+  if (head_request) {
+    out.content_length(size);  // the size a GET would have sent; the body stays empty
+  } else {
+    out.body() = std::move(response.body);
+    out.prepare_payload();
+  }
+  return out;
+}
+
+}  // namespace reach::server

@@ -1,0 +1,54 @@
+#pragma once
+// The translation between Beast messages and the plain HttpRequest / HttpResponse the handlers
+// see, and the small text rules it relies on (percent-decoding, query strings, request ids).
+// Pure functions: no sockets, no state, thread-safe.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "server/http_types.h"
+
+namespace reach::server {
+
+using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using BeastResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Decodes %XX escapes (either case) into `out`; with `plus_as_space` (query components) '+'
+// becomes ' '. Returns false for a truncated or non-hex escape, and for an escaped NUL.
+bool PercentDecode(std::string_view in, bool plus_as_space, std::string& out);
+
+// Parses "a=1&b=x+y&flag" into {a:"1", b:"x y", flag:""}: components decoded, empty ones
+// skipped, the last of a repeated name wins. False when an escape is malformed.
+bool ParseQueryString(std::string_view query, std::map<std::string, std::string>& out);
+
+// True for a client-supplied request id we echo back: 1–64 characters of [A-Za-z0-9._-].
+bool IsValidRequestId(std::string_view id);
+// 16 lower-case hex characters from a per-thread random generator.
+std::string NewRequestId();
+
+// {"error": message} (and, when limit > 0, "limit": limit) as compact JSON.
+std::string ErrorBody(std::string_view message, uint64_t limit = 0);
+
+// Fills `out` from a parsed request (moving the body out of `message`): method, target, decoded
+// path (origin-form or absolute-form target) and query, lower-cased header names, `remote`, and
+// the request id (X-Request-Id when valid, else a new one). False when the target is not a
+// path or does not decode: the caller answers 400.
+bool ToHttpRequest(BeastRequest&& message, std::string remote, HttpRequest& out);
+
+// The request id for a request that failed before ToHttpRequest (a header block may or may
+// not have been parsed).
+std::string RequestIdFrom(const BeastRequest& message);
+
+// Builds the wire response: status (an out-of-range status becomes 500), Content-Type,
+// Content-Length, X-Request-Id, `Server: reach`, `Connection` per `keep_alive`, and the extra
+// headers — minus those the server owns (Content-Length, Transfer-Encoding, Connection,
+// Content-Type, Server, X-Request-Id) and any with CR/LF in them. For a HEAD request the body
+// is dropped but Content-Length still gives its size.
+BeastResponse ToBeastResponse(HttpResponse&& response, const std::string& request_id,
+                              unsigned http_version, bool keep_alive, bool head_request);
+
+}  // namespace reach::server

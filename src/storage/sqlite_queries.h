@@ -1,0 +1,46 @@
+#pragma once
+// Queries shared by the writer's transaction (SqliteTxn) and the readers (SqliteReader), and the
+// JSON column codec. Free functions over a SqliteConnection; each runs cached statements.
+//
+// JSON columns hold boost::json::serialize() text. A column that does not parse back (or parses
+// to the wrong kind of value) is reported as kCorruption naming the table, the row and the column.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "common/status.h"
+#include "storage/records.h"
+#include "storage/sqlite_connection.h"
+
+namespace reach::storage {
+
+// JSON column codec. `where` names the cell for error messages, e.g. "users 'u1' traits".
+std::string JsonText(const boost::json::value& value);
+std::string JsonText(const boost::json::object& value);
+std::string JsonText(const boost::json::array& value);
+Result<boost::json::value> ParseJsonValue(std::string_view text, std::string_view where);
+Result<boost::json::object> ParseJsonObject(std::string_view text, std::string_view where);
+Result<boost::json::array> ParseJsonArray(std::string_view text, std::string_view where);
+
+// The executions columns in the order ReadExecutionRow expects; use in SELECT lists as
+// "SELECT " REACH_EXECUTION_COLUMNS " FROM executions ...".
+#define REACH_EXECUTION_COLUMNS                                                                    \
+  "id, flow, chain, chain_version, set_version, user_id, entry_key, status, state, ctx, event, " \
+  "trace, error, request_id, created_ms, updated_ms, finished_ms"
+// Reads the current row of a statement selecting REACH_EXECUTION_COLUMNS.
+Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt);
+
+Result<std::optional<UserRecord>> QueryUser(SqliteConnection& connection, const std::string& id);
+Result<std::optional<ExecutionRecord>> QueryExecution(SqliteConnection& connection, int64_t id);
+Result<std::vector<FlowRecord>> QueryFlows(SqliteConnection& connection);  // by name
+Result<std::optional<FlowSetRecord>> QueryFlowSet(SqliteConnection& connection, const std::string& version);
+Result<std::optional<std::string>> QueryMeta(SqliteConnection& connection, const std::string& key);
+
+}  // namespace reach::storage

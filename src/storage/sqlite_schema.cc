@@ -1,0 +1,270 @@
+// The schema, version 1. Why each index exists (which query uses it) is in docs/storage.md;
+// keep the two in step.
+//
+//   users            id PK | traits tags identities subscriptions (JSON text) | timezone |
+//                    created_ms updated_ms
+//   user_identities  (kind, value) PK -> user_id; index (user_id)   -- kept in sync by PutUser
+//   events           seq PK AUTOINCREMENT | message_id (unique when <> '') | type user_id |
+//                    properties (JSON) | timestamp_ms received_ms | request_id;
+//                    index (user_id, type, timestamp_ms)
+//   flow_sets        version PK | files (JSON) | created_ms
+//   flows            name PK | version set_version paused updated_ms
+//   meta             key PK | value
+//   executions       id PK AUTOINCREMENT | flow chain chain_version set_version user_id entry_key
+//                    status | state ctx event (JSON) | trace error request_id |
+//                    created_ms updated_ms finished_ms;
+//                    indexes (user_id, chain, entry_key), (flow), (chain), (status)
+//   waits            (execution_id, wait_id) PK | user_id event_type created_ms;
+//                    index (user_id, event_type)
+//   timers           id PK AUTOINCREMENT | due_ms execution_id wait_id;
+//                    indexes (due_ms), (execution_id, wait_id)
+//   node_stats       (chain, chain_version, node) PK | entered completed failed
+//   waiting_nodes    (execution_id, node) PK | chain; index (chain, node)
+//   schedules        chain PK | last_tick_ms
+//   gauges           name PK | n   -- row counts kept by triggers, read by GetGauges
+
+#include "storage/sqlite_schema.h"
+
+#include <string>
+
+namespace reach::storage {
+namespace {
+
+constexpr const char kSchemaV1[] = R"sql(
+CREATE TABLE users (
+  id            TEXT PRIMARY KEY,
+  traits        TEXT NOT NULL DEFAULT '{}',
+  tags          TEXT NOT NULL DEFAULT '[]',
+  timezone      TEXT NOT NULL DEFAULT '',
+  identities    TEXT NOT NULL DEFAULT '{}',
+  subscriptions TEXT NOT NULL DEFAULT '{}',
+  created_ms    INTEGER NOT NULL,
+  updated_ms    INTEGER NOT NULL
+);
+
+CREATE TABLE user_identities (
+  kind    TEXT NOT NULL,
+  value   TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  PRIMARY KEY (kind, value)
+) WITHOUT ROWID;
+CREATE INDEX user_identities_by_user ON user_identities (user_id);
+
+-- AUTOINCREMENT: seq never goes back, even after the newest events are deleted by retention.
+CREATE TABLE events (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id   TEXT NOT NULL DEFAULT '',
+  type         TEXT NOT NULL,
+  user_id      TEXT NOT NULL,
+  properties   TEXT NOT NULL DEFAULT '{}',
+  timestamp_ms INTEGER NOT NULL,
+  received_ms  INTEGER NOT NULL,
+  request_id   TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX events_by_message_id ON events (message_id) WHERE message_id <> '';
+CREATE INDEX events_by_user_type_time ON events (user_id, type, timestamp_ms);
+
+CREATE TABLE flow_sets (
+  version    TEXT PRIMARY KEY,
+  files      TEXT NOT NULL DEFAULT '[]',
+  created_ms INTEGER NOT NULL
+);
+
+CREATE TABLE flows (
+  name        TEXT PRIMARY KEY,
+  version     TEXT NOT NULL,
+  set_version TEXT NOT NULL,
+  paused      INTEGER NOT NULL DEFAULT 0,
+  updated_ms  INTEGER NOT NULL
+);
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- AUTOINCREMENT: an execution id appears in URLs and logs and must never name two executions.
+CREATE TABLE executions (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  flow          TEXT NOT NULL,
+  chain         TEXT NOT NULL,
+  chain_version TEXT NOT NULL,
+  set_version   TEXT NOT NULL,
+  user_id       TEXT NOT NULL,
+  entry_key     TEXT NOT NULL DEFAULT '',
+  status        TEXT NOT NULL
+                CHECK (status IN ('running', 'waiting', 'completed', 'failed', 'cancelled')),
+  state         TEXT NOT NULL DEFAULT '{}',
+  ctx           TEXT NOT NULL DEFAULT '{}',
+  event         TEXT NOT NULL DEFAULT 'null',
+  trace         TEXT NOT NULL DEFAULT '',
+  error         TEXT NOT NULL DEFAULT '',
+  request_id    TEXT NOT NULL DEFAULT '',
+  created_ms    INTEGER NOT NULL,
+  updated_ms    INTEGER NOT NULL,
+  finished_ms   INTEGER NOT NULL DEFAULT 0
+);
+-- (user_id, chain, entry_key) rather than (user_id) plus (chain, user_id, entry_key): one index
+-- answers GetEntryState exactly and lists a user's executions (few, sorted in memory), which
+-- leaves (chain) free to be ordered by id for ListExecutions' chain match.
+CREATE INDEX executions_by_user_entry ON executions (user_id, chain, entry_key);
+CREATE INDEX executions_by_flow ON executions (flow);
+CREATE INDEX executions_by_chain ON executions (chain);
+CREATE INDEX executions_by_status ON executions (status);
+
+CREATE TABLE waits (
+  execution_id INTEGER NOT NULL,
+  wait_id      INTEGER NOT NULL,
+  user_id      TEXT NOT NULL,
+  event_type   TEXT NOT NULL,
+  created_ms   INTEGER NOT NULL,
+  PRIMARY KEY (execution_id, wait_id)
+) WITHOUT ROWID;
+CREATE INDEX waits_by_user_event ON waits (user_id, event_type);
+
+-- AUTOINCREMENT: a timer id read by the scheduler must not be reused by a timer added after
+-- the first was deleted, or deleting "the fired timer" could delete the new one.
+CREATE TABLE timers (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  due_ms       INTEGER NOT NULL,
+  execution_id INTEGER NOT NULL,
+  wait_id      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX timers_by_due ON timers (due_ms);
+CREATE INDEX timers_by_execution ON timers (execution_id, wait_id);
+
+CREATE TABLE node_stats (
+  chain         TEXT NOT NULL,
+  chain_version TEXT NOT NULL,
+  node          TEXT NOT NULL,
+  entered       INTEGER NOT NULL DEFAULT 0,
+  completed     INTEGER NOT NULL DEFAULT 0,
+  failed        INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (chain, chain_version, node)
+) WITHOUT ROWID;
+
+CREATE TABLE waiting_nodes (
+  execution_id INTEGER NOT NULL,
+  node         TEXT NOT NULL,
+  chain        TEXT NOT NULL,
+  PRIMARY KEY (execution_id, node)
+) WITHOUT ROWID;
+CREATE INDEX waiting_nodes_by_chain_node ON waiting_nodes (chain, node);
+
+CREATE TABLE schedules (
+  chain        TEXT PRIMARY KEY,
+  last_tick_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Row counts for GetGauges (/metrics), kept by triggers so that a scrape reads seven rows
+-- instead of counting every execution ever run. Savepoint rollbacks undo them with the rows.
+CREATE TABLE gauges (
+  name TEXT PRIMARY KEY,
+  n    INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO gauges (name, n) VALUES
+  ('executions.running', 0), ('executions.waiting', 0), ('executions.completed', 0),
+  ('executions.failed', 0), ('executions.cancelled', 0), ('waits', 0), ('timers', 0);
+
+CREATE TRIGGER executions_gauge_insert AFTER INSERT ON executions BEGIN
+  UPDATE gauges SET n = n + 1 WHERE name = 'executions.' || NEW.status;
+END;
+CREATE TRIGGER executions_gauge_update AFTER UPDATE OF status ON executions
+WHEN OLD.status <> NEW.status BEGIN
+  UPDATE gauges SET n = n - 1 WHERE name = 'executions.' || OLD.status;
+  UPDATE gauges SET n = n + 1 WHERE name = 'executions.' || NEW.status;
+END;
+CREATE TRIGGER executions_gauge_delete AFTER DELETE ON executions BEGIN
+  UPDATE gauges SET n = n - 1 WHERE name = 'executions.' || OLD.status;
+END;
+CREATE TRIGGER waits_gauge_insert AFTER INSERT ON waits BEGIN
+  UPDATE gauges SET n = n + 1 WHERE name = 'waits';
+END;
+CREATE TRIGGER waits_gauge_delete AFTER DELETE ON waits BEGIN
+  UPDATE gauges SET n = n - 1 WHERE name = 'waits';
+END;
+CREATE TRIGGER timers_gauge_insert AFTER INSERT ON timers BEGIN
+  UPDATE gauges SET n = n + 1 WHERE name = 'timers';
+END;
+CREATE TRIGGER timers_gauge_delete AFTER DELETE ON timers BEGIN
+  UPDATE gauges SET n = n - 1 WHERE name = 'timers';
+END;
+)sql";
+
+constexpr MigrationStep kMigrations[] = {
+    {1, kSchemaV1},
+};
+
+Result<int64_t> ReadPragma(SqliteConnection& connection, const char* sql) {
+  Result<Statement> stmt = connection.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->ColumnInt(0) : int64_t{0};
+}
+
+// Switches to WAL (persistent: recorded in the file header, so every later connection uses it).
+Status EnableWal(SqliteConnection& connection) {
+  Result<Statement> stmt = connection.Prepare("PRAGMA journal_mode=WAL");
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  std::string mode = *row ? stmt->ColumnText(0) : "";
+  if (mode != "wal") {
+    return Status::Io(connection.path() + ": cannot switch to WAL mode (journal_mode is '" + mode +
+                      "'); the file system may not support shared memory");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::span<const MigrationStep> SchemaMigrations() { return kMigrations; }
+
+Status MigrateSchema(SqliteConnection& connection) { return MigrateSchema(connection, SchemaMigrations()); }
+
+Status MigrateSchema(SqliteConnection& connection, std::span<const MigrationStep> steps) {
+  // Checks first: a file that is refused must be left exactly as it was (not even switched to WAL).
+  Result<int64_t> application_id = ReadPragma(connection, "PRAGMA application_id");
+  if (!application_id.ok()) return application_id.status();
+  Result<int64_t> version = ReadPragma(connection, "PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  Result<int64_t> objects = ReadPragma(connection, "SELECT count(*) FROM sqlite_schema");
+  if (!objects.ok()) return objects.status();
+
+  const std::string& path = connection.path();
+  if (*application_id != 0 && *application_id != kReachApplicationId) {
+    return Status::Precondition(path + " is an SQLite database of another application (application_id " +
+                                std::to_string(*application_id) + ")");
+  }
+  if (*application_id == 0 && *objects > 0) {
+    return Status::Precondition(path + " holds tables but is not a Reach database (no application_id)");
+  }
+  const int64_t known = steps.empty() ? 0 : steps.back().version;
+  if (*version > known) {
+    return Status::Precondition(path + " has schema version " + std::to_string(*version) +
+                                ", newer than this build knows (" + std::to_string(known) +
+                                "); run the newer reach binary or restore a backup");
+  }
+
+  Status status = EnableWal(connection);
+  if (!status.ok()) return status;
+  for (const MigrationStep& step : steps) {
+    if (step.version <= *version) continue;
+    // Not cached: each step runs once in the life of the file.
+    std::string sql = "BEGIN IMMEDIATE;\n";
+    sql += step.sql;
+    sql += "\nPRAGMA user_version = " + std::to_string(step.version) + ";";
+    sql += "\nPRAGMA application_id = " + std::to_string(kReachApplicationId) + ";";
+    sql += "\nCOMMIT;";
+    status = connection.Exec(sql);
+    if (!status.ok()) {
+      if (connection.in_transaction()) connection.Exec("ROLLBACK");
+      return Status(status.code(), "migration to schema version " + std::to_string(step.version) +
+                                       " failed: " + status.message());
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace reach::storage

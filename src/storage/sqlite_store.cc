@@ -1,0 +1,337 @@
+// SqliteStore: the Store over one SQLite file. Group commit, as store.h describes:
+//
+//   Submit() ──▶ queue_ (mutex_ + cv_) ──▶ writer thread: take up to max_batch_jobs
+//                                            BEGIN IMMEDIATE
+//                                              SAVEPOINT job; job(txn); RELEASE job
+//                                              (ROLLBACK TO job; RELEASE job  when it fails)
+//                                              ... for every job of the batch
+//                                            COMMIT            (one fsync of the WAL)
+//                                            on_commit(jobs, micros); done(status) for each job
+//
+// The writer thread is the only user of the write connection, so no SQL ever waits for a lock
+// inside the process. A COMMIT that fails (disk full, I/O error) rolls the batch back, gives
+// every job of the batch the error, and makes the store refuse all later writes (health()),
+// like LevelDB's sticky background error: the engine must not go on as if state had been kept.
+// A BEGIN that times out on a lock held by another process (kUnavailable) fails only its batch.
+
+#include "storage/sqlite_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <future>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "storage/sqlite_connection.h"
+#include "storage/sqlite_connection_pool.h"
+#include "storage/sqlite_reader.h"
+#include "storage/sqlite_schema.h"
+#include "storage/sqlite_txn.h"
+
+namespace reach::storage {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr size_t kMaxIdleReaders = 8;
+// After a checkpoint, truncate the WAL file back to this size so that one burst does not leave
+// a huge -wal file behind for ever.
+constexpr int64_t kJournalSizeLimitBytes = 64 << 20;
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> Open(const StoreOptions& options);
+  ~SqliteStore() override { Close(); }
+
+  void Submit(Job job, Done done) override;
+  Status Write(Job job) override;
+  std::unique_ptr<StoreReader> NewReader() override;
+  void Close() override;
+  Status health() const override;
+  Counters counters() const override;
+
+  void InjectCommitFailures(int count) { injected_commit_failures_ += count; }
+  int64_t writer_prepare_count() const { return writer_prepares_.load(); }
+
+ private:
+  struct PendingJob {
+    Job job;
+    Done done;
+  };
+
+  SqliteStore(const StoreOptions& options, std::unique_ptr<SqliteConnection> writer)
+      : options_(options),
+        writer_(std::move(writer)),
+        readers_(std::make_shared<SqliteConnectionPool>(options.path, kBusyTimeoutMs, kMaxIdleReaders)) {}
+
+  // The writer thread's body: batches until Close() and an empty queue.
+  void WriterLoop();
+  // Runs one batch in one transaction and calls its `done`s.
+  void RunBatch(std::vector<PendingJob>& batch);
+  // Ends a batch that cannot commit: rolls back, makes `error` sticky, fails every job.
+  void AbortBatch(std::vector<PendingJob>& batch, const Status& error);
+  static void FailAll(std::vector<PendingJob>& batch, const Status& error);
+  static void CallDone(PendingJob& job, const Status& status);
+  void SetSticky(const Status& error);
+  // sqlite3_commit_hook: a non-zero return turns the COMMIT into a rollback (fault injection).
+  static int CommitHook(void* self);
+
+  const StoreOptions options_;
+  std::unique_ptr<SqliteConnection> writer_;  // used by the writer thread only
+  std::shared_ptr<SqliteConnectionPool> readers_;
+  std::thread thread_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;       // signals the writer: a job arrived, or closing_
+  std::deque<PendingJob> queue_;     // guarded by mutex_
+  bool closing_ = false;             // guarded by mutex_
+  Status health_;                    // guarded by mutex_; sticky once not ok
+
+  std::mutex close_mutex_;           // serializes the join in Close()
+
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> jobs_{0};
+  std::atomic<uint64_t> commit_micros_total_{0};
+  std::atomic<uint64_t> last_batch_jobs_{0};
+  std::atomic<int> injected_commit_failures_{0};
+  std::atomic<int64_t> writer_prepares_{0};
+};
+
+// The store whose writer runs on this thread (to refuse Write() from inside a job).
+thread_local const SqliteStore* tls_writer_of = nullptr;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& options) {
+  if (options.path.empty()) return Status::Invalid("store: no database path given");
+  SqliteConnection::Options connection_options;
+  connection_options.synchronous_full = options.synchronous_full;
+  connection_options.busy_timeout_ms = kBusyTimeoutMs;
+  Result<std::unique_ptr<SqliteConnection>> writer = SqliteConnection::Open(options.path, connection_options);
+  if (!writer.ok()) return writer.status();
+  Status status = MigrateSchema(**writer);
+  if (!status.ok()) return status;
+  status = (*writer)->Exec("PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes));
+  if (!status.ok()) return status;
+
+  std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(*writer)));
+  sqlite3_commit_hook(store->writer_->handle(), &SqliteStore::CommitHook, store.get());
+  try {
+    store->thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  } catch (const std::system_error& e) {
+    return Status::Internal(std::string("store: cannot start the writer thread: ") + e.what());
+  }
+  return store;
+}
+
+int SqliteStore::CommitHook(void* self) {
+  auto* store = static_cast<SqliteStore*>(self);
+  int pending = store->injected_commit_failures_.load();
+  while (pending > 0) {
+    if (store->injected_commit_failures_.compare_exchange_weak(pending, pending - 1)) return 1;
+  }
+  return 0;
+}
+
+void SqliteStore::Submit(Job job, Done done) {
+  Status refusal;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closing_) {
+      refusal = Status::Unavailable("store " + options_.path + " is closed");
+    } else if (!health_.ok()) {
+      refusal = health_;
+    } else {
+      queue_.push_back({std::move(job), std::move(done)});
+    }
+  }
+  if (refusal.ok()) {
+    cv_.notify_one();
+    return;
+  }
+  if (done) done(refusal);
+}
+
+Status SqliteStore::Write(Job job) {
+  if (tls_writer_of == this) {
+    return Status::Internal("Store::Write called from a job or done callback of the same store; use Submit");
+  }
+  std::promise<Status> promise;
+  std::future<Status> outcome = promise.get_future();
+  Submit(std::move(job), [&promise](const Status& status) { promise.set_value(status); });
+  return outcome.get();
+}
+
+std::unique_ptr<StoreReader> SqliteStore::NewReader() { return std::make_unique<SqliteReader>(readers_); }
+
+void SqliteStore::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closing_ = true;
+  }
+  cv_.notify_all();
+  // From a job or a done: the writer drains the queue and stops after this batch; it cannot
+  // wait for itself. The owner's later Close() (or the destructor) joins it.
+  if (tls_writer_of == this) return;
+  std::lock_guard<std::mutex> lock(close_mutex_);
+  if (thread_.joinable()) thread_.join();
+  writer_.reset();  // finalizes the statements, closes the file (checkpointing the WAL)
+}
+
+Status SqliteStore::health() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return health_;
+}
+
+Store::Counters SqliteStore::counters() const {
+  Counters counters;
+  counters.batches = batches_.load();
+  counters.jobs = jobs_.load();
+  counters.commit_micros_total = commit_micros_total_.load();
+  counters.last_batch_jobs = last_batch_jobs_.load();
+  return counters;
+}
+
+void SqliteStore::SetSticky(const Status& error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (health_.ok()) health_ = error;
+}
+
+void SqliteStore::WriterLoop() {
+  tls_writer_of = this;
+  const size_t max_jobs = std::max<size_t>(options_.max_batch_jobs, 1);
+  std::vector<PendingJob> batch;
+  batch.reserve(std::min<size_t>(max_jobs, 4096));
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) break;  // closing, and everything queued has run
+      if (options_.max_batch_delay_us > 0 && queue_.size() < max_jobs && !closing_) {
+        cv_.wait_for(lock, std::chrono::microseconds(options_.max_batch_delay_us),
+                     [&] { return queue_.size() >= max_jobs || closing_; });
+      }
+      const size_t n = std::min(queue_.size(), max_jobs);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    RunBatch(batch);
+    batch.clear();
+  }
+  tls_writer_of = nullptr;
+}
+
+void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
+  Status sticky = health();
+  if (!sticky.ok()) {
+    FailAll(batch, sticky);
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  Status status = writer_->Run("BEGIN IMMEDIATE");
+  if (!status.ok()) {
+    // A lock held by another process past the busy timeout is transient: fail this batch only.
+    if (status.code() != StatusCode::kUnavailable) SetSticky(status);
+    FailAll(batch, status);
+    return;
+  }
+
+  std::vector<Status> results(batch.size());
+  SqliteTxn txn(*writer_);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    status = writer_->Run("SAVEPOINT job");
+    if (!status.ok()) return AbortBatch(batch, status);
+    Status result;
+    try {
+      if (batch[i].job) result = batch[i].job(txn);
+    } catch (const std::exception& e) {
+      result = Status::Internal(std::string("store job threw: ") + e.what());
+    } catch (...) {
+      result = Status::Internal("store job threw a non-standard exception");
+    }
+    if (!writer_->in_transaction()) {
+      // SQLite rolled the whole transaction back on an error inside the job (SQLITE_FULL,
+      // SQLITE_IOERR, SQLITE_NOMEM): the batch's earlier jobs are lost too.
+      return AbortBatch(batch, Status(result.ok() ? StatusCode::kIoError : result.code(),
+                                      "transaction rolled back by SQLite during a job: " + result.message()));
+    }
+    if (result.ok()) {
+      status = writer_->Run("RELEASE job");
+    } else {
+      status = writer_->Run("ROLLBACK TO job");
+      if (status.ok()) status = writer_->Run("RELEASE job");
+    }
+    if (!status.ok()) return AbortBatch(batch, status);
+    results[i] = std::move(result);
+  }
+
+  status = writer_->Run("COMMIT");
+  if (!status.ok()) {
+    // A commit-hook veto reports SQLITE_CONSTRAINT; to the caller any failed commit is an I/O
+    // failure of the store, whatever SQLite's code.
+    StatusCode code = status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kCorruption
+                          ? status.code()
+                          : StatusCode::kIoError;
+    return AbortBatch(batch, Status(code, "commit failed: " + status.message()));
+  }
+
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  batches_.fetch_add(1);
+  jobs_.fetch_add(batch.size());
+  commit_micros_total_.fetch_add(static_cast<uint64_t>(micros));
+  last_batch_jobs_.store(batch.size());
+  writer_prepares_.store(writer_->prepare_count());
+  if (options_.on_commit) {
+    try {
+      options_.on_commit(batch.size(), micros);
+    } catch (...) {
+      // Metrics must not take the writer down.
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) CallDone(batch[i], results[i]);
+}
+
+void SqliteStore::AbortBatch(std::vector<PendingJob>& batch, const Status& error) {
+  if (writer_->in_transaction()) writer_->Run("ROLLBACK");
+  SetSticky(error);
+  FailAll(batch, error);
+}
+
+void SqliteStore::FailAll(std::vector<PendingJob>& batch, const Status& error) {
+  for (PendingJob& job : batch) CallDone(job, error);
+}
+
+void SqliteStore::CallDone(PendingJob& job, const Status& status) {
+  if (!job.done) return;
+  try {
+    job.done(status);
+  } catch (...) {
+    // A throwing callback must not kill the writer (every later write would hang).
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
+  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(options);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+void InjectCommitFailuresForTesting(Store& store, int count) {
+  if (auto* sqlite = dynamic_cast<SqliteStore*>(&store)) sqlite->InjectCommitFailures(count);
+}
+
+int64_t WriterPrepareCountForTesting(Store& store) {
+  auto* sqlite = dynamic_cast<SqliteStore*>(&store);
+  return sqlite ? sqlite->writer_prepare_count() : 0;
+}
+
+}  // namespace reach::storage

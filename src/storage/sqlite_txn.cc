@@ -1,0 +1,344 @@
+#include "storage/sqlite_txn.h"
+
+#include <utility>
+
+#include "storage/sqlite_queries.h"
+
+namespace reach::storage {
+namespace {
+
+// The (kind, value) rows PutUser indexes for `identities`.
+Result<std::vector<std::pair<std::string, std::string>>> IdentityRows(const UserRecord& user) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  auto add = [&](const std::string& kind, const boost::json::value& v) -> Status {
+    if (v.is_null()) return Status::Ok();
+    if (v.is_string()) {
+      if (!v.get_string().empty()) rows.emplace_back(kind, std::string(v.get_string()));
+      return Status::Ok();
+    }
+    if (v.is_number()) {
+      rows.emplace_back(kind, JsonText(v));
+      return Status::Ok();
+    }
+    return Status::Invalid("user '" + user.id + "': identity '" + kind +
+                           "' must be a string, a number or an array of those");
+  };
+  for (const auto& [key, value] : user.identities) {
+    std::string kind(key);
+    if (value.is_array()) {
+      for (const boost::json::value& element : value.get_array()) {
+        if (element.is_array()) return Status::Invalid("user '" + user.id + "': identity '" + kind + "' is nested");
+        Status status = add(kind, element);
+        if (!status.ok()) return status;
+      }
+    } else {
+      Status status = add(kind, value);
+      if (!status.ok()) return status;
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+template <class... Args>
+Status SqliteTxn::RunSql(const char* sql, const Args&... args) {
+  Result<Statement> stmt = connection_.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  int index = 0;
+  (stmt->Bind(++index, args), ...);
+  return stmt->Run();
+}
+
+// ---- Users -----------------------------------------------------------------------------------
+
+Result<std::optional<UserRecord>> SqliteTxn::GetUser(const std::string& id) { return QueryUser(connection_, id); }
+
+Status SqliteTxn::PutUser(const UserRecord& user) {
+  Result<std::vector<std::pair<std::string, std::string>>> identities = IdentityRows(user);
+  if (!identities.ok()) return identities.status();
+
+  // Check every identity before writing anything (see the class comment).
+  for (const auto& [kind, value] : *identities) {
+    Result<std::optional<std::string>> holder = FindUserByIdentity(kind, value);
+    if (!holder.ok()) return holder.status();
+    if (*holder && **holder != user.id) {
+      return Status(StatusCode::kAlreadyExists,
+                    "identity " + kind + "=" + value + " belongs to user '" + **holder + "', not '" + user.id + "'");
+    }
+  }
+
+  Status status = RunSql(
+      "INSERT INTO users (id, traits, tags, timezone, identities, subscriptions, created_ms, updated_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+      "ON CONFLICT (id) DO UPDATE SET traits = excluded.traits, tags = excluded.tags, "
+      "timezone = excluded.timezone, identities = excluded.identities, "
+      "subscriptions = excluded.subscriptions, created_ms = excluded.created_ms, "
+      "updated_ms = excluded.updated_ms",
+      user.id, JsonText(user.traits), JsonText(user.tags), user.timezone, JsonText(user.identities),
+      JsonText(user.subscriptions), user.created_ms, user.updated_ms);
+  if (!status.ok()) return status;
+
+  status = RunSql("DELETE FROM user_identities WHERE user_id = ?1", user.id);
+  if (!status.ok()) return status;
+  for (const auto& [kind, value] : *identities) {
+    // OR IGNORE: the same (kind, value) twice in one user's identities is one row.
+    status = RunSql("INSERT OR IGNORE INTO user_identities (kind, value, user_id) VALUES (?1, ?2, ?3)", kind, value,
+                    user.id);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<std::string>> SqliteTxn::FindUserByIdentity(const std::string& kind, const std::string& value) {
+  Result<Statement> stmt = connection_.Prepare("SELECT user_id FROM user_identities WHERE kind = ?1 AND value = ?2");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, kind).Bind(2, value);
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->ColumnText(0));
+}
+
+// ---- Events ----------------------------------------------------------------------------------
+
+Result<bool> SqliteTxn::InsertEvent(EventRecord& event) {
+  // The conflict target names the partial index, so only a duplicate non-empty message_id is
+  // ignored; any other constraint still fails.
+  Status status = RunSql(
+      "INSERT INTO events (message_id, type, user_id, properties, timestamp_ms, received_ms, request_id) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+      "ON CONFLICT (message_id) WHERE message_id <> '' DO NOTHING",
+      event.message_id, event.type, event.user_id, JsonText(event.properties), event.timestamp_ms,
+      event.received_ms, event.request_id);
+  if (!status.ok()) return status;
+  if (connection_.changes() == 1) {
+    event.seq = connection_.last_insert_rowid();
+    return true;
+  }
+  Result<Statement> stmt = connection_.Prepare("SELECT seq FROM events WHERE message_id = ?1 AND message_id <> ''");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, event.message_id);
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Internal("events: insert of message_id '" + event.message_id + "' ignored but no row holds it");
+  event.seq = stmt->ColumnInt(0);
+  return false;
+}
+
+Result<int64_t> SqliteTxn::CountEvents(const std::string& user_id, const std::string& type, int64_t since_ms) {
+  Result<Statement> stmt = connection_.Prepare(
+      "SELECT count(*) FROM events WHERE user_id = ?1 AND type = ?2 AND timestamp_ms >= ?3");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, user_id).Bind(2, type).Bind(3, since_ms);
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return stmt->ColumnInt(0);
+}
+
+// ---- Executions ------------------------------------------------------------------------------
+
+Status SqliteTxn::InsertExecution(ExecutionRecord& e) {
+  Status status = RunSql(
+      "INSERT INTO executions (flow, chain, chain_version, set_version, user_id, entry_key, status, state, ctx, "
+      "event, trace, error, request_id, created_ms, updated_ms, finished_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+      e.flow, e.chain, e.chain_version, e.set_version, e.user_id, e.entry_key, ExecutionStatusName(e.status),
+      JsonText(e.state), JsonText(e.ctx), JsonText(e.event), e.trace, e.error, e.request_id, e.created_ms,
+      e.updated_ms, e.finished_ms);
+  if (!status.ok()) return status;
+  e.id = connection_.last_insert_rowid();
+  return Status::Ok();
+}
+
+Status SqliteTxn::UpdateExecution(const ExecutionRecord& e) {
+  Status status = RunSql(
+      "UPDATE executions SET flow = ?2, chain = ?3, chain_version = ?4, set_version = ?5, user_id = ?6, "
+      "entry_key = ?7, status = ?8, state = ?9, ctx = ?10, event = ?11, trace = ?12, error = ?13, "
+      "request_id = ?14, updated_ms = ?15, finished_ms = ?16 WHERE id = ?1",
+      e.id, e.flow, e.chain, e.chain_version, e.set_version, e.user_id, e.entry_key, ExecutionStatusName(e.status),
+      JsonText(e.state), JsonText(e.ctx), JsonText(e.event), e.trace, e.error, e.request_id, e.updated_ms,
+      e.finished_ms);
+  if (!status.ok()) return status;
+  if (connection_.changes() == 0) return Status::NotFound("execution " + std::to_string(e.id) + " does not exist");
+  if (IsFinished(e.status)) return RunSql("DELETE FROM waiting_nodes WHERE execution_id = ?1", e.id);
+  return Status::Ok();
+}
+
+Result<std::optional<ExecutionRecord>> SqliteTxn::GetExecution(int64_t id) { return QueryExecution(connection_, id); }
+
+Result<StoreTxn::EntryState> SqliteTxn::GetEntryState(const std::string& chain, const std::string& user_id,
+                                                      const std::string& entry_key) {
+  // Both EXISTS probes use executions_by_user_entry; the second reads the few matching rows'
+  // status.
+  Result<Statement> stmt = connection_.Prepare(
+      "SELECT EXISTS (SELECT 1 FROM executions WHERE chain = ?1 AND user_id = ?2 AND entry_key = ?3), "
+      "EXISTS (SELECT 1 FROM executions WHERE chain = ?1 AND user_id = ?2 AND entry_key = ?3 "
+      "AND status IN ('running', 'waiting'))");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, chain).Bind(2, user_id).Bind(3, entry_key);
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  EntryState state;
+  state.any = stmt->ColumnInt(0) != 0;
+  state.active = stmt->ColumnInt(1) != 0;
+  return state;
+}
+
+// ---- Waits -----------------------------------------------------------------------------------
+
+Status SqliteTxn::AddWait(const WaitRecord& w) {
+  return RunSql(
+      "INSERT INTO waits (execution_id, wait_id, user_id, event_type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+      w.execution_id, w.wait_id, w.user_id, w.event_type, w.created_ms);
+}
+
+Result<std::vector<WaitRecord>> SqliteTxn::FindWaits(const std::string& user_id, const std::string& event_type) {
+  Result<Statement> stmt = connection_.Prepare(
+      "SELECT execution_id, wait_id, created_ms FROM waits WHERE user_id = ?1 AND event_type = ?2 "
+      "ORDER BY execution_id, wait_id");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, user_id).Bind(2, event_type);
+  std::vector<WaitRecord> waits;
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    WaitRecord w;
+    w.execution_id = stmt->ColumnInt(0);
+    w.wait_id = stmt->ColumnInt(1);
+    w.user_id = user_id;
+    w.event_type = event_type;
+    w.created_ms = stmt->ColumnInt(2);
+    waits.push_back(std::move(w));
+  }
+  return waits;
+}
+
+Status SqliteTxn::DeleteWait(int64_t execution_id, int64_t wait_id) {
+  return RunSql("DELETE FROM waits WHERE execution_id = ?1 AND wait_id = ?2", execution_id, wait_id);
+}
+
+Status SqliteTxn::DeleteWaitsOf(int64_t execution_id) {
+  return RunSql("DELETE FROM waits WHERE execution_id = ?1", execution_id);
+}
+
+// ---- Timers ----------------------------------------------------------------------------------
+
+Status SqliteTxn::AddTimer(TimerRecord& timer) {
+  Status status = RunSql("INSERT INTO timers (due_ms, execution_id, wait_id) VALUES (?1, ?2, ?3)", timer.due_ms,
+                         timer.execution_id, timer.wait_id);
+  if (!status.ok()) return status;
+  timer.id = connection_.last_insert_rowid();
+  return Status::Ok();
+}
+
+Result<std::vector<TimerRecord>> SqliteTxn::DueTimers(int64_t now_ms, int limit) {
+  std::vector<TimerRecord> timers;
+  if (limit <= 0) return timers;
+  // timers_by_due is (due_ms, rowid): the scan is in this order and stops after `limit` rows.
+  Result<Statement> stmt = connection_.Prepare(
+      "SELECT id, due_ms, execution_id, wait_id FROM timers WHERE due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, now_ms).Bind(2, int64_t{limit});
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    timers.push_back({stmt->ColumnInt(0), stmt->ColumnInt(1), stmt->ColumnInt(2), stmt->ColumnInt(3)});
+  }
+  return timers;
+}
+
+Status SqliteTxn::DeleteTimer(int64_t timer_id) { return RunSql("DELETE FROM timers WHERE id = ?1", timer_id); }
+
+Status SqliteTxn::DeleteTimersOf(int64_t execution_id) {
+  return RunSql("DELETE FROM timers WHERE execution_id = ?1", execution_id);
+}
+
+Status SqliteTxn::DeleteTimerFor(int64_t execution_id, int64_t wait_id) {
+  return RunSql("DELETE FROM timers WHERE execution_id = ?1 AND wait_id = ?2", execution_id, wait_id);
+}
+
+Result<std::optional<int64_t>> SqliteTxn::NextTimerDue() {
+  Result<Statement> stmt = connection_.Prepare("SELECT min(due_ms) FROM timers");
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row || stmt->ColumnIsNull(0)) return std::optional<int64_t>();
+  return std::optional<int64_t>(stmt->ColumnInt(0));
+}
+
+// ---- Node stats ------------------------------------------------------------------------------
+
+Status SqliteTxn::SetWaitingNodes(int64_t execution_id, const std::string& chain,
+                                  const std::vector<std::string>& nodes) {
+  Status status = RunSql("DELETE FROM waiting_nodes WHERE execution_id = ?1", execution_id);
+  if (!status.ok()) return status;
+  for (const std::string& node : nodes) {
+    status = RunSql("INSERT OR IGNORE INTO waiting_nodes (execution_id, node, chain) VALUES (?1, ?2, ?3)",
+                    execution_id, node, chain);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+Status SqliteTxn::BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
+                                int64_t entered, int64_t completed, int64_t failed) {
+  return RunSql(
+      "INSERT INTO node_stats (chain, chain_version, node, entered, completed, failed) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "ON CONFLICT (chain, chain_version, node) DO UPDATE SET entered = entered + excluded.entered, "
+      "completed = completed + excluded.completed, failed = failed + excluded.failed",
+      chain, chain_version, node, entered, completed, failed);
+}
+
+// ---- Schedules -------------------------------------------------------------------------------
+
+Result<int64_t> SqliteTxn::GetLastTick(const std::string& chain) {
+  Result<Statement> stmt = connection_.Prepare("SELECT last_tick_ms FROM schedules WHERE chain = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, chain);
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->ColumnInt(0) : int64_t{0};
+}
+
+Status SqliteTxn::SetLastTick(const std::string& chain, int64_t tick_ms) {
+  return RunSql(
+      "INSERT INTO schedules (chain, last_tick_ms) VALUES (?1, ?2) "
+      "ON CONFLICT (chain) DO UPDATE SET last_tick_ms = excluded.last_tick_ms",
+      chain, tick_ms);
+}
+
+// ---- Flows and meta --------------------------------------------------------------------------
+
+Status SqliteTxn::PutFlowSet(const FlowSetRecord& set) {
+  // A version is a content hash: a second put of the same version holds the same files.
+  return RunSql(
+      "INSERT INTO flow_sets (version, files, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT (version) DO NOTHING",
+      set.version, JsonText(set.files), set.created_ms);
+}
+
+Result<std::optional<FlowSetRecord>> SqliteTxn::GetFlowSet(const std::string& version) {
+  return QueryFlowSet(connection_, version);
+}
+
+Status SqliteTxn::PutFlow(const FlowRecord& flow) {
+  return RunSql(
+      "INSERT INTO flows (name, version, set_version, paused, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT (name) DO UPDATE SET version = excluded.version, set_version = excluded.set_version, "
+      "paused = excluded.paused, updated_ms = excluded.updated_ms",
+      flow.name, flow.version, flow.set_version, int64_t{flow.paused ? 1 : 0}, flow.updated_ms);
+}
+
+Result<std::vector<FlowRecord>> SqliteTxn::ListFlows() { return QueryFlows(connection_); }
+
+Result<std::optional<std::string>> SqliteTxn::GetMeta(const std::string& key) { return QueryMeta(connection_, key); }
+
+Status SqliteTxn::PutMeta(const std::string& key, const std::string& value) {
+  return RunSql("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                key, value);
+}
+
+}  // namespace reach::storage

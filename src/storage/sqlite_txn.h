@@ -1,0 +1,80 @@
+#pragma once
+// SqliteTxn: the StoreTxn a write job receives. It runs on the writer thread over the writer's
+// connection, inside the batch's transaction and the job's savepoint (SqliteStore opens and
+// closes both); it only adds reads and writes.
+//
+// Each method either does all it says or changes nothing it can be blamed for: checks that can
+// fail on the caller's input (an identity held by another user, an unknown execution) run
+// before the first write. Errors from SQLite itself (I/O) may leave partial writes; the job then
+// fails and its savepoint is rolled back.
+
+#include <string>
+#include <vector>
+
+#include "storage/sqlite_connection.h"
+#include "storage/store.h"
+
+namespace reach::storage {
+
+class SqliteTxn final : public StoreTxn {
+ public:
+  // `connection` must outlive the txn and be in a transaction while the txn is used.
+  explicit SqliteTxn(SqliteConnection& connection) : connection_(connection) {}
+
+  Result<std::optional<UserRecord>> GetUser(const std::string& id) override;
+  // Also rewrites the user's rows in user_identities. Identity values may be strings, numbers
+  // (stored as their JSON text) or arrays of those (several values of one kind, e.g. openids of
+  // several official accounts); null and "" mean none; anything else is kInvalidArgument. An
+  // identity already held by another user is kAlreadyExists and nothing is written.
+  Status PutUser(const UserRecord& user) override;
+  Result<std::optional<std::string>> FindUserByIdentity(const std::string& kind, const std::string& value) override;
+
+  Result<bool> InsertEvent(EventRecord& event) override;
+  Result<int64_t> CountEvents(const std::string& user_id, const std::string& type, int64_t since_ms) override;
+
+  Status InsertExecution(ExecutionRecord& execution) override;
+  // Rewrites every column but id and created_ms; kNotFound when no such execution. Moving to a
+  // finished status also clears the execution's waiting nodes.
+  Status UpdateExecution(const ExecutionRecord& execution) override;
+  Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) override;
+  Result<EntryState> GetEntryState(const std::string& chain, const std::string& user_id,
+                                   const std::string& entry_key) override;
+
+  // Adding a wait that exists (same execution_id and wait_id) is kAlreadyExists.
+  Status AddWait(const WaitRecord& wait) override;
+  Result<std::vector<WaitRecord>> FindWaits(const std::string& user_id, const std::string& event_type) override;
+  Status DeleteWait(int64_t execution_id, int64_t wait_id) override;
+  Status DeleteWaitsOf(int64_t execution_id) override;
+
+  Status AddTimer(TimerRecord& timer) override;
+  // Ordered by (due_ms, id); limit <= 0 returns nothing.
+  Result<std::vector<TimerRecord>> DueTimers(int64_t now_ms, int limit) override;
+  Status DeleteTimer(int64_t timer_id) override;
+  Status DeleteTimersOf(int64_t execution_id) override;
+  Status DeleteTimerFor(int64_t execution_id, int64_t wait_id) override;
+  Result<std::optional<int64_t>> NextTimerDue() override;
+
+  Status SetWaitingNodes(int64_t execution_id, const std::string& chain,
+                         const std::vector<std::string>& nodes) override;
+  Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
+                       int64_t entered, int64_t completed, int64_t failed) override;
+
+  Result<int64_t> GetLastTick(const std::string& chain) override;
+  Status SetLastTick(const std::string& chain, int64_t tick_ms) override;
+
+  Status PutFlowSet(const FlowSetRecord& set) override;
+  Result<std::optional<FlowSetRecord>> GetFlowSet(const std::string& version) override;
+  Status PutFlow(const FlowRecord& flow) override;
+  Result<std::vector<FlowRecord>> ListFlows() override;
+  Result<std::optional<std::string>> GetMeta(const std::string& key) override;
+  Status PutMeta(const std::string& key, const std::string& value) override;
+
+ private:
+  // Runs a cached statement that returns no rows, binding `args` to ?1, ?2 ...
+  template <class... Args>
+  Status RunSql(const char* sql, const Args&... args);
+
+  SqliteConnection& connection_;
+};
+
+}  // namespace reach::storage

@@ -1,0 +1,534 @@
+// HttpServer on an ephemeral port with fake handlers, driven by a raw-socket client: round
+// trips and keep-alive, the limits (body, header timeout, idle timeout, connections), malformed
+// input, handlers answering later from other threads, and the graceful shutdown.
+// Timeouts under test are set to a few hundred milliseconds; waits are bounded polls.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "server/http_codec.h"
+#include "server/http_server.h"
+#include "server/http_test_client.h"
+
+namespace reach::server {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::MakeRequest;
+using testing::TestClient;
+using Clock = std::chrono::steady_clock;
+
+// Answers at once with what it saw.
+class EchoHandler final : public RequestHandler {
+ public:
+  void Handle(HttpRequest request, Respond respond) override {
+    calls.fetch_add(1);
+    boost::json::object query;
+    for (const auto& [k, v] : request.query) query[k] = v;
+    boost::json::object seen{{"method", request.method},   {"path", request.path},
+                             {"target", request.target},   {"body", request.body},
+                             {"request_id", request.request_id}, {"query", query},
+                             {"x_test", request.Header("x-test")}};
+    respond(HttpResponse{200, "application/json", boost::json::serialize(seen), {{"X-Extra", "1"}}});
+  }
+  std::atomic<int> calls{0};
+};
+
+// Hands every request to a thread of its own, which waits for the gate (open by default),
+// sleeps `delay` and answers 200 "late".
+class LaterHandler final : public RequestHandler {
+ public:
+  explicit LaterHandler(std::chrono::milliseconds delay, bool gate_open = true)
+      : delay_(delay), gate_open_(gate_open) {}
+  ~LaterHandler() override {
+    OpenGate();
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(mutex_);
+      threads.swap(threads_);
+    }
+    for (auto& t : threads) t.join();
+  }
+  void Handle(HttpRequest request, Respond respond) override {
+    std::lock_guard lock(mutex_);
+    ++calls_;
+    cv_.notify_all();
+    threads_.emplace_back([this, respond = std::move(respond)] {
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return gate_open_; });
+      }
+      std::this_thread::sleep_for(delay_);
+      respond(HttpResponse{200, "text/plain", "late", {}});
+    });
+  }
+  bool WaitCalls(int n, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return calls_ >= n; });
+  }
+  void OpenGate() {
+    std::lock_guard lock(mutex_);
+    gate_open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  const std::chrono::milliseconds delay_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool gate_open_;
+  int calls_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+// Keeps every Respond without calling it.
+class HoardingHandler final : public RequestHandler {
+ public:
+  void Handle(HttpRequest, Respond respond) override {
+    std::lock_guard lock(mutex_);
+    kept_.push_back(std::move(respond));
+  }
+  std::vector<Respond> Take() {
+    std::lock_guard lock(mutex_);
+    return std::move(kept_);
+  }
+  size_t count() {
+    std::lock_guard lock(mutex_);
+    return kept_.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Respond> kept_;
+};
+
+class FunctionHandler final : public RequestHandler {
+ public:
+  explicit FunctionHandler(std::function<void(HttpRequest, Respond)> f) : f_(std::move(f)) {}
+  void Handle(HttpRequest request, Respond respond) override { f_(std::move(request), std::move(respond)); }
+
+ private:
+  std::function<void(HttpRequest, Respond)> f_;
+};
+
+std::unique_ptr<HttpServer> StartServer(RequestHandler& handler, HttpServerOptions options = {}) {
+  options.port = 0;
+  auto server = std::make_unique<HttpServer>(std::move(options), handler);
+  Status status = server->Start();
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_NE(server->port(), 0);
+  return server;
+}
+
+template <class F>
+bool Eventually(F condition, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return condition();
+}
+
+boost::json::object ParseObject(const std::string& text) { return boost::json::parse(text).as_object(); }
+
+TEST(HttpServer, RoundTrip_KeepsTheConnectionAliveAcrossRequests) {
+  EchoHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.connected());
+
+  ASSERT_TRUE(client.Send(MakeRequest("POST", "/v1/events", R"({"a":1})", "X-Test: yes\r\n")));
+  auto first = client.ReadResponse();
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.Header("server"), "reach");
+  EXPECT_EQ(first.Header("content-type"), "application/json");
+  EXPECT_EQ(first.Header("x-extra"), "1");
+  EXPECT_EQ(first.Header("content-length"), std::to_string(first.body.size()));
+  auto seen = ParseObject(first.body);
+  EXPECT_EQ(seen["method"], "POST");
+  EXPECT_EQ(seen["path"], "/v1/events");
+  EXPECT_EQ(seen["body"], R"({"a":1})");
+  EXPECT_EQ(seen["x_test"], "yes");
+  EXPECT_EQ(first.Header("x-request-id"), seen["request_id"].as_string().c_str());
+  EXPECT_EQ(first.Header("x-request-id").size(), 16u);
+
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/healthz")));
+  auto second = client.ReadResponse();
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(ParseObject(second.body)["path"], "/healthz");
+  EXPECT_EQ(handler.calls.load(), 2);
+  EXPECT_EQ(server->active_connections(), 1u);  // both on the one connection
+}
+
+TEST(HttpServer, Request_PathAndQueryAreDecodedAndRequestIdIsEchoed) {
+  EchoHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/v1/a%20b/%41?user_id=u%2B1&name=x+y&flag&user_id=u2",
+                                      {}, "X-Request-Id: abc.DEF_1-2\r\n")));
+  auto response = client.ReadResponse();
+  ASSERT_EQ(response.status, 200);
+  auto seen = ParseObject(response.body);
+  EXPECT_EQ(seen["path"], "/v1/a b/A");
+  EXPECT_EQ(seen["target"], "/v1/a%20b/%41?user_id=u%2B1&name=x+y&flag&user_id=u2");
+  auto query = seen["query"].as_object();
+  EXPECT_EQ(query["user_id"], "u2");  // the last one wins
+  EXPECT_EQ(query["name"], "x y");
+  EXPECT_EQ(query["flag"], "");
+  EXPECT_EQ(response.Header("x-request-id"), "abc.DEF_1-2");
+}
+
+TEST(HttpServer, Request_AnUnsafeRequestIdIsReplaced) {
+  EchoHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/", {}, "X-Request-Id: <script>\r\n")));
+  auto response = client.ReadResponse();
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.Header("x-request-id").size(), 16u);
+  EXPECT_NE(response.Header("x-request-id"), "<script>");
+}
+
+TEST(HttpServer, HeadRequest_GetsTheLengthButNoBody) {
+  EchoHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("HEAD", "/v1/flows")));
+  auto head = client.ReadResponse(5s, /*head=*/true);
+  ASSERT_EQ(head.status, 200);
+  EXPECT_NE(head.Header("content-length"), "0");
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/next")));  // no stray body bytes came before it
+  auto next = client.ReadResponse();
+  ASSERT_EQ(next.status, 200);
+  EXPECT_EQ(ParseObject(next.body)["path"], "/next");
+}
+
+TEST(HttpServer, BodyOverTheLimit_Answers413AndCloses) {
+  EchoHandler handler;
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  auto server = StartServer(handler, options);
+  TestClient client(server->port());
+  // A Content-Length over the limit is refused from the header alone.
+  ASSERT_TRUE(client.Send("POST /v1/events HTTP/1.1\r\nHost: t\r\nContent-Length: 4096\r\n\r\n" +
+                          std::string(512, 'x')));
+  auto response = client.ReadResponse();
+  ASSERT_EQ(response.status, 413);
+  EXPECT_EQ(response.body, R"({"error":"body too large","limit":1024})");
+  EXPECT_EQ(response.Header("connection"), "close");
+  EXPECT_TRUE(client.WaitClosed(3s));
+  EXPECT_EQ(handler.calls.load(), 0);
+}
+
+TEST(HttpServer, ChunkedBodyOverTheLimit_Answers413) {
+  EchoHandler handler;
+  HttpServerOptions options;
+  options.max_body_bytes = 16;
+  auto server = StartServer(handler, options);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "20\r\n" + std::string(32, 'y') + "\r\n0\r\n\r\n"));
+  EXPECT_EQ(client.ReadResponse().status, 413);
+}
+
+TEST(HttpServer, MalformedRequest_Answers400) {
+  EchoHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("GET /x HTTP/1.1\r\nHost: t\r\nthis is not a header\r\n\r\n"));
+  auto response = client.ReadResponse();
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(response.body, R"({"error":"bad request"})");
+  EXPECT_TRUE(client.WaitClosed(3s));
+}
+
+TEST(HttpServer, BadPercentEscape_Answers400WithoutCallingTheHandler) {
+  EchoHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/v1/%zz")));
+  EXPECT_EQ(client.ReadResponse().status, 400);
+  EXPECT_EQ(handler.calls.load(), 0);
+}
+
+TEST(HttpServer, SlowClient_IsClosedAfterTheHeaderTimeout) {
+  EchoHandler handler;
+  HttpServerOptions options;
+  options.header_timeout_ms = 200;
+  auto server = StartServer(handler, options);
+  TestClient client(server->port());
+  const auto start = Clock::now();
+  ASSERT_TRUE(client.Send("GET /slow HTTP/1.1\r\nHost: t\r\nX-Half: "));  // ...and stalls
+  EXPECT_TRUE(client.WaitClosed(3s));
+  const auto elapsed = Clock::now() - start;
+  EXPECT_GE(elapsed, 150ms);
+  EXPECT_LT(elapsed, 2s);
+  EXPECT_TRUE(client.unread().empty()) << "no answer is expected, got: " << client.unread();
+  EXPECT_EQ(handler.calls.load(), 0);
+  EXPECT_TRUE(Eventually([&] { return server->in_flight_requests() == 0; }));
+}
+
+TEST(HttpServer, IdleKeptAliveConnection_IsClosedAfterTheIdleTimeout) {
+  EchoHandler handler;
+  HttpServerOptions options;
+  options.idle_timeout_ms = 200;
+  auto server = StartServer(handler, options);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/")));
+  ASSERT_EQ(client.ReadResponse().status, 200);
+  const auto start = Clock::now();
+  EXPECT_TRUE(client.WaitClosed(3s));
+  EXPECT_GE(Clock::now() - start, 150ms);
+  EXPECT_TRUE(Eventually([&] { return server->active_connections() == 0; }));
+}
+
+TEST(HttpServer, ConnectionsOverTheLimit_Get503AndAreClosed) {
+  EchoHandler handler;
+  HttpServerOptions options;
+  options.max_connections = 2;
+  auto server = StartServer(handler, options);
+  TestClient first(server->port()), second(server->port());
+  for (TestClient* client : {&first, &second}) {  // a round trip proves each was accepted
+    ASSERT_TRUE(client->Send(MakeRequest("GET", "/")));
+    ASSERT_EQ(client->ReadResponse().status, 200);
+  }
+  TestClient third(server->port());
+  ASSERT_TRUE(third.connected());
+  auto refused = third.ReadResponse();
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.body, R"({"error":"too many connections"})");
+  EXPECT_TRUE(third.WaitClosed(3s));
+  // The two accepted connections are unaffected.
+  ASSERT_TRUE(first.Send(MakeRequest("GET", "/again")));
+  EXPECT_EQ(first.ReadResponse().status, 200);
+}
+
+TEST(HttpServer, HandlerRespondingLaterFromAnotherThread_IsWrittenOnTheConnection) {
+  LaterHandler handler(50ms);
+  HttpServerOptions options;
+  options.io_threads = 2;
+  auto server = StartServer(handler, options);
+  TestClient client(server->port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client.Send(MakeRequest("GET", "/later")));
+    auto response = client.ReadResponse();
+    ASSERT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, "late");
+    EXPECT_EQ(response.Header("content-type"), "text/plain");
+  }
+}
+
+TEST(HttpServer, PipelinedRequests_AreAnsweredInOrderOneAtATime) {
+  LaterHandler handler(20ms);
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/1", {}, "X-Request-Id: one\r\n") +
+                          MakeRequest("GET", "/2", {}, "X-Request-Id: two\r\n")));
+  EXPECT_EQ(client.ReadResponse().Header("x-request-id"), "one");
+  EXPECT_EQ(client.ReadResponse().Header("x-request-id"), "two");
+}
+
+TEST(HttpServer, ExpectContinue_GetsAnInterimResponseBeforeTheBody) {
+  EchoHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("POST /v1/events HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+                          "Expect: 100-continue\r\n\r\n"));
+  EXPECT_EQ(client.ReadResponse().status, 100);
+  ASSERT_TRUE(client.Send("hello"));
+  auto response = client.ReadResponse();
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(ParseObject(response.body)["body"], "hello");
+}
+
+TEST(HttpServer, HandlerThatThrows_Answers500) {
+  FunctionHandler handler([](HttpRequest, Respond) { throw std::runtime_error("boom"); });
+  std::vector<std::string> logs;
+  std::mutex logs_mutex;
+  HttpServerOptions options;
+  options.log = [&](std::string line) {
+    std::lock_guard lock(logs_mutex);
+    logs.push_back(std::move(line));
+  };
+  auto server = StartServer(handler, options);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/")));
+  auto response = client.ReadResponse();
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(response.body, R"({"error":"internal error"})");
+  std::lock_guard lock(logs_mutex);
+  ASSERT_FALSE(logs.empty());
+  EXPECT_NE(logs[0].find("boom"), std::string::npos);
+}
+
+TEST(HttpServer, HandlerThatDropsRespond_Answers500AndKeepsTheConnection) {
+  FunctionHandler handler([](HttpRequest, Respond) {});
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/")));
+  auto response = client.ReadResponse();
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(response.body, R"({"error":"handler did not respond"})");
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/")));
+  EXPECT_EQ(client.ReadResponse().status, 500);
+}
+
+TEST(HttpServer, RespondCalledTwice_OnlyTheFirstAnswerIsSent) {
+  FunctionHandler handler([](HttpRequest, Respond respond) {
+    respond(HttpResponse{201, "text/plain", "first", {}});
+    respond(HttpResponse{202, "text/plain", "second", {}});
+  });
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/")));
+  EXPECT_EQ(client.ReadResponse().status, 201);
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/")));
+  auto next = client.ReadResponse();  // the second answer did not leak into the next request
+  EXPECT_EQ(next.status, 201);
+  EXPECT_EQ(next.body, "first");
+}
+
+TEST(HttpServer, OnResponse_IsCalledOncePerAnsweredRequest) {
+  EchoHandler handler;
+  std::mutex mutex;
+  std::vector<std::pair<std::string, int>> seen;
+  HttpServerOptions options;
+  options.max_body_bytes = 8;
+  options.on_response = [&](const HttpRequest& request, int status, double seconds) {
+    std::lock_guard lock(mutex);
+    seen.emplace_back(request.method + " " + request.path, status);
+    EXPECT_GE(seconds, 0.0);
+  };
+  auto server = StartServer(handler, options);
+  {
+    TestClient client(server->port());
+    ASSERT_TRUE(client.Send(MakeRequest("GET", "/a")));
+    ASSERT_EQ(client.ReadResponse().status, 200);
+    ASSERT_TRUE(client.Send(MakeRequest("POST", "/b", "far too long a body")));
+    ASSERT_EQ(client.ReadResponse().status, 413);
+  }
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard lock(mutex);
+    return seen.size() == 2;
+  }));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(seen[0], std::make_pair(std::string("GET /a"), 200));
+  EXPECT_EQ(seen[1].second, 413);
+}
+
+TEST(HttpServer, Shutdown_DrainsTheRequestInFlightAndRefusesNewConnections) {
+  LaterHandler later(100ms, /*gate_open=*/false);
+  FunctionHandler handler([&](HttpRequest request, Respond respond) {
+    if (request.path == "/fast") return respond(HttpResponse{200, "text/plain", "fast", {}});
+    later.Handle(std::move(request), std::move(respond));
+  });
+  auto server = StartServer(handler);
+  const uint16_t port = server->port();
+  TestClient idle(port);  // kept alive between requests when the drain starts
+  ASSERT_TRUE(idle.Send(MakeRequest("GET", "/fast")));
+  ASSERT_EQ(idle.ReadResponse().status, 200);
+  TestClient busy(port);
+  ASSERT_TRUE(busy.Send(MakeRequest("POST", "/v1/events", "{}")));
+  ASSERT_TRUE(later.WaitCalls(1));
+  EXPECT_EQ(server->in_flight_requests(), 1u);
+
+  Clock::time_point shutdown_done;
+  const auto shutdown_start = Clock::now();
+  std::thread stopper([&] {
+    server->Shutdown(1s);
+    shutdown_done = Clock::now();
+  });
+  // Intake stops at once and idle connections are closed, while the request is in flight.
+  EXPECT_TRUE(Eventually([&] { return !TestClient(port).connected(); }, 1s));
+  EXPECT_TRUE(idle.WaitClosed(1s));
+  later.OpenGate();  // the handler answers 100 ms from now
+  auto response = busy.ReadResponse();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "late");
+  EXPECT_EQ(response.Header("connection"), "close");
+  stopper.join();
+  const auto took = shutdown_done - shutdown_start;
+  EXPECT_GE(took, 100ms);
+  EXPECT_LT(took, 1s);
+  EXPECT_TRUE(busy.WaitClosed(2s));
+  TestClient after(port);
+  EXPECT_FALSE(after.connected());
+  EXPECT_EQ(after.connect_errno(), ECONNREFUSED);
+}
+
+TEST(HttpServer, Shutdown_GivesUpOnARequestPastTheDrainAndALateRespondIsHarmless) {
+  HoardingHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/never")));
+  ASSERT_TRUE(Eventually([&] { return handler.count() == 1; }));
+  const auto start = Clock::now();
+  server->Shutdown(100ms);
+  const auto took = Clock::now() - start;
+  EXPECT_GE(took, 100ms);
+  EXPECT_LT(took, 2s);
+  EXPECT_TRUE(client.WaitClosed(2s));
+  server.reset();  // the server object is gone; the handler still holds a Respond
+  for (auto& respond : handler.Take()) respond(HttpResponse{200, "text/plain", "too late", {}});
+}
+
+TEST(HttpServer, StopAccepting_LetsOpenConnectionsContinue) {
+  EchoHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/")));
+  ASSERT_EQ(client.ReadResponse().status, 200);
+  server->StopAccepting();
+  EXPECT_FALSE(TestClient(server->port()).connected());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/still")));
+  EXPECT_EQ(client.ReadResponse().status, 200);
+}
+
+TEST(HttpServer, Start_FailsWithIoErrorWhenThePortIsTaken) {
+  EchoHandler handler;
+  auto first = StartServer(handler);
+  HttpServerOptions options;
+  options.port = first->port();
+  HttpServer second(options, handler);
+  Status status = second.Start();
+  EXPECT_EQ(status.code(), StatusCode::kIoError) << status.ToString();
+}
+
+// ---- The codec's text rules ------------------------------------------------------------------
+
+TEST(HttpCodec, PercentDecode_HandlesEscapesPlusAndErrors) {
+  std::string out;
+  EXPECT_TRUE(PercentDecode("a%2Fb%2fc+d", false, out));
+  EXPECT_EQ(out, "a/b/c+d");
+  EXPECT_TRUE(PercentDecode("c+d%20e", true, out));
+  EXPECT_EQ(out, "c d e");
+  EXPECT_FALSE(PercentDecode("%4", false, out));
+  EXPECT_FALSE(PercentDecode("%g1", false, out));
+  EXPECT_FALSE(PercentDecode("a%00b", false, out));  // an escaped NUL is refused
+}
+
+TEST(HttpCodec, RequestIds_AcceptOnlyShortSafeTokens) {
+  EXPECT_TRUE(IsValidRequestId("a.B_c-9"));
+  EXPECT_TRUE(IsValidRequestId(std::string(64, 'x')));
+  EXPECT_FALSE(IsValidRequestId(std::string(65, 'x')));
+  EXPECT_FALSE(IsValidRequestId(""));
+  EXPECT_FALSE(IsValidRequestId("a b"));
+  EXPECT_FALSE(IsValidRequestId("a\r\nb"));
+  const std::string id = NewRequestId();
+  EXPECT_EQ(id.size(), 16u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(id, NewRequestId());
+}
+
+}  // namespace
+}  // namespace reach::server

@@ -1,0 +1,477 @@
+// SqliteStore: group commit, durability across reopen, the sticky error state, migrations,
+// prepared-statement reuse, query plans, and online backup.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include "storage/sqlite_backup.h"
+#include "storage/sqlite_connection.h"
+#include "storage/sqlite_schema.h"
+#include "storage/store_test_util.h"
+
+namespace reach::storage {
+namespace {
+
+using testing::IsOk;
+using testing::MakeEvent;
+using testing::MakeExecution;
+using testing::OpenOrDie;
+using testing::RawQuery;
+using testing::TempDir;
+
+// Holds the writer inside a first job until Open() is called, so that everything submitted
+// meanwhile queues up and goes into the next batch together (no sleeps, no timing).
+class WriterGate {
+ public:
+  explicit WriterGate(Store& store) {
+    std::shared_future<void> opened = open_.get_future().share();
+    store.Submit(
+        [this, opened](StoreTxn&) {
+          entered_.set_value();
+          opened.wait();
+          return Status::Ok();
+        },
+        nullptr);
+    entered_.get_future().wait();  // the gate job is running: its batch is closed
+  }
+  void Open() { open_.set_value(); }
+
+ private:
+  std::promise<void> entered_;
+  std::promise<void> open_;
+};
+
+StoreOptions OptionsFor(const std::string& path) {
+  StoreOptions options;
+  options.path = path;
+  return options;
+}
+
+Store::Job PutMetaJob(std::string key, std::string value) {
+  return [key = std::move(key), value = std::move(value)](StoreTxn& txn) { return txn.PutMeta(key, value); };
+}
+
+std::optional<std::string> ReadMeta(Store& store, const std::string& key) {
+  auto value = store.NewReader()->GetMeta(key);
+  EXPECT_TRUE(IsOk(value));
+  return value.ok() ? *value : std::nullopt;
+}
+
+TEST(SqliteStoreTest, GroupCommit_AFailingJobIsRolledBackAloneWhileItsBatchMatesCommit) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenOrDie(dir.File("reach.db"));
+  WriterGate gate(*store);
+  std::promise<Status> a, b, c;
+  store->Submit(PutMetaJob("a", "1"), [&](const Status& s) { a.set_value(s); });
+  store->Submit(
+      [](StoreTxn& txn) {
+        Status s = txn.PutMeta("b", "1");
+        EventRecord e = MakeEvent("u1", "x", 1, "m-b");
+        if (s.ok()) s = txn.InsertEvent(e).status();
+        return s.ok() ? Status::Invalid("job b refuses") : s;
+      },
+      [&](const Status& s) { b.set_value(s); });
+  store->Submit(PutMetaJob("c", "1"), [&](const Status& s) { c.set_value(s); });
+  gate.Open();
+
+  EXPECT_TRUE(IsOk(a.get_future().get()));
+  Status b_status = b.get_future().get();
+  EXPECT_EQ(b_status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(b_status.message(), "job b refuses");
+  EXPECT_TRUE(IsOk(c.get_future().get()));
+  EXPECT_EQ(store->counters().batches, 2u);  // the gate's, then a + b + c
+  EXPECT_EQ(store->counters().last_batch_jobs, 3u);
+  EXPECT_TRUE(ReadMeta(*store, "a").has_value());
+  EXPECT_FALSE(ReadMeta(*store, "b").has_value());
+  EXPECT_TRUE(ReadMeta(*store, "c").has_value());
+  // b's event went too: its message_id is free again.
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    EventRecord e = MakeEvent("u1", "x", 1, "m-b");
+    auto inserted = txn.InsertEvent(e);
+    if (!inserted.ok()) return inserted.status();
+    return *inserted ? Status::Ok() : Status::Internal("rolled-back event still there");
+  })));
+  EXPECT_TRUE(IsOk(store->health()));
+}
+
+TEST(SqliteStoreTest, GroupCommit_ConcurrentSubmitsShareBatchesAndEachDoneRunsOnceAfterTheCommit) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  constexpr int kThreads = 4;
+  constexpr int kJobsPerThread = 250;
+  constexpr int kJobs = kThreads * kJobsPerThread;
+  std::vector<std::atomic<int>> done_calls(kJobs);
+  std::atomic<int> visible_at_done{0};
+  std::atomic<int> finished{0};
+  std::promise<void> all_done;
+  std::atomic<size_t> committed_jobs{0};
+
+  StoreOptions options;
+  options.path = path;
+  options.on_commit = [&](size_t jobs, int64_t micros) {
+    committed_jobs += jobs;
+    EXPECT_GE(micros, 0);
+  };
+  std::unique_ptr<Store> store = OpenOrDie(options);
+  {
+    WriterGate gate(*store);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kJobsPerThread; ++i) {
+          const int n = t * kJobsPerThread + i;
+          const std::string key = "job-" + std::to_string(n);
+          store->Submit(PutMetaJob(key, "done"), [&, n, key](const Status& status) {
+            EXPECT_TRUE(IsOk(status));
+            ++done_calls[n];
+            // Committed before done: a reader (its own connection) sees the row already.
+            if (ReadMeta(*store, key).has_value()) ++visible_at_done;
+            if (++finished == kJobs) all_done.set_value();
+          });
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    gate.Open();
+  }
+  all_done.get_future().wait();
+
+  for (int n = 0; n < kJobs; ++n) EXPECT_EQ(done_calls[n].load(), 1) << n;
+  EXPECT_EQ(visible_at_done.load(), kJobs);
+  const Store::Counters counters = store->counters();
+  EXPECT_EQ(counters.jobs, kJobs + 1u);
+  EXPECT_LE(counters.batches, 3u);  // the gate's batch, then at most 1024 jobs per batch
+  EXPECT_LT(counters.batches, counters.jobs);
+  EXPECT_EQ(committed_jobs.load(), counters.jobs);
+
+  // Durable: a fresh open of the file sees every job's row.
+  store->Close();
+  store = OpenOrDie(path);
+  std::unique_ptr<StoreReader> reader = store->NewReader();
+  for (int n = 0; n < kJobs; ++n) {
+    EXPECT_EQ(reader->GetMeta("job-" + std::to_string(n))->value_or(""), "done") << n;
+  }
+}
+
+TEST(SqliteStoreTest, GroupCommit_BatchesHoldAtMostMaxBatchJobs) {
+  TempDir dir;
+  StoreOptions options;
+  options.path = dir.File("reach.db");
+  options.max_batch_jobs = 2;
+  std::unique_ptr<Store> store = OpenOrDie(options);
+  WriterGate gate(*store);
+  std::atomic<int> finished{0};
+  for (int i = 0; i < 5; ++i) store->Submit(PutMetaJob("k" + std::to_string(i), "v"), [&](const Status&) { ++finished; });
+  gate.Open();
+  store->Close();
+  EXPECT_EQ(finished.load(), 5);
+  EXPECT_EQ(store->counters().batches, 1u + 3u);  // the gate, then 2 + 2 + 1
+  EXPECT_EQ(store->counters().last_batch_jobs, 1u);
+}
+
+TEST(SqliteStoreTest, GroupCommit_WaitsMaxBatchDelayForMoreJobs) {
+  TempDir dir;
+  StoreOptions options;
+  options.path = dir.File("reach.db");
+  options.max_batch_delay_us = 200'000;  // far longer than two back-to-back Submits take
+  std::unique_ptr<Store> store = OpenOrDie(options);
+  std::promise<void> second_done;
+  store->Submit(PutMetaJob("a", "1"), nullptr);
+  store->Submit(PutMetaJob("b", "1"), [&](const Status&) { second_done.set_value(); });
+  second_done.get_future().wait();
+  EXPECT_EQ(store->counters().batches, 1u);
+  EXPECT_EQ(store->counters().last_batch_jobs, 2u);
+}
+
+TEST(SqliteStoreTest, GroupCommit_AThrowingJobFailsAloneWithInternal) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenOrDie(dir.File("reach.db"));
+  Status status = store->Write([](StoreTxn& txn) -> Status {
+    txn.PutMeta("k", "v");
+    throw std::runtime_error("boom");
+  });
+  EXPECT_EQ(status.code(), StatusCode::kInternal);
+  EXPECT_NE(status.message().find("boom"), std::string::npos);
+  EXPECT_FALSE(ReadMeta(*store, "k").has_value());
+  EXPECT_TRUE(IsOk(store->Write(PutMetaJob("k", "v"))));
+}
+
+TEST(SqliteStoreTest, Write_FromInsideAJobIsRefusedInsteadOfDeadlocking) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenOrDie(dir.File("reach.db"));
+  Status inner;
+  ASSERT_TRUE(IsOk(store->Write([&](StoreTxn&) {
+    inner = store->Write(PutMetaJob("k", "v"));
+    return Status::Ok();
+  })));
+  EXPECT_EQ(inner.code(), StatusCode::kInternal);
+}
+
+TEST(SqliteStoreTest, Close_DrainsQueuedJobsAndThenRefusesNewOnes) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 100; ++i) {
+    store->Submit(PutMetaJob("k" + std::to_string(i), "v"), [&](const Status& s) { ok += s.ok(); });
+  }
+  store->Close();
+  EXPECT_EQ(ok.load(), 100);
+
+  bool ran = false;
+  int calls = 0;
+  Status refused;
+  store->Submit([&](StoreTxn&) { ran = true; return Status::Ok(); },
+                [&](const Status& s) { refused = s; ++calls; });
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store->Write(PutMetaJob("late", "v")).code(), StatusCode::kUnavailable);
+  store->Close();  // idempotent
+
+  store = OpenOrDie(path);
+  EXPECT_EQ(ReadMeta(*store, "k99").value_or(""), "v");
+}
+
+TEST(SqliteStoreTest, Reopen_KeepsEverythingWritten) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  int64_t execution_id = 0;
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_TRUE(IsOk(store->Write([&](StoreTxn& txn) {
+      UserRecord user;
+      user.id = "u1";
+      user.identities = {{"unionid", "un-1"}};
+      ExecutionRecord e = MakeExecution("u1", "welcome", ExecutionStatus::kWaiting);
+      EventRecord event = MakeEvent("u1", "signup", 100, "m-1");
+      TimerRecord timer{0, 5000, 0, 1};
+      Status s = txn.PutUser(user);
+      if (s.ok()) s = txn.InsertEvent(event).status();
+      if (s.ok()) s = txn.InsertExecution(e);
+      execution_id = e.id;
+      timer.execution_id = e.id;
+      if (s.ok()) s = txn.AddWait({e.id, 1, "u1", "pay", 100});
+      if (s.ok()) s = txn.AddTimer(timer);
+      if (s.ok()) s = txn.BumpNodeStats("welcome", "cv1", "start", 1, 1, 0);
+      if (s.ok()) s = txn.SetLastTick("welcome", 777);
+      return s;
+    })));
+  }  // destructor closes
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_TRUE(IsOk(store->Write([&](StoreTxn& txn) -> Status {
+    EXPECT_EQ(txn.FindUserByIdentity("unionid", "un-1")->value_or(""), "u1");
+    EXPECT_EQ(*txn.CountEvents("u1", "signup", 0), 1);
+    EXPECT_EQ((*txn.GetExecution(execution_id))->status, ExecutionStatus::kWaiting);
+    EXPECT_EQ(txn.FindWaits("u1", "pay")->size(), 1u);
+    EXPECT_EQ(txn.NextTimerDue()->value_or(0), 5000);
+    EXPECT_EQ(*txn.GetLastTick("welcome"), 777);
+    EventRecord duplicate = MakeEvent("u1", "signup", 100, "m-1");
+    EXPECT_FALSE(*txn.InsertEvent(duplicate));
+    return Status::Ok();
+  })));
+  EXPECT_EQ(store->NewReader()->GetNodeStats("welcome")->front().entered, 1);
+}
+
+TEST(SqliteStoreTest, StickyError_AFailedCommitFailsTheWholeBatchAndEveryLaterWrite) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_TRUE(IsOk(store->Write(PutMetaJob("before", "v"))));
+
+  WriterGate gate(*store);
+  InjectCommitFailuresForTesting(*store, 1);
+  std::promise<Status> a, b;
+  store->Submit(PutMetaJob("a", "v"), [&](const Status& s) { a.set_value(s); });
+  store->Submit(PutMetaJob("b", "v"), [&](const Status& s) { b.set_value(s); });
+  gate.Open();  // the gate's batch is the one whose commit fails
+  Status a_status = a.get_future().get();
+  Status b_status = b.get_future().get();
+  EXPECT_EQ(a_status.code(), StatusCode::kIoError) << a_status.ToString();
+  EXPECT_EQ(b_status.code(), StatusCode::kIoError);
+  EXPECT_NE(a_status.message().find("commit failed"), std::string::npos) << a_status.ToString();
+
+  Status health = store->health();
+  EXPECT_EQ(health.code(), StatusCode::kIoError);
+  bool ran = false;
+  Status later = store->Write([&](StoreTxn&) { ran = true; return Status::Ok(); });
+  EXPECT_EQ(later.code(), StatusCode::kIoError);
+  EXPECT_FALSE(ran);
+
+  // Nothing of the failed batches reached the file; what committed before did.
+  store.reset();
+  store = OpenOrDie(path);
+  EXPECT_TRUE(IsOk(store->health()));
+  EXPECT_TRUE(ReadMeta(*store, "before").has_value());
+  EXPECT_FALSE(ReadMeta(*store, "a").has_value());
+  EXPECT_FALSE(ReadMeta(*store, "b").has_value());
+}
+
+TEST(SqliteStoreTest, HotPath_ReusesPreparedStatements) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenOrDie(dir.File("reach.db"));
+  auto job = [](int i) {
+    return [i](StoreTxn& txn) -> Status {
+      EventRecord event = MakeEvent("u" + std::to_string(i), "purchase", i, "m-" + std::to_string(i));
+      ExecutionRecord e = MakeExecution("u" + std::to_string(i), "welcome");
+      Status s = txn.InsertEvent(event).status();
+      if (s.ok()) s = txn.InsertExecution(e);
+      TimerRecord timer{0, 1000 + i, e.id, 0};
+      if (s.ok()) s = txn.AddTimer(timer);
+      if (s.ok()) s = txn.UpdateExecution(e);
+      return s;
+    };
+  };
+  ASSERT_TRUE(IsOk(store->Write(job(0))));
+  const int64_t prepared = WriterPrepareCountForTesting(*store);
+  EXPECT_GT(prepared, 0);
+  for (int i = 1; i <= 50; ++i) ASSERT_TRUE(IsOk(store->Write(job(i))));
+  EXPECT_EQ(WriterPrepareCountForTesting(*store), prepared);
+}
+
+TEST(SqliteStoreTest, Migration_BuildsTheSchemaInAnEmptyFile) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  { std::ofstream touch(path); }  // an existing, empty file
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  store->Close();
+  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"), std::to_string(SchemaMigrations().back().version));
+  EXPECT_EQ(RawQuery(path, "PRAGMA application_id"), std::to_string(kReachApplicationId));
+  EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'waiting_nodes'"), "1");
+}
+
+TEST(SqliteStoreTest, Migration_RefusesADatabaseNewerThanThisBuild) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  OpenOrDie(path).reset();
+  RawQuery(path, "PRAGMA user_version = 99");
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(OptionsFor(path));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("newer"), std::string::npos) << store.status().ToString();
+}
+
+TEST(SqliteStoreTest, Migration_RefusesAnotherApplicationsDatabase) {
+  TempDir dir;
+  const std::string path = dir.File("other.db");
+  RawQuery(path, "CREATE TABLE accounts (id INTEGER PRIMARY KEY)");
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(OptionsFor(path));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "delete");  // left as it was
+}
+
+TEST(SqliteStoreTest, Open_ReportsAFileThatIsNotADatabaseAsCorruption) {
+  TempDir dir;
+  const std::string path = dir.File("junk.db");
+  {
+    std::ofstream junk(path);
+    junk << std::string(4096, 'x');
+  }
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(OptionsFor(path));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kCorruption) << store.status().ToString();
+}
+
+TEST(SqliteStoreTest, Migration_AppliesOnlyMissingStepsEachInItsOwnTransaction) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  auto connection = SqliteConnection::Open(path, {});
+  ASSERT_TRUE(IsOk(connection));
+  const MigrationStep v1[] = {{1, "CREATE TABLE t (a INTEGER);"}};
+  ASSERT_TRUE(IsOk(MigrateSchema(**connection, v1)));
+  const MigrationStep v3[] = {{1, "CREATE TABLE t (a INTEGER);"},  // already applied: skipped
+                              {2, "ALTER TABLE t ADD COLUMN b TEXT;"},
+                              {3, "ALTER TABLE t ADD COLUMN c TEXT; SELECT no_such_function();"}};
+  Status status = MigrateSchema(**connection, v3);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("version 3"), std::string::npos) << status.ToString();
+  connection->reset();
+  // Step 2 committed; step 3 rolled back as a whole.
+  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"), "2");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM pragma_table_info('t') WHERE name = 'b'"), "1");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM pragma_table_info('t') WHERE name = 'c'"), "0");
+}
+
+TEST(SqliteStoreTest, Connection_SynchronousFollowsTheOption) {
+  TempDir dir;
+  SqliteConnection::Options options;
+  options.synchronous_full = false;
+  auto normal = SqliteConnection::Open(dir.File("a.db"), options);
+  ASSERT_TRUE(IsOk(normal));
+  auto stmt = (*normal)->Prepare("PRAGMA synchronous");
+  ASSERT_TRUE(IsOk(stmt));
+  ASSERT_TRUE(*stmt->Step());
+  EXPECT_EQ(stmt->ColumnInt(0), 1);  // NORMAL
+  auto full = SqliteConnection::Open(dir.File("b.db"), {});
+  auto full_stmt = (*full)->Prepare("PRAGMA synchronous");
+  ASSERT_TRUE(*full_stmt->Step());
+  EXPECT_EQ(full_stmt->ColumnInt(0), 2);  // FULL
+}
+
+// The queries on the engine's hot paths must be served by their index, never a table scan.
+TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  OpenOrDie(path).reset();
+  auto expect_index = [&](const std::string& sql, const std::string& index) {
+    const std::string plan = testing::QueryPlan(path, sql);
+    EXPECT_NE(plan.find(index), std::string::npos) << sql << "\n  plan: " << plan;
+  };
+  expect_index("SELECT id FROM timers WHERE due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2", "timers_by_due");
+  expect_index("DELETE FROM timers WHERE execution_id = ?1 AND wait_id = ?2", "timers_by_execution");
+  expect_index("SELECT min(due_ms) FROM timers", "timers_by_due");
+  expect_index("SELECT * FROM waits WHERE user_id = ?1 AND event_type = ?2", "waits_by_user_event");
+  expect_index("SELECT count(*) FROM events WHERE user_id = ?1 AND type = ?2 AND timestamp_ms >= ?3",
+               "events_by_user_type_time");
+  expect_index("SELECT seq FROM events WHERE message_id = ?1 AND message_id <> ''", "events_by_message_id");
+  expect_index("SELECT 1 FROM executions WHERE chain = ?1 AND user_id = ?2 AND entry_key = ?3",
+               "executions_by_user_entry (user_id=? AND chain=? AND entry_key=?)");
+  // ListExecutions: each filter an ordered range scan that stops at LIMIT (no temp b-tree).
+  auto expect_ordered = [&](const std::string& where, const std::string& index) {
+    const std::string sql = "SELECT id FROM executions WHERE id > ?1 AND " + where + " ORDER BY id LIMIT ?2";
+    expect_index(sql, index);
+    EXPECT_EQ(testing::QueryPlan(path, sql).find("TEMP B-TREE"), std::string::npos) << sql;
+  };
+  expect_ordered("flow = ?3 AND +status = ?4", "executions_by_flow");
+  expect_ordered("chain = ?3 AND +flow <> ?3", "executions_by_chain");
+  expect_ordered("status = ?3", "executions_by_status");
+  expect_index("SELECT id FROM executions WHERE id > ?1 AND user_id = ?3 AND (+flow = ?4 OR +chain = ?4) "
+               "AND +status = ?5 ORDER BY id LIMIT ?2",
+               "executions_by_user_entry");
+  expect_index("SELECT user_id FROM user_identities WHERE kind = ?1 AND value = ?2", "PRIMARY KEY");
+  expect_index("DELETE FROM user_identities WHERE user_id = ?1", "user_identities_by_user");
+  expect_index("SELECT w.node, count(*) FROM waiting_nodes AS w JOIN executions AS e ON e.id = w.execution_id "
+               "WHERE w.chain = ?1 AND e.status = 'waiting' GROUP BY w.node",
+               "waiting_nodes_by_chain_node");
+}
+
+TEST(SqliteStoreTest, Backup_ProducesAReadableCopyWhileTheStoreIsOpen) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  const std::string copy = dir.File("backup.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(IsOk(store->Write(PutMetaJob("k" + std::to_string(i), "v"))));
+
+  ASSERT_TRUE(IsOk(BackupSqlite(path, copy)));
+  ASSERT_TRUE(IsOk(store->Write(PutMetaJob("after", "v"))));  // the store keeps working
+  EXPECT_FALSE(std::filesystem::exists(copy + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(copy + ".tmp"));
+  EXPECT_EQ(RawQuery(copy, "PRAGMA integrity_check"), "ok");
+
+  std::unique_ptr<Store> restored = OpenOrDie(copy);
+  EXPECT_EQ(ReadMeta(*restored, "k19").value_or(""), "v");
+  EXPECT_FALSE(ReadMeta(*restored, "after").has_value());
+  EXPECT_TRUE(IsOk(restored->Write(PutMetaJob("restored", "v"))));
+
+  EXPECT_EQ(BackupSqlite(dir.File("missing.db"), dir.File("x.db")).code(), StatusCode::kIoError);
+}
+
+}  // namespace
+}  // namespace reach::storage
