@@ -117,6 +117,9 @@ class NodeKindSpec {
   // condition of IF/WHILE, a false result ends the execution there (a Reach extension:
   // LiteFlow ignores a boolean node's result outside a condition; docs/dsl.md explains).
   virtual bool GatesWhenFalse() const { return false; }
+  // For audience kinds (segment): the predicate over a user that picks the journey's audience
+  // when the node is the first step of a scheduled or manual chain. Null for other kinds.
+  virtual const Expression* AudienceFilter(const NodeConfig& config) const { return nullptr; }
 };
 
 class NodeKindRegistry {

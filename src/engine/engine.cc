@@ -179,6 +179,7 @@ Status Engine::LoadCurrent(StoreTxn& txn) {
   if (!graph.ok()) return graph.status();
   auto flows = txn.ListFlows();
   if (!flows.ok()) return flows.status();
+  if (auto f = txn.GetMeta("fanouts"); f.ok() && *f && **f != "[]") fanouts_pending_ = true;
   std::lock_guard<std::mutex> lock(mu_);
   current_ = *graph;
   for (const auto& f : *flows) paused_[f.name] = f.paused;
@@ -389,6 +390,89 @@ Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {
   return Status::Ok();
 }
 
+const dsl::NodeDef* Engine::AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const {
+  const dsl::Construct* c = &graph.construct(chain.root);
+  if (c->kind == dsl::ConstructKind::kThen && c->children.size() > c->pre_count)
+    c = &graph.construct(c->children[c->pre_count]);
+  if (c->kind != dsl::ConstructKind::kNode) return nullptr;
+  const dsl::NodeDef& node = graph.node(static_cast<uint32_t>(c->node));
+  if (!node.kind || !node.config || !node.kind->AudienceFilter(*node.config)) return nullptr;
+  return &node;
+}
+
+Status Engine::StartFanout(StoreTxn& txn, const std::string& chain, const std::string& entry_key,
+                           bool& has_audience) {
+  has_audience = false;
+  auto graph = current();
+  if (!graph) return Status::Precondition("no flows are deployed");
+  int32_t c = graph->FindChain(chain);
+  if (c == dsl::kNone) return Status::NotFound("no chain named '" + chain + "'");
+  if (!AudienceOf(*graph, graph->chain(static_cast<uint32_t>(c)))) return Status::Ok();
+  has_audience = true;
+  // Pending fan-outs live in the store (meta "fanouts"), so that a restart carries on where the
+  // last committed page ended.
+  auto meta = txn.GetMeta("fanouts");
+  if (!meta.ok()) return meta.status();
+  json::array list;
+  if (*meta) {
+    boost::system::error_code ec;
+    json::value v = json::parse(**meta, ec);
+    if (!ec && v.is_array()) list = v.as_array();
+  }
+  list.push_back(json::object{{"chain", chain}, {"set", graph->version()}, {"key", entry_key}, {"after", ""}});
+  fanouts_pending_ = true;
+  return txn.PutMeta("fanouts", json::serialize(list));
+}
+
+Status Engine::ContinueFanouts(StoreTxn& txn, int& started, bool& more) {
+  started = 0;
+  more = false;
+  auto meta = txn.GetMeta("fanouts");
+  if (!meta.ok()) return meta.status();
+  json::array list;
+  if (*meta) {
+    boost::system::error_code ec;
+    json::value v = json::parse(**meta, ec);
+    if (!ec && v.is_array()) list = v.as_array();
+  }
+  if (list.empty()) {
+    fanouts_pending_ = false;
+    return Status::Ok();
+  }
+  json::object& job = list[0].as_object();
+  std::string chain(job["chain"].as_string()), key(job["key"].as_string()), after(job["after"].as_string());
+  auto graph = GraphFor(txn, std::string(job["set"].as_string()));
+  bool finished = true;
+  if (graph.ok()) {
+    int32_t c = (*graph)->FindChain(chain);
+    const dsl::NodeDef* audience = c == dsl::kNone ? nullptr : AudienceOf(**graph, (*graph)->chain(static_cast<uint32_t>(c)));
+    if (audience) {
+      const dsl::Expression* where = audience->kind->AudienceFilter(*audience->config);
+      auto users = txn.ListUsers(after, options_.fanout_page);
+      if (!users.ok()) return users.status();
+      json::value tick = json::object{{"type", "audience"}, {"key", key}};
+      for (UserRecord& user : *users) {
+        after = user.id;
+        json::value user_json = UserJson(user);
+        dsl::Scope scope{&user_json, &tick, nullptr, nullptr};
+        dsl::Value v = where->Evaluate(scope);
+        if (v.kind() != dsl::Value::Kind::kBool || !v.as_bool()) continue;
+        int64_t id = 0;
+        std::string refused;
+        if (Status s = Enroll(txn, *graph, static_cast<uint32_t>(c), user, tick, "fanout", id, refused, &key); !s.ok())
+          return s;
+        if (id) ++started;
+      }
+      finished = static_cast<int>(users->size()) < options_.fanout_page;
+      job["after"] = after;
+    }
+  }
+  if (finished) list.erase(list.begin());
+  more = !list.empty();
+  fanouts_pending_ = more;
+  return txn.PutMeta("fanouts", json::serialize(list));
+}
+
 Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::string& user_id) {
   // Identities in a stable order, so that the same event always resolves the same way.
   std::vector<std::pair<std::string, std::string>> ids;
@@ -481,9 +565,12 @@ Status Engine::RunDueSchedules(StoreTxn& txn, int& started) {
       std::lock_guard<std::mutex> lock(mu_);
       last_ticks_[chain.name] = latest;
     }
+    std::string tick_text = FormatTimestamp(latest);
+    bool has_audience = false;
+    if (Status s = StartFanout(txn, chain.name, tick_text, has_audience); !s.ok()) return s;
+    if (has_audience) continue;
     UserRecord system_user;
     if (Status s = LoadUser(txn, "", system_user); !s.ok()) return s;
-    std::string tick_text = FormatTimestamp(latest);
     json::value tick = json::object{{"type", "schedule"}, {"timestamp", tick_text}};
     int64_t id = 0;
     std::string refused;

@@ -8,6 +8,7 @@
 // Flow sets: the engine knows the current deployed set and can compile any earlier one from
 // the store, so that an execution always runs on the version it entered.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +41,7 @@ class SendSink {
 struct EngineOptions {
   ExecutorOptions executor;
   int timer_batch = 1000;       // timers fired per job at most
+  int fanout_page = 500;        // users examined per fan-out job
 };
 
 // What one event did.
@@ -86,6 +88,15 @@ class Engine {
   // `found` is false when no flow has that name.
   Status SetPaused(storage::StoreTxn& txn, const std::string& flow, bool paused, bool& found);
   bool IsPaused(const std::string& flow) const;
+  // Audience fan-out: when `chain` starts with a segment node, enrolls every user the segment
+  // matches, a page at a time (ContinueFanouts), each with `entry_key` (the tick, the run id).
+  // Returns false in `has_audience` when the chain does not start with a segment.
+  Status StartFanout(storage::StoreTxn& txn, const std::string& chain, const std::string& entry_key,
+                     bool& has_audience);
+  // Enrolls the next page (options.fanout_page users) of the oldest pending fan-out. Sets
+  // `started` and `more` (whether fan-outs remain).
+  Status ContinueFanouts(storage::StoreTxn& txn, int& started, bool& more);
+  bool fanouts_pending() const { return fanouts_pending_.load(); }
   // Starts the schedule-triggered chains whose tick is due (missed ticks run once).
   Status RunDueSchedules(storage::StoreTxn& txn, int& started);
   // The next time a schedule tick is due (ms), or -1 when no chain has a schedule. Reads the
@@ -109,6 +120,8 @@ class Engine {
   Status RunExecution(storage::StoreTxn& txn, storage::ExecutionRecord& execution, storage::UserRecord& user,
                       const Wakeup* wakeup);
   Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
+  // The segment node whose audience a chain fans out to, or null.
+  const dsl::NodeDef* AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const;
 
   const dsl::NodeKindRegistry& kinds_;
   const NodeExecutorRegistry& executors_;
@@ -122,7 +135,8 @@ class Engine {
   std::shared_ptr<const dsl::FlowGraph> current_;
   std::map<std::string, std::shared_ptr<const dsl::FlowGraph>> graphs_;  // by set version
   std::map<std::string, bool> paused_;  // flow name -> paused
-  std::map<std::string, int64_t> last_ticks_;  // schedule chain -> last tick run (cache)
+  std::map<std::string, int64_t> last_ticks_;
+  std::atomic<bool> fanouts_pending_{false};  // schedule chain -> last tick run (cache)
 };
 
 // The JSON view of an event that expressions and templates see.

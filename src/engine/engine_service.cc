@@ -73,6 +73,14 @@ void EngineService::TimerLoop() {
     // The earliest due timer, from the index; and the earliest schedule tick.
     std::optional<int64_t> next;
     if (auto g = reader->GetGauges(); g.ok()) next = g->next_timer_due_ms;
+    if (engine_.fanouts_pending()) {
+      // Audience fan-outs go a page per job, so that events keep flowing in between.
+      int started = 0;
+      bool more = false;
+      Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.ContinueFanouts(txn, started, more); });
+      if (s.ok()) counters_.executions_started += static_cast<uint64_t>(started);
+      if (s.ok() && more) continue;
+    }
     int64_t tick = engine_.NextScheduleDue();
     if (tick >= 0 && (!next || tick < *next)) next = tick;
 

@@ -32,6 +32,9 @@ class SegmentKind final : public dsl::NodeKindSpec, public engine::NodeExecutor 
   std::shared_ptr<const dsl::NodeConfig> Compile(dsl::FieldReader& fields) const override;
   dsl::NodeRole Role(const dsl::NodeConfig&) const override { return dsl::NodeRole::kBoolean; }
   bool GatesWhenFalse() const override { return true; }
+  const dsl::Expression* AudienceFilter(const dsl::NodeConfig& config) const override {
+    return static_cast<const SegmentConfig&>(config).where.get();
+  }
   // Per-user use: `where:` over the current user. A named segment is not available at run time
   // yet: Failed(Unsupported).
   engine::NodeOutcome Execute(const dsl::NodeDef& node, engine::NodeContext& ctx) const override;

@@ -545,7 +545,26 @@ void ApiHandler::PostRuns(HttpRequest& req, Respond respond) {
   const json::value* chain = o.if_contains("chain");
   if (!chain || !chain->is_string()) return respond(JsonError(400, "chain: is required", "chain"));
   const json::value* users = o.if_contains("user_ids");
-  if (!users || !users->is_array() || users->as_array().empty() || users->as_array().size() > 1000)
+  if (!users) {
+    // No users listed: the chain's audience (its first node, a segment), enrolled page by page.
+    std::string chain_name(chain->as_string());
+    std::string key = "run:" + req.request_id;
+    auto has_audience = std::make_shared<bool>(false);
+    service_.Submit(
+        [this, chain_name, key, has_audience](storage::StoreTxn& txn) {
+          return engine_.StartFanout(txn, chain_name, key, *has_audience);
+        },
+        [this, respond, key, has_audience, chain_name](const Status& s) {
+          if (!s.ok()) return respond(FromStatus(s));
+          if (!*has_audience)
+            return respond(JsonError(400, "chain '" + chain_name +
+                                              "' does not start with a segment: list the users in user_ids", "user_ids"));
+          service_.Wake();
+          respond(Json(202, {{"chain", chain_name}, {"audience", true}, {"entry_key", key}}));
+        });
+    return;
+  }
+  if (!users->is_array() || users->as_array().empty() || users->as_array().size() > 1000)
     return respond(JsonError(400, "user_ids: a list of 1-1000 user ids", "user_ids"));
   for (const auto& u : users->as_array())
     if (!u.is_string() || u.as_string().empty()) return respond(JsonError(400, "user_ids: ids are strings", "user_ids"));

@@ -100,6 +100,29 @@ Result<std::optional<std::string>> SqliteTxn::FindUserByIdentity(const std::stri
   return std::optional<std::string>(stmt->ColumnText(0));
 }
 
+Result<std::vector<UserRecord>> SqliteTxn::ListUsers(const std::string& after_id, int limit) {
+  std::vector<std::string> ids;
+  {
+    Result<Statement> stmt = connection_.Prepare("SELECT id FROM users WHERE id > ?1 ORDER BY id LIMIT ?2");
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, after_id).Bind(2, static_cast<int64_t>(limit));
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ids.push_back(stmt->ColumnText(0));
+    }
+  }
+  std::vector<UserRecord> users;
+  users.reserve(ids.size());
+  for (const std::string& id : ids) {
+    auto u = QueryUser(connection_, id);
+    if (!u.ok()) return u.status();
+    if (*u) users.push_back(std::move(**u));
+  }
+  return users;
+}
+
 // ---- Events ----------------------------------------------------------------------------------
 
 Result<bool> SqliteTxn::InsertEvent(EventRecord& event) {

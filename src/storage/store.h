@@ -30,6 +30,10 @@ class StoreTxn {
   // Finds the user holding identity `kind` = `value` (e.g. "openid" = "o6_b..."); nullopt if none.
   virtual Result<std::optional<std::string>> FindUserByIdentity(const std::string& kind, const std::string& value) = 0;
 
+  // Up to `limit` users with ids greater than `after_id`, in id order (paging for segment
+  // fan-out: a journey's audience is read a page at a time, never all at once).
+  virtual Result<std::vector<UserRecord>> ListUsers(const std::string& after_id, int limit) = 0;
+
   // Events. Inserts `event` (setting its seq) and returns true; when an event with the same
   // non-empty message_id exists, changes nothing, sets `event.seq` to the existing one and
   // returns false.

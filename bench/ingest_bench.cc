@@ -1,0 +1,250 @@
+// Durable ingest over HTTP on loopback, against a bare server in the same run.
+//
+//   full: the real stack in-process — HttpServer + ApiHandler + EngineService + SqliteStore
+//         (synchronous=FULL, group commit) — with the journey  condition -> sandbox send -> wait
+//         enrolled by every event (each event a new user, so each one writes an event, a user,
+//         an execution, a wait and a timer, and renders a send);
+//   bare: the same HttpServer with a handler that answers 202 at once (no parsing, no store).
+//
+// A closed-loop load generator (C connections, keep-alive, one request in flight each) measures
+// the maximum rate of each, alternating rounds, medians reported. Then an open-loop run at half
+// of the full stack's rate measures latency from each request's scheduled send time (so a stall
+// is counted, not hidden): p50 / p99.
+//
+// Run: build/bench/ingest_bench [--seconds 4] [--rounds 3] [--connections 32]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/engine_service.h"
+#include "nodes/builtin_kinds.h"
+#include "server/api_handler.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "storage/sqlite_store.h"
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+const char* kFlow = R"YAML(flow:
+  nodes:
+    - {id: interested, type: condition, if: 'event.campaign == "bench"'}
+    - id: hello
+      type: wechat.template
+      template_id: TPL_BENCH
+      data: { first: "Hi {{user.id}}" }
+    - {id: wait_reply, type: wait_event, event: reply, timeout: 3d}
+  chain:
+    - name: bench_journey
+      trigger: { event: visit }
+      entry: { reentry: always }
+      value: "THEN(interested, hello, wait_reply)"
+)YAML";
+
+class CountingSink final : public reach::engine::SendSink {
+ public:
+  bool Accept(reach::storage::StoreTxn&, const reach::storage::ExecutionRecord&, const std::string&,
+              const reach::engine::SendRequest&, std::string&) override {
+    sends.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  std::atomic<uint64_t> sends{0};
+};
+
+class BareHandler final : public reach::server::RequestHandler {
+ public:
+  void Handle(reach::server::HttpRequest, reach::server::Respond respond) override {
+    respond({202, "application/json", R"({"id":"1","status":"accepted"})", {}});
+  }
+};
+
+// One keep-alive connection speaking just enough HTTP/1.1 for this benchmark.
+class Connection {
+ public:
+  explicit Connection(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      std::perror("connect");
+      std::exit(1);
+    }
+  }
+  ~Connection() { close(fd_); }
+
+  // Sends one POST and reads the response; returns the status (0 on error).
+  int Post(const std::string& body) {
+    std::string req = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body;
+    if (write(fd_, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return 0;
+    buffer_.clear();
+    char chunk[4096];
+    for (;;) {
+      ssize_t n = read(fd_, chunk, sizeof chunk);
+      if (n <= 0) return 0;
+      buffer_.append(chunk, static_cast<size_t>(n));
+      size_t head = buffer_.find("\r\n\r\n");
+      if (head == std::string::npos) continue;
+      size_t cl = buffer_.find("Content-Length: ");
+      size_t length = cl != std::string::npos ? std::strtoul(buffer_.c_str() + cl + 16, nullptr, 10) : 0;
+      if (buffer_.size() >= head + 4 + length) return std::atoi(buffer_.c_str() + 9);
+    }
+  }
+
+ private:
+  int fd_;
+  std::string buffer_;
+};
+
+std::atomic<uint64_t> g_next_event{0};
+
+std::string NextEvent() {
+  uint64_t n = g_next_event.fetch_add(1);
+  return R"({"type":"visit","user_id":"bench-)" + std::to_string(n) + R"(","properties":{"campaign":"bench"},"message_id":"b-)" +
+         std::to_string(n) + "\"}";
+}
+
+// Closed loop: each connection sends the next request when the last is answered.
+double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors) {
+  std::atomic<uint64_t> done{0}, bad{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c)
+    threads.emplace_back([&] {
+      Connection conn(port);
+      while (!stop.load(std::memory_order_relaxed)) {
+        int status = conn.Post(NextEvent());
+        if (status == 202) done.fetch_add(1, std::memory_order_relaxed);
+        else bad.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  auto t0 = SteadyClock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  uint64_t n = done.load();
+  double elapsed = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  stop = true;
+  for (auto& t : threads) t.join();
+  errors += bad.load();
+  return static_cast<double>(n) / elapsed;
+}
+
+// Open loop at `rate` requests/s spread over the connections; latency from the scheduled time.
+std::vector<double> Latencies(uint16_t port, int connections, double rate, double seconds) {
+  std::vector<std::vector<double>> per(static_cast<size_t>(connections));
+  std::vector<std::thread> threads;
+  auto start = SteadyClock::now() + std::chrono::milliseconds(50);
+  double interval = connections / rate;  // seconds between one connection's requests
+  for (int c = 0; c < connections; ++c)
+    threads.emplace_back([&, c] {
+      Connection conn(port);
+      for (int i = 0;; ++i) {
+        auto scheduled = start + std::chrono::duration_cast<SteadyClock::duration>(
+                                     std::chrono::duration<double>((i + static_cast<double>(c) / connections) * interval));
+        if (scheduled > start + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds)))
+          break;
+        std::this_thread::sleep_until(scheduled);
+        conn.Post(NextEvent());
+        per[static_cast<size_t>(c)].push_back(std::chrono::duration<double>(SteadyClock::now() - scheduled).count());
+      }
+    });
+  for (auto& t : threads) t.join();
+  std::vector<double> all;
+  for (auto& v : per) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 4;
+  int rounds = 3, connections = 32;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--seconds") seconds = std::atof(argv[i + 1]);
+    else if (a == "--rounds") rounds = std::atoi(argv[i + 1]);
+    else if (a == "--connections") connections = std::atoi(argv[i + 1]);
+  }
+  std::printf("command: build/bench/ingest_bench --seconds %g --rounds %d --connections %d\n", seconds, rounds,
+              connections);
+
+  // The full stack.
+  std::string dir = (std::filesystem::temp_directory_path() / "reach-ingest-XXXXXX").string();
+  if (!mkdtemp(dir.data())) return 1;
+  reach::storage::StoreOptions so;
+  so.path = dir + "/reach.db";
+  auto store = reach::storage::OpenSqliteStore(so);
+  if (!store.ok()) return 1;
+  reach::engine::SystemClock clock;
+  CountingSink sink;
+  reach::engine::Engine engine(reach::nodes::BuiltinKinds(), reach::nodes::BuiltinExecutors(), clock, &sink);
+  reach::engine::EngineService service(**store, engine, clock);
+  std::string errors;
+  if (!(*store)->Write([&](reach::storage::StoreTxn& t) { return engine.Deploy(t, {{"bench.yaml", kFlow}}, errors); }).ok()) {
+    std::fprintf(stderr, "%s", errors.c_str());
+    return 1;
+  }
+  if (!service.Start().ok()) return 1;
+  reach::server::MetricsRegistry metrics;
+  reach::server::ApiHandler api({}, **store, engine, service, clock, metrics);
+  api.set_ready(true);
+  reach::server::HttpServerOptions ho;
+  ho.address = "127.0.0.1";
+  reach::server::HttpServer full(ho, api);
+  BareHandler bare_handler;
+  reach::server::HttpServer bare(ho, bare_handler);
+  if (!full.Start().ok() || !bare.Start().ok()) return 1;
+
+  std::vector<double> full_rates, bare_rates;
+  uint64_t errs = 0;
+  for (int r = 0; r < rounds; ++r) {
+    bare_rates.push_back(MaxRate(bare.port(), connections, seconds, errs));
+    full_rates.push_back(MaxRate(full.port(), connections, seconds, errs));
+    std::printf("round %d: bare %.0f req/s, full %.0f events/s\n", r + 1, bare_rates.back(), full_rates.back());
+  }
+  double f = Median(full_rates), b = Median(bare_rates);
+  std::printf("\ndurable ingest (condition -> sandbox send -> wait, synchronous=FULL): median %.0f events/s\n", f);
+  std::printf("bare Beast server answering 202:                                    median %.0f req/s\n", b);
+  std::printf("ratio full / bare: %.2f   (errors: %llu, sends rendered: %llu)\n", f / b,
+              static_cast<unsigned long long>(errs), static_cast<unsigned long long>(sink.sends.load()));
+
+  std::vector<double> lat = Latencies(full.port(), connections, f / 2, seconds);
+  std::printf("\nlatency at half load (%.0f events/s, open loop, %zu requests): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+              f / 2, lat.size(), Percentile(lat, 0.5) * 1e3, Percentile(lat, 0.99) * 1e3, lat.empty() ? 0 : lat.back() * 1e3);
+
+  full.Shutdown(std::chrono::milliseconds(2000));
+  bare.Shutdown(std::chrono::milliseconds(2000));
+  service.Stop();
+  (*store)->Close();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return 0;
+}
