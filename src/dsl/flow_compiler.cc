@@ -361,28 +361,47 @@ class CompileRun {
       if (state[c] == 0) visit(c);
   }
 
-  void CollectReach(uint32_t construct, std::set<uint32_t>& nodes, std::set<uint32_t>& chains) {
+  // The nodes a chain's own constructs use, and the chains it calls directly (not through
+  // callees: those are summed up by their own hashes).
+  void CollectOwn(uint32_t construct, std::set<uint32_t>& nodes, std::set<uint32_t>& calls) {
     const Construct& k = constructs_[construct];
     if (k.node != kNone) nodes.insert(static_cast<uint32_t>(k.node));
-    if (k.chain != kNone && chains.insert(static_cast<uint32_t>(k.chain)).second)
-      CollectReach(chains_[static_cast<size_t>(k.chain)].root, nodes, chains);
+    if (k.chain != kNone) calls.insert(static_cast<uint32_t>(k.chain));
     for (int32_t extra : {k.condition, k.default_target, k.break_condition})
-      if (extra != kNone) CollectReach(static_cast<uint32_t>(extra), nodes, chains);
-    for (uint32_t child : k.children) CollectReach(child, nodes, chains);
+      if (extra != kNone) CollectOwn(static_cast<uint32_t>(extra), nodes, calls);
+    for (uint32_t child : k.children) CollectOwn(child, nodes, calls);
   }
 
   void ComputeVersions() {
+    // Each node declaration hashed once; each chain's own part (its declaration — EL as written,
+    // trigger, entry — and the nodes it uses) hashed once; a chain's version is the hash of the
+    // own parts of every chain it reaches, in name order. Linear in the sources per chain
+    // reached, instead of re-serialising every reachable declaration for every chain.
+    std::vector<std::string> node_hash(nodes_.size());
+    for (size_t n = 0; n < nodes_.size(); ++n) node_hash[n] = Sha256Hex(boost::json::serialize(nodes_[n].fields), 16);
+    std::vector<std::string> own(chains_.size());
+    std::vector<std::set<uint32_t>> calls(chains_.size());
     for (size_t c = 0; c < chains_.size(); ++c) {
-      std::set<uint32_t> nodes, chains{static_cast<uint32_t>(c)};
-      CollectReach(chains_[c].root, nodes, chains);
-      // What the chain reaches, in a canonical order: each chain's declaration (EL as written,
-      // trigger, entry) and each node declaration it uses.
-      std::string canon;
-      for (uint32_t ch : chains) {
-        canon += "chain " + chains_[ch].name + "\n" + chains_[ch].value + "\n";
-        canon += boost::json::serialize(chain_decls_[ch]->ToJson()) + "\n";
+      std::set<uint32_t> nodes;
+      CollectOwn(chains_[c].root, nodes, calls[c]);
+      std::string canon = "chain " + chains_[c].name + "\n" + chains_[c].value + "\n" +
+                          boost::json::serialize(chain_decls_[c]->ToJson()) + "\n";
+      for (uint32_t n : nodes) canon += "node " + nodes_[n].id + " " + node_hash[n] + "\n";
+      own[c] = Sha256Hex(canon, 16);
+    }
+    for (size_t c = 0; c < chains_.size(); ++c) {
+      std::set<uint32_t> reach{static_cast<uint32_t>(c)};
+      std::vector<uint32_t> stack{static_cast<uint32_t>(c)};
+      while (!stack.empty()) {
+        uint32_t at = stack.back();
+        stack.pop_back();
+        for (uint32_t callee : calls[at])
+          if (reach.insert(callee).second) stack.push_back(callee);
       }
-      for (uint32_t n : nodes) canon += "node " + boost::json::serialize(nodes_[n].fields) + "\n";
+      std::map<std::string, std::string> parts;  // by chain name: a canonical order
+      for (uint32_t r : reach) parts[chains_[r].name] = own[r];
+      std::string canon;
+      for (const auto& [name, hash] : parts) canon += name + "=" + hash + "\n";
       chains_[c].version = Sha256Hex(canon, 16);
     }
     std::string all;
