@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include <boost/json.hpp>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -47,13 +49,31 @@ class SandboxSink final : public engine::SendSink {
   server::CounterFamily& sends_;
 };
 
+// spdlog flag `%*`: the syslog priority of the message's level (3 error ... 7 debug).
+class SyslogPriorityFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    char p = '6';
+    switch (msg.level) {
+      case spdlog::level::critical: p = '2'; break;
+      case spdlog::level::err: p = '3'; break;
+      case spdlog::level::warn: p = '4'; break;
+      case spdlog::level::info: p = '6'; break;
+      default: p = '7';
+    }
+    dest.push_back(p);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<SyslogPriorityFlag>(); }
+};
+
 bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 // Reads the flow files of `paths` (directories: their *.yaml), compiling them to check. On
 // error prints every diagnostic and returns false.
-bool ReadFlows(const std::vector<std::string>& paths, Files& files, std::string& errors) {
+bool ReadFlows(const std::vector<std::string>& paths, Files& files, std::string& errors,
+               std::vector<std::string>* flow_names = nullptr) {
   dsl::FlowCompiler compiler(nodes::BuiltinKinds());
   for (const std::string& p : paths) {
     if (!std::filesystem::exists(p)) {
@@ -66,10 +86,13 @@ bool ReadFlows(const std::vector<std::string>& paths, Files& files, std::string&
     }
   }
   dsl::Diagnostics diags;
-  if (!compiler.Compile(diags)) {
+  auto graph = compiler.Compile(diags);
+  if (!graph) {
     errors = diags.Format(compiler.sources());
     return false;
   }
+  if (flow_names)
+    for (const auto& f : graph->files()) flow_names->push_back(f.name);
   for (uint32_t i = 0; i < compiler.sources().size(); ++i)
     files.emplace_back(compiler.sources().name(i), compiler.sources().text(i));
   return true;
@@ -77,8 +100,8 @@ bool ReadFlows(const std::vector<std::string>& paths, Files& files, std::string&
 
 // The flow set to run: the stored one with the files from disk replacing theirs (flows deployed
 // through the API stay), deployed when it differs from the stored one.
-Status DeployFromDisk(storage::Store& store, engine::Engine& engine, const Files& disk, std::string& errors,
-                      bool& changed) {
+Status DeployFromDisk(storage::Store& store, engine::Engine& engine, const Files& disk,
+                      const std::vector<std::string>& disk_flows, std::string& errors, bool& changed) {
   changed = false;
   return store.Write([&](storage::StoreTxn& txn) -> Status {
     Files files = disk;
@@ -87,8 +110,17 @@ Status DeployFromDisk(storage::Store& store, engine::Engine& engine, const Files
       if (!set.ok()) return set.status();
       if (*set)
         for (const json::value& f : (*set)->files) {
-          std::string path(f.as_object().at("path").as_string());
-          if (path.rfind("api/", 0) == 0) files.emplace_back(path, std::string(f.as_object().at("text").as_string()));
+          const json::object& o = f.as_object();
+          std::string path(o.at("path").as_string());
+          if (path.rfind("api/", 0) != 0) continue;
+          // A flow file on disk wins over an API-deployed flow of the same name.
+          const json::value* name = o.if_contains("name");
+          if (name && name->is_string() &&
+              std::find(disk_flows.begin(), disk_flows.end(), std::string(name->as_string())) != disk_flows.end()) {
+            spdlog::warn("flow name={} source=disk replaces=\"{}\"", std::string(name->as_string()), path);
+            continue;
+          }
+          files.emplace_back(path, std::string(o.at("text").as_string()));
         }
     }
     std::string before = engine.current() ? engine.current()->version() : "";
@@ -121,7 +153,14 @@ int Serve(const ServeArgs& args) {
   // Logs: one line per event, key=value fields, to stderr; journald adds the time, so a
   // timestamp is printed only when stderr is a terminal.
   auto logger = spdlog::stderr_logger_mt("reach");
-  logger->set_pattern(isatty(2) ? "%Y-%m-%dT%H:%M:%S.%e %l %v" : "%l %v");
+  if (isatty(2)) {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  } else {
+    // journald reads a leading <N> as the syslog priority (and adds the time itself).
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("<%*>%l %v");
+    logger->set_formatter(std::move(formatter));
+  }
   spdlog::set_default_logger(logger);
 
   auto config_result = server::LoadConfig(args.config);
@@ -153,8 +192,9 @@ int Serve(const ServeArgs& args) {
   if (config.api_keys.empty()) spdlog::warn("auth=none reason=\"no API key configured\" listen={} (loopback only)", config.listen);
 
   Files disk;
+  std::vector<std::string> disk_flows;
   std::string errors;
-  if (!ReadFlows(config.flows, disk, errors)) {
+  if (!ReadFlows(config.flows, disk, errors, &disk_flows)) {
     std::cerr << errors;
     return 1;
   }
@@ -213,7 +253,7 @@ int Serve(const ServeArgs& args) {
     return 1;
   }
   bool changed = false;
-  if (Status s = DeployFromDisk(*store, engine, disk, errors, changed); !s.ok()) {
+  if (Status s = DeployFromDisk(*store, engine, disk, disk_flows, errors, changed); !s.ok()) {
     std::cerr << (errors.empty() ? s.message() + "\n" : errors);
     return 1;
   }
@@ -301,15 +341,22 @@ int Serve(const ServeArgs& args) {
     }
     if (sig == SIGHUP) {
       Files files;
+      std::vector<std::string> names;
       std::string reload_errors;
-      if (!ReadFlows(config.flows, files, reload_errors)) {
-        spdlog::error("reload failed=true errors=\"{}\"", reload_errors);
+      auto one_line = [](std::string text) {
+        while (!text.empty() && text.back() == '\n') text.pop_back();
+        for (char& c : text)
+          if (c == '\n') c = '|';
+        return text;
+      };
+      if (!ReadFlows(config.flows, files, reload_errors, &names)) {
+        spdlog::error("reload failed=true errors=\"{}\"", one_line(reload_errors));
         notifier.Status("reload failed; still serving flow set " + engine.current()->version());
         continue;
       }
       bool reloaded = false;
-      Status s = DeployFromDisk(*store, engine, files, reload_errors, reloaded);
-      if (!s.ok()) spdlog::error("reload failed=true error=\"{}\"", s.message());
+      Status s = DeployFromDisk(*store, engine, files, names, reload_errors, reloaded);
+      if (!s.ok()) spdlog::error("reload failed=true error=\"{}\"", one_line(s.message()));
       else spdlog::info("reload set_version={} changed={}", engine.current()->version(), reloaded);
       notifier.Status("serving on " + listening + ", flow set " + engine.current()->version());
       continue;

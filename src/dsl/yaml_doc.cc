@@ -72,7 +72,7 @@ YamlNode Convert(const YAML::Node& node, const SourceSet& sources, uint32_t file
           diags.Error(key_loc, "duplicate key '" + key + "'");
           continue;
         }
-        out.entries.emplace_back(std::move(key), Convert(kv.second, sources, file, depth + 1, diags));
+        out.entries.push_back(YamlEntry{std::move(key), Convert(kv.second, sources, file, depth + 1, diags)});
         out.key_locations.push_back(key_loc);
         // A null value has no mark of its own: point at its key.
         if (out.entries.back().second.is_null() && out.entries.back().second.where.pos.line == 0)
@@ -94,6 +94,7 @@ const YamlNode* YamlNode::Find(std::string_view key) const {
 Location YamlNode::LocationOf(size_t offset, const SourceSet& sources) const {
   Location loc = where;
   if (offset > scalar.size()) offset = scalar.size();
+  if (style == Style::kBlock && block_indent == 0) return loc;  // no content line: the indicator
   if (style == Style::kBlock) {
     size_t line = 0, line_start = 0;
     for (size_t i = 0; i < offset; ++i)

@@ -16,6 +16,8 @@
 
 namespace reach::dsl {
 
+struct YamlEntry;
+
 struct YamlNode {
   enum class Kind : uint8_t { kNull, kScalar, kSequence, kMap };
   // How a scalar was written: needed to map an offset inside it back to a column.
@@ -26,7 +28,7 @@ struct YamlNode {
   Location where;                                   // the first character of the value
   std::string scalar;                               // kScalar
   std::vector<YamlNode> items;                      // kSequence
-  std::vector<std::pair<std::string, YamlNode>> entries;  // kMap, in file order
+  std::vector<YamlEntry> entries;                   // kMap, in file order
   std::vector<Location> key_locations;              // kMap: where each key is written
   uint32_t block_indent = 0;                        // kBlock: column of the content's first line
 
@@ -47,6 +49,13 @@ struct YamlNode {
   boost::json::value ToJson() const;
   // Short description for messages: "a string", "a list", "a map", "null".
   std::string_view Describe() const;
+};
+
+// A map entry. A struct, not std::pair, because the node type is still incomplete here (a
+// vector of an incomplete struct is fine; a pair of one is not, and clang says so).
+struct YamlEntry {
+  std::string first;   // the key
+  YamlNode second;     // the value
 };
 
 // Parses `sources.text(file)`. On a YAML syntax error, reports it (with position) to `diags`

@@ -268,8 +268,10 @@ void ApiHandler::PostEventBatch(HttpRequest& req, Respond respond) {
     FieldError error;
     if (!ParseEvent((*events)[i], e, ids, error)) {
       events_.WithLabels({"rejected"}).Inc();
-      batch->results[i] = json::object{{"index", i}, {"status", "rejected"},
-                                       {"error", error.field.empty() ? error.message : error.field + ": " + error.message}};
+      json::object r{{"index", i}, {"status", "rejected"},
+                     {"error", error.field.empty() ? error.message : error.field + ": " + error.message}};
+      if (!error.field.empty()) r["field"] = error.field;
+      batch->results[i] = std::move(r);
       continue;
     }
     e.request_id = req.request_id;

@@ -135,8 +135,11 @@ void ConfigReader::ForEachKey(const YAML::Node& map, std::string_view section,
                               std::span<const std::string_view> known, F&& on_key) {
   std::set<std::string> seen;
   const std::string where = section.empty() ? "" : " in " + std::string(section);
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key = it->first;
+  // Range-for keeps the dereferenced pair alive for the body (`it->first` would dangle: the
+  // iterator's operator-> returns a temporary proxy).
+  for (const auto& entry : map) {
+    const YAML::Node key = entry.first;
+    const YAML::Node value = entry.second;
     if (!key.IsScalar()) {
       Error(key.Mark(), "keys" + where + " must be plain names");
       continue;
@@ -150,7 +153,7 @@ void ConfigReader::ForEachKey(const YAML::Node& map, std::string_view section,
       Error(key.Mark(), "unknown key '" + name + "'" + where + DidYouMean(name, known));
       continue;
     }
-    on_key(name, it->second);
+    on_key(name, value);
   }
 }
 

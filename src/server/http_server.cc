@@ -51,6 +51,7 @@ HttpServer::HttpServer(HttpServerOptions options, RequestHandler& handler)
 HttpServer::~HttpServer() { Shutdown(std::chrono::milliseconds(0)); }
 
 Status HttpServer::Start() {
+  std::lock_guard lock(lifecycle_mutex_);
   if (started_) return Status::Precondition("http: server already started");
   const HttpServerOptions& options = state_->options();
   if (Status s = ValidateOptions(options); !s.ok()) return s;
@@ -72,7 +73,7 @@ Status HttpServer::Start() {
     }
   } catch (const std::exception& e) {  // std::system_error: no more threads
     state_->ThreadExited();
-    Shutdown(std::chrono::milliseconds(0));
+    ShutdownLocked(std::chrono::milliseconds(0));
     return Status::Internal(std::string("http: cannot start io threads: ") + e.what());
   }
   return Status::Ok();
@@ -98,6 +99,11 @@ void HttpServer::StopAccepting() {
 }
 
 void HttpServer::Shutdown(std::chrono::milliseconds drain) {
+  std::lock_guard lock(lifecycle_mutex_);
+  ShutdownLocked(drain);
+}
+
+void HttpServer::ShutdownLocked(std::chrono::milliseconds drain) {
   if (!started_ || stopped_) return;
   if (state_->io_context().get_executor().running_in_this_thread()) {
     // Joining ourselves would deadlock; stop intake and leave the rest to another caller.

@@ -21,8 +21,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,10 +78,10 @@ class HttpServer {
   // continue. Thread-safe, idempotent, may be called from a handler.
   void StopAccepting();
 
-  // Graceful stop: stops accepting, closes idle kept-alive connections, waits up to `drain` for
+  // Graceful stop (thread-safe, idempotent): stops accepting, closes idle kept-alive connections, waits up to `drain` for
   // requests in flight to be answered (their responses carry `Connection: close`), then closes
   // every connection, stops the io_context and joins its threads. Responses arriving later are
-  // dropped. Idempotent. Must not be called from an io thread (it joins them) — from a handler,
+  // dropped. Must not be called from an io thread (it joins them) — from a handler,
   // hand it to another thread.
   void Shutdown(std::chrono::milliseconds drain);
 
@@ -90,13 +92,15 @@ class HttpServer {
 
  private:
   void RunIoThread() noexcept;
+  void ShutdownLocked(std::chrono::milliseconds drain);
 
   std::shared_ptr<ServerState> state_;  // shared with every session (see server_state.h)
   std::shared_ptr<HttpListener> listener_;
+  std::mutex lifecycle_mutex_;  // serialises Start() and Shutdown()
   std::vector<std::thread> threads_;
-  uint16_t port_ = 0;
-  bool started_ = false;
-  bool stopped_ = false;
+  std::atomic<uint16_t> port_{0};
+  bool started_ = false;  // guarded by lifecycle_mutex_
+  bool stopped_ = false;  // guarded by lifecycle_mutex_
 };
 
 }  // namespace reach::server

@@ -122,9 +122,9 @@ boost::json::value YamlToJson(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       boost::json::object object;
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
-        object[key] = YamlToJson(it->second);
+      for (const auto& entry : node) {
+        const YAML::Node key = entry.first;
+        object[key.IsScalar() ? key.Scalar() : std::string()] = YamlToJson(entry.second);
       }
       return object;
     }

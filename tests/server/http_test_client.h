@@ -63,10 +63,10 @@ class TestClient {
     return true;
   }
 
-  // Reads one response. Interim 1xx responses are returned like any other. `head`: the
+  // Reads one response. Interim 1xx responses are returned like any other. `head_request`: the
   // response to a HEAD request, which has no body whatever its Content-Length says.
   ClientResponse ReadResponse(std::chrono::milliseconds timeout = std::chrono::seconds(5),
-                              bool head = false) {
+                              bool head_request = false) {
     ClientResponse response;
     size_t header_end;
     while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos)
@@ -91,7 +91,7 @@ class TestClient {
       value.erase(0, value.find_first_not_of(' '));
       response.headers[name] = value;
     }
-    size_t length = !head && response.headers.count("content-length")
+    size_t length = !head_request && response.headers.count("content-length")
                         ? std::stoul(response.headers["content-length"])
                         : 0;
     while (buffer_.size() < length)
