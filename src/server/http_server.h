@@ -19,9 +19,9 @@
 //   - a handler that drops `respond` uncalled  -> 500 {"error":"handler did not respond"}
 // Every response carries Content-Type, Content-Length, X-Request-Id and `Server: reach`.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -78,11 +78,11 @@ class HttpServer {
   // continue. Thread-safe, idempotent, may be called from a handler.
   void StopAccepting();
 
-  // Graceful stop (thread-safe, idempotent): stops accepting, closes idle kept-alive connections, waits up to `drain` for
+  // Graceful stop: stops accepting, closes idle kept-alive connections, waits up to `drain` for
   // requests in flight to be answered (their responses carry `Connection: close`), then closes
   // every connection, stops the io_context and joins its threads. Responses arriving later are
-  // dropped. Must not be called from an io thread (it joins them) — from a handler,
-  // hand it to another thread.
+  // dropped. Thread-safe and idempotent, but must not be called from an io thread (it joins
+  // them): from a handler, hand it to another thread.
   void Shutdown(std::chrono::milliseconds drain);
 
   // Open connections (for /metrics and tests). Thread-safe.
