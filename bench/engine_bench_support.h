@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -62,6 +64,15 @@ inline double SecondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
+// CPU seconds (user + system) this process has used: figures that a busy neighbour on a shared
+// machine does not distort the way it distorts wall-clock rates.
+inline double ProcessCpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 inline double Median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -93,9 +104,13 @@ inline bool ResetPeakRss() {
   return static_cast<bool>(out);
 }
 
-// A fresh directory under /var/tmp (a disk, not tmpfs), or `dir` when given.
+// A fresh directory under /var/tmp (a disk, not tmpfs), or `dir` (created when missing).
 inline std::string BenchDir(const std::string& dir, const char* name) {
-  if (!dir.empty()) return dir;
+  if (!dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    return dir;
+  }
   std::string pattern = std::string("/var/tmp/") + name + "_XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
     std::perror("mkdtemp");

@@ -118,8 +118,9 @@ std::atomic<uint64_t> g_next_event{0};
 
 std::string NextEvent() {
   uint64_t n = g_next_event.fetch_add(1);
-  return R"({"type":"visit","user_id":"bench-)" + std::to_string(n) + R"(","properties":{"campaign":"bench"},"message_id":"b-)" +
-         std::to_string(n) + "\"}";
+  std::string id = std::to_string(n);
+  return R"({"type":"visit","user_id":"bench-)" + id + R"(","identities":{"openid":"o-bench-)" + id +
+         R"("},"properties":{"campaign":"bench"},"message_id":"b-)" + id + "\"}";
 }
 
 // Closed loop: each connection sends the next request when the last is answered.

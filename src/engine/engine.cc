@@ -27,9 +27,16 @@ json::value EventJson(const storage::EventRecord& e) {
 }
 
 // ExecutionHost over the job's transaction.
+//
+// A fresh enrollment is not in the store yet (`stored` false): its wakeups are kept here, and
+// Materialize() inserts the execution with them once, with the state its first run ends in
+// (one INSERT instead of an INSERT and an UPDATE per enrollment), or earlier when the run
+// needs the id (EnsureStored: a send is keyed, a node asks for execution_id()). Either way it
+// happens inside the job, so the execution, its wakeups and its sends commit together.
 class Engine::TxnHost final : public ExecutionHost {
  public:
-  TxnHost(Engine& engine, StoreTxn& txn, const ExecutionRecord& exec) : engine_(engine), txn_(txn), exec_(exec) {}
+  TxnHost(Engine& engine, StoreTxn& txn, ExecutionRecord& exec, bool stored = true)
+      : engine_(engine), txn_(txn), exec_(exec), stored_(stored) {}
 
   int64_t NowMillis() const override { return engine_.clock_.NowMillis(); }
   Status AddWait(int64_t execution_id, int64_t wait_id, const std::string& event_type) override {
@@ -39,6 +46,10 @@ class Engine::TxnHost final : public ExecutionHost {
     w.user_id = exec_.user_id;
     w.event_type = event_type;
     w.created_ms = NowMillis();
+    if (!stored_) {
+      pending_waits_.push_back(std::move(w));
+      return Status::Ok();
+    }
     return txn_.AddWait(w);
   }
   Status AddTimer(int64_t execution_id, int64_t wait_id, int64_t due_ms) override {
@@ -46,18 +57,57 @@ class Engine::TxnHost final : public ExecutionHost {
     t.execution_id = execution_id;
     t.wait_id = wait_id;
     t.due_ms = due_ms;
+    if (!stored_) {
+      pending_timers_.push_back(t);
+      return Status::Ok();
+    }
     return txn_.AddTimer(t);
   }
   Status RemoveWakeup(int64_t execution_id, int64_t wait_id) override {
+    if (!stored_) {
+      std::erase_if(pending_waits_, [&](const storage::WaitRecord& w) { return w.wait_id == wait_id; });
+      std::erase_if(pending_timers_, [&](const storage::TimerRecord& t) { return t.wait_id == wait_id; });
+      return Status::Ok();
+    }
     Status s = txn_.DeleteWait(execution_id, wait_id);
     if (!s.ok()) return s;
     return txn_.DeleteTimerFor(execution_id, wait_id);
   }
+  Status EnsureStored(ExecutionRecord&) override { return Materialize(); }
+  // Inserts the execution as it is now, then the wakeups registered so far. No-op once stored.
+  Status Materialize() {
+    if (stored_) return Status::Ok();
+    if (Status s = txn_.InsertExecution(exec_); !s.ok()) return s;
+    stored_ = true;
+    for (storage::WaitRecord& w : pending_waits_) {
+      w.execution_id = exec_.id;
+      if (Status s = txn_.AddWait(w); !s.ok()) return s;
+    }
+    for (storage::TimerRecord& t : pending_timers_) {
+      t.execution_id = exec_.id;
+      if (Status s = txn_.AddTimer(t); !s.ok()) return s;
+    }
+    pending_waits_.clear();
+    pending_timers_.clear();
+    return Status::Ok();
+  }
+  // Forgets the wakeups not stored yet (a finished run registers nothing).
+  void DropPendingWakeups() {
+    pending_waits_.clear();
+    pending_timers_.clear();
+  }
+  bool stored() const { return stored_; }
   int64_t CountEvents(const std::string& user_id, std::string_view type, int64_t since_ms) override {
     auto r = txn_.CountEvents(user_id, std::string(type), since_ms);
     return r.ok() ? *r : 0;
   }
   bool Send(const ExecutionRecord& execution, const std::string& key, SendRequest request, std::string& error) override {
+    // The executor stores the execution before it keys a send (EnsureStored); a sink must never
+    // see an execution without its id.
+    if (Status s = Materialize(); !s.ok()) {
+      error = s.message();
+      return false;
+    }
     if (!engine_.sends_) {
       error = "no channel is configured for sends";
       return false;
@@ -76,20 +126,23 @@ class Engine::TxnHost final : public ExecutionHost {
     d[1] += completed;
     d[2] += failed;
   }
-  // Counters are summed over the run and written once per node.
-  Status FlushStats() {
+  // Counters are summed over the run, then added to the job's deltas (Engine::FlushStats
+  // writes them once per node).
+  void MergeStats(StatsDeltas& deltas) {
     for (const auto& [node, d] : stats_) {
-      Status s = txn_.BumpNodeStats(exec_.chain, exec_.chain_version, node, d[0], d[1], d[2]);
-      if (!s.ok()) return s;
+      auto& sum = deltas[{exec_.chain, exec_.chain_version, node}];
+      for (size_t i = 0; i < d.size(); ++i) sum[i] += d[i];
     }
     stats_.clear();
-    return Status::Ok();
   }
 
  private:
   Engine& engine_;
   StoreTxn& txn_;
-  const ExecutionRecord& exec_;
+  ExecutionRecord& exec_;
+  bool stored_;
+  std::vector<storage::WaitRecord> pending_waits_;    // while !stored_
+  std::vector<storage::TimerRecord> pending_timers_;  // while !stored_
   std::map<std::string, std::array<int64_t, 3>> stats_;
 };
 
@@ -199,27 +252,54 @@ Status Engine::LoadUser(StoreTxn& txn, const std::string& id, UserRecord& user) 
   return txn.PutUser(user);
 }
 
-Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& user, const Wakeup* wakeup) {
+Status Engine::FlushStats(StoreTxn& txn, StatsDeltas& deltas) {
+  for (const auto& [key, d] : deltas) {
+    const auto& [chain, chain_version, node] = key;
+    if (Status s = txn.BumpNodeStats(chain, chain_version, node, d[0], d[1], d[2]); !s.ok()) return s;
+  }
+  deltas.clear();
+  return Status::Ok();
+}
+
+Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& user, const Wakeup* wakeup,
+                            StatsDeltas* stats, bool fresh) {
   auto graph = GraphFor(txn, exec.set_version);
   if (!graph.ok()) return graph.status();
-  TxnHost host(*this, txn, exec);
+  TxnHost host(*this, txn, exec, /*stored=*/!fresh);
   Executor executor(**graph, executors_, host, options_.executor);
   Status s = executor.Run(exec, user, wakeup);
   if (!s.ok()) return s;
   exec.updated_ms = clock_.NowMillis();
-  if (storage::IsFinished(exec.status)) {
-    exec.finished_ms = exec.updated_ms;
-    // The executor removed what it registered; this also clears anything left by a bug.
-    if (Status d = txn.DeleteWaitsOf(exec.id); !d.ok()) return d;
-    if (Status d = txn.DeleteTimersOf(exec.id); !d.ok()) return d;
+  const bool finished = storage::IsFinished(exec.status);
+  if (finished) exec.finished_ms = exec.updated_ms;
+  if (!host.stored()) {
+    // The first run needed no id: one INSERT with the state it ended in. The executor removed
+    // what a finished run registered; dropping the rest matches the safety net below.
+    if (finished) host.DropPendingWakeups();
+    if (Status m = host.Materialize(); !m.ok()) return m;
+  } else {
+    if (finished) {
+      // The executor removed what it registered; this also clears anything left by a bug.
+      if (Status d = txn.DeleteWaitsOf(exec.id); !d.ok()) return d;
+      if (Status d = txn.DeleteTimersOf(exec.id); !d.ok()) return d;
+    }
+    if (Status u = txn.UpdateExecution(exec); !u.ok()) return u;
   }
-  if (Status u = txn.UpdateExecution(exec); !u.ok()) return u;
-  if (Status w = txn.SetWaitingNodes(exec.id, exec.chain, executor.waiting_nodes()); !w.ok()) return w;
+  // UpdateExecution to a finished status clears the waiting nodes itself (store.h).
+  if (!storage::IsFinished(exec.status)) {
+    if (Status w = txn.SetWaitingNodes(exec.id, exec.chain, executor.waiting_nodes()); !w.ok()) return w;
+  }
   if (executor.user_changed()) {
     user.updated_ms = clock_.NowMillis();
     if (Status p = txn.PutUser(user); !p.ok()) return p;
   }
-  return host.FlushStats();
+  if (stats) {
+    host.MergeStats(*stats);
+    return Status::Ok();
+  }
+  StatsDeltas own;
+  host.MergeStats(own);
+  return FlushStats(txn, own);
 }
 
 Status Engine::Enroll(StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>& graph, uint32_t chain_index,
@@ -247,23 +327,26 @@ Status Engine::Enroll(StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>
     }
     key = v.kind() == dsl::Value::Kind::kString ? std::string(v.as_string()) : v.ToString();
   }
-  auto state = txn.GetEntryState(chain.name, user.id, key);
-  if (!state.ok()) return state.status();
-  switch (chain.entry.reentry) {
-    case dsl::EntryRule::Reentry::kOnce:
-      if (state->any) {
-        refused = "already entered (reentry: once)";
-        return Status::Ok();
-      }
-      break;
-    case dsl::EntryRule::Reentry::kAfterExit:
-      if (state->active) {
-        refused = "still in the journey (reentry: after_exit)";
-        return Status::Ok();
-      }
-      break;
-    case dsl::EntryRule::Reentry::kAlways:
-      break;
+  // reentry: always refuses nobody, so the entry state is not read (a query per enrollment).
+  if (chain.entry.reentry != dsl::EntryRule::Reentry::kAlways) {
+    auto state = txn.GetEntryState(chain.name, user.id, key);
+    if (!state.ok()) return state.status();
+    switch (chain.entry.reentry) {
+      case dsl::EntryRule::Reentry::kOnce:
+        if (state->any) {
+          refused = "already entered (reentry: once)";
+          return Status::Ok();
+        }
+        break;
+      case dsl::EntryRule::Reentry::kAfterExit:
+        if (state->active) {
+          refused = "still in the journey (reentry: after_exit)";
+          return Status::Ok();
+        }
+        break;
+      case dsl::EntryRule::Reentry::kAlways:
+        break;
+    }
   }
   ExecutionRecord exec;
   exec.flow = chain.flow;
@@ -276,9 +359,15 @@ Status Engine::Enroll(StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>
   exec.event = event;
   exec.request_id = request_id;
   exec.created_ms = exec.updated_ms = clock_.NowMillis();
-  if (Status s = txn.InsertExecution(exec); !s.ok()) return s;
+  // Stored by RunExecution when its first run ends (or sooner, when the run needs the id),
+  // except while notes are collected (`reach run`): note lines carry the id from the first step.
+  const bool fresh = !note_sink_;
+  if (!fresh) {
+    if (Status s = txn.InsertExecution(exec); !s.ok()) return s;
+  }
+  Status s = RunExecution(txn, exec, user, nullptr, nullptr, fresh);
   execution_id = exec.id;
-  return RunExecution(txn, exec, user, nullptr);
+  return s;
 }
 
 Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutcome& outcome) {
@@ -306,6 +395,8 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
     if (!exec.ok()) return exec.status();
     if (!*exec || storage::IsFinished((*exec)->status)) continue;
     ExecutionRecord& e = **exec;
+    size_t trace_before = e.trace.size();
+    storage::ExecutionStatus status_before = e.status;
     // Every wait of this execution for this type sees the event (WHEN branches may each wait).
     for (int64_t wait_id : wait_ids) {
       if (storage::IsFinished(e.status)) break;
@@ -316,7 +407,8 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
       wake.event_json = &ev;
       if (Status s = RunExecution(txn, e, user, &wake); !s.ok()) return s;
     }
-    outcome.resumed.push_back(exec_id);
+    // Counted as resumed only when it moved (a wait whose `match` refused the event did not).
+    if (e.trace.size() != trace_before || e.status != status_before) outcome.resumed.push_back(exec_id);
   }
 
   auto graph = current();
@@ -355,6 +447,7 @@ Status Engine::FireDueTimers(StoreTxn& txn, int& fired) {
   fired = 0;
   auto due = txn.DueTimers(clock_.NowMillis(), options_.timer_batch);
   if (!due.ok()) return due.status();
+  StatsDeltas stats;  // the batch's executions mostly share a chain: one upsert per node
   for (const storage::TimerRecord& t : *due) {
     // Deleting the timer in the same transaction as the resume makes it fire exactly once.
     if (Status s = txn.DeleteTimer(t.id); !s.ok()) return s;
@@ -367,9 +460,9 @@ Status Engine::FireDueTimers(StoreTxn& txn, int& fired) {
     Wakeup wake;
     wake.kind = Wakeup::Kind::kTimer;
     wake.wait_id = t.wait_id;
-    if (Status s = RunExecution(txn, **exec, user, &wake); !s.ok()) return s;
+    if (Status s = RunExecution(txn, **exec, user, &wake, &stats); !s.ok()) return s;
   }
-  return Status::Ok();
+  return FlushStats(txn, stats);
 }
 
 Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {

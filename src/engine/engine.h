@@ -8,12 +8,14 @@
 // Flow sets: the engine knows the current deployed set and can compile any earlier one from
 // the store, so that an execution always runs on the version it entered.
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -40,7 +42,15 @@ class SendSink {
 
 struct EngineOptions {
   ExecutorOptions executor;
-  int timer_batch = 1000;       // timers fired per job at most
+  // Timers fired per job at most. Small on purpose: a job runs under its own savepoint, and
+  // SQLite truncates its in-memory sub-journal by walking it from the start after every
+  // statement, so a job's cost grows with the square of the pages it touches (with 1M waiting
+  // executions, 1000 timers in one job fired 2.3x slower than 64 jobs of 16 and held 75 MB more;
+  // docs/benchmarks.md, "Engine (issue 3)").
+  int timer_batch = 16;
+  // Jobs of timer_batch timers EngineService queues per round when timers are backlogged; they
+  // commit together (one fsync per round, as one big job would).
+  int timer_jobs = 64;
   int fanout_page = 500;        // users examined per fan-out job
 };
 
@@ -64,6 +74,7 @@ class Engine {
   // Loads the current flow set from the store (at start-up). Not an error when none exists.
   Status LoadCurrent(storage::StoreTxn& txn);
   std::shared_ptr<const dsl::FlowGraph> current() const;
+  const EngineOptions& options() const { return options_; }
   const dsl::NodeKindRegistry& kinds() const { return kinds_; }
 
   // Stores `event` (idempotent by message_id), creates the user when new, enrolls it in the
@@ -112,13 +123,20 @@ class Engine {
 
  private:
   class TxnHost;
+  // Node counter deltas by (chain, chain version, node): entered, completed, failed. Summed
+  // over a job and written once (FireDueTimers runs many executions of one chain per job).
+  using StatsDeltas = std::map<std::tuple<std::string, std::string, std::string>, std::array<int64_t, 3>>;
+  static Status FlushStats(storage::StoreTxn& txn, StatsDeltas& deltas);
   Result<std::shared_ptr<const dsl::FlowGraph>> GraphFor(storage::StoreTxn& txn, const std::string& set_version);
   Result<std::shared_ptr<const dsl::FlowGraph>> CompileSet(const storage::FlowSetRecord& set, std::string& errors);
   Status Enroll(storage::StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>& graph, uint32_t chain,
                 storage::UserRecord& user, const boost::json::value& event, const std::string& request_id,
                 int64_t& execution_id, std::string& refused, const std::string* forced_key);
+  // Runs `execution` and writes what changed. Node counters go to `stats` when given (the
+  // caller flushes them within the same job), else are written before returning. `fresh`: the
+  // execution is not in the store yet; it is inserted (and gets its id) during or after the run.
   Status RunExecution(storage::StoreTxn& txn, storage::ExecutionRecord& execution, storage::UserRecord& user,
-                      const Wakeup* wakeup);
+                      const Wakeup* wakeup, StatsDeltas* stats = nullptr, bool fresh = false);
   Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
   // The segment node whose audience a chain fans out to, or null.
   const dsl::NodeDef* AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const;

@@ -50,6 +50,13 @@ class EngineService {
   void Submit(storage::Store::Job job, storage::Store::Done done) { store_.Submit(std::move(job), std::move(done)); }
   // Tells the timer thread that timers may have changed (a new earlier one).
   void Wake();
+  // Fires the timers due now and runs the due schedule ticks, as the timer thread does each
+  // round: jobs of EngineOptions::timer_batch timers (up to timer_jobs of them when the previous
+  // round found a backlog, else one), queued together so that they commit in one batch, each
+  // under its own savepoint; the schedules run in the last job. Returns after the last job's
+  // commit with its status; `fired` counts the timers of the jobs that committed. One caller at
+  // a time, never from a job or a `done`: the timer thread, or a benchmark that did not Start().
+  Status FireDueNow(int& fired, int& started);
 
   const ServiceCounters& counters() const { return counters_; }
 
@@ -66,6 +73,7 @@ class EngineService {
   std::condition_variable cv_;
   bool stop_ = false;
   bool woken_ = false;
+  int timer_jobs_ = 1;  // jobs for the next FireDueNow round (timer thread only)
   std::thread timer_thread_;
 };
 

@@ -89,12 +89,21 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
   int64_t CountEvents(std::string_view type, int64_t window_ms) override {
     return static_cast<const Context*>(this)->CountEvents(type, window_ms);
   }
-  int64_t execution_id() const override { return ex_.exec_->id; }
+  int64_t execution_id() const override {
+    Status s = ex_.host_.EnsureStored(*ex_.exec_);
+    if (!s.ok() && ex_.host_status_.ok()) ex_.host_status_ = s;
+    return ex_.exec_->id;
+  }
   const std::string& chain() const override { return ex_.exec_->chain; }
   bool Send(SendRequest request, std::string& error) override {
     // The deterministic send key: execution, construct (the use of the node), and how many
     // times this use sent before (loops, retries). The count is part of the execution's state,
     // committed with the send record, so a replay after a crash makes the same key.
+    if (Status s = ex_.host_.EnsureStored(*ex_.exec_); !s.ok()) {  // the key holds the id
+      Check(s);
+      error = s.message();
+      return false;
+    }
     json::value& count = Sub(ex_.exec_->state, "k")[std::to_string(use_.index)];
     int64_t n = count.is_int64() ? count.as_int64() : 0;
     count = n + 1;

@@ -47,6 +47,10 @@ class ExecutionHost {
   virtual void BumpStats(const std::string& node, int64_t entered, int64_t completed, int64_t failed) = 0;
   // A node of kind `type` finished a step (for metrics). Optional.
   virtual void StepDone(const std::string& type, bool failed) {}
+  // Makes sure `execution` is in the store and has its id. A host may defer inserting a fresh
+  // execution until its first run ends (one write instead of two); the executor calls this
+  // before it uses the id in anything kept (a send key, a node's execution_id()). Optional.
+  virtual Status EnsureStored(storage::ExecutionRecord& execution) { return Status::Ok(); }
 };
 
 struct ExecutorOptions {

@@ -187,13 +187,12 @@ int main(int argc, char** argv) {
   // rate down), until SIGKILL.
   auto submit = [&](storage::EventRecord event) {
     const std::string id = event.message_id;
-    auto ev = std::make_shared<storage::EventRecord>(std::move(event));
-    store->Submit([&engine, ev, id](storage::StoreTxn& txn) {
-      engine::EventOutcome out;
-      Status s = engine.HandleEvent(txn, *ev, out);
-      if (s.ok()) Say("ACK " + id);  // BROKEN ON PURPOSE: inside the job, before COMMIT
-      return s;
-    }, [&service](const Status&) { service.Wake(); });
+    service.SubmitEvent(std::move(event), {}, [id](const Status& s, const engine::EventOutcome&) {
+      // Runs on the writer thread after the batch's COMMIT returned (store.h): only now is the
+      // event durable, so only now may it be acknowledged.
+      if (s.ok()) Say("ACK " + id);
+      else Say("ERR " + id + " " + s.ToString());
+    });
   };
   auto next = std::chrono::steady_clock::now();
   for (int64_t n = args.first;; ++n) {

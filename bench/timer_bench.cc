@@ -1,0 +1,485 @@
+// timer_bench: timers fired per second and memory with 1,000,000 waiting executions, and the
+// time from start to ready with that many.
+//
+//   load     A child process (fork, so that its memory never counts below) builds base.db:
+//            the bench flow (engine_bench_support.h) is deployed and one `cart` event is run
+//            through Engine::HandleEvent; the rows it leaves (execution, wait, timer, waiting
+//            node, node counters, user) are the template. Then E-1 copies of that execution
+//            are written through StoreTxn (InsertExecution, AddWait, AddTimer, SetWaitingNodes;
+//            BumpNodeStats once per job with the job's totals; users u0 .. u<U-1> first) in
+//            jobs of 250, 200 jobs per commit, each copy with its own user (i % U), event JSON
+//            and due time T0 + 1h + i ms: exactly the state HandleEvent leaves, minus the
+//            events rows, which timers never read. With --dir, base.db is kept (--reuse skips
+//            the load next time); it is copied to work.db before the fire phase, which consumes
+//            timers. Without --dir everything goes into a fresh /var/tmp directory, removed at
+//            the end.
+//   startup  Median of R rounds, warm page cache and cold (posix_fadvise DONTNEED on the file
+//            and its WAL first): OpenSqliteStore + Engine + EngineService::Start (which runs
+//            Engine::LoadCurrent and starts the timer thread) + the first NextTimerDue (a write
+//            job), on base.db and on empty.db (the same flow, no executions).
+//   fire     R rounds, alternating:
+//              raw     sqlite3: BEGIN IMMEDIATE; SELECT id ... WHERE due_ms <= now ORDER BY
+//                      due_ms, id LIMIT 1000; DELETE each by id; COMMIT — until F timers are
+//                      gone. The floor: what any timer scheduler on this index must do.
+//              engine  EngineService::FireDueNow, round after round, until F timers have fired:
+//                      what the timer thread runs (Engine::FireDueTimers in jobs of
+//                      EngineOptions::timer_batch, timer_jobs jobs per commit; --timer-batch 1000
+//                      --timer-jobs 1 gives the old one-big-job behaviour). Each timer: delete it,
+//                      load the execution and its user, resume w (timeout: false), run b and c,
+//                      complete the execution, remove its wait.
+//            Rates are wall-clock; CPU time per timer (the whole process) is printed too, as it
+//            moves less when the machine is shared. The process's RSS is sampled every 10 ms
+//            during the engine rounds, and VmHWM (reset before the fire phase) is reported.
+//
+// Usage: timer_bench [--executions E] [--fire F] [--rounds R] [--users U] [--dir DIR] [--reuse]
+//                    [--timer-batch B] [--timer-jobs J]
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "engine/engine.h"
+#include "engine/engine_service.h"
+#include "engine_bench_support.h"
+#include "nodes/builtin_kinds.h"
+#include "storage/sqlite_store.h"
+
+namespace {
+
+using namespace reach;
+using namespace reach::bench;
+namespace fs = std::filesystem;
+
+constexpr int64_t kT0 = 1'795'000'000'000;  // the load's clock
+constexpr int64_t kHourMs = 3'600'000;
+constexpr int kJob = 250;            // executions per load job
+constexpr int kJobsPerCommit = 200;  // load jobs queued together (one commit)
+
+struct Args {
+  int64_t executions = 1'000'000;
+  int64_t fire = 100'000;
+  int64_t rounds = 3;
+  int64_t users = 100'000;
+  std::string dir;
+  bool reuse = false;
+  int64_t timer_batch = 0;  // 0: EngineOptions' default
+  int64_t timer_jobs = 0;   // 0: EngineOptions' default
+};
+
+void Must(const Status& s, const char* what) {
+  if (s.ok()) return;
+  std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+  std::exit(1);
+}
+
+std::unique_ptr<storage::Store> OpenStore(const std::string& path) {
+  storage::StoreOptions options;
+  options.path = path;
+  auto store = storage::OpenSqliteStore(options);
+  if (!store.ok()) {
+    std::fprintf(stderr, "open %s: %s\n", path.c_str(), store.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(*store);
+}
+
+void Deploy(storage::Store& store, engine::Engine& engine) {
+  std::string errors;
+  Must(store.Write([&](storage::StoreTxn& t) { return engine.Deploy(t, {{"bench.yaml", kBenchFlow}}, errors); }),
+       "deploy");
+}
+
+// ---- load (in a child process) -----------------------------------------------------------------
+
+void Load(const Args& args, const std::string& base, const std::string& empty) {
+  engine::ManualClock clock(kT0);
+  {
+    auto store = OpenStore(empty);
+    engine::Engine engine(nodes::BuiltinKinds(), nodes::BuiltinExecutors(), clock, nullptr);
+    Deploy(*store, engine);
+    store->Close();
+  }
+  auto store = OpenStore(base);
+  engine::Engine engine(nodes::BuiltinKinds(), nodes::BuiltinExecutors(), clock, nullptr);
+  Deploy(*store, engine);
+
+  // The template: what HandleEvent leaves for one enrolling event.
+  storage::ExecutionRecord tx;
+  storage::WaitRecord tw;
+  storage::TimerRecord tt;
+  storage::UserRecord tu;
+  Must(store->Write([&](storage::StoreTxn& txn) {
+    storage::EventRecord e = BenchEvent(0, 1, kT0);
+    engine::EventOutcome out;
+    if (Status s = engine.HandleEvent(txn, e, out); !s.ok()) return s;
+    if (out.started.size() != 1) return Status::Internal("the bench event enrolled nothing");
+    auto x = txn.GetExecution(out.started[0]);
+    if (!x.ok()) return x.status();
+    tx = **x;
+    auto waits = txn.FindWaits(e.user_id, "paid");
+    if (!waits.ok()) return waits.status();
+    if (waits->size() != 1) return Status::Internal("expected one wait");
+    tw = (*waits)[0];
+    auto timers = txn.DueTimers(INT64_MAX, 10);
+    if (!timers.ok()) return timers.status();
+    if (timers->size() != 1) return Status::Internal("expected one timer");
+    tt = (*timers)[0];
+    auto u = txn.GetUser(e.user_id);
+    if (!u.ok()) return u.status();
+    tu = **u;
+    return Status::Ok();
+  }),
+       "template");
+  std::printf("template: trace %s, state %s\n", tx.trace.c_str(), boost::json::serialize(tx.state).c_str());
+
+  const std::vector<std::string> waiting_nodes = {"w"};
+  const auto start = SteadyClock::now();
+  for (int64_t first = 0; first < args.users; first += kJob) {
+    Must(store->Write([&](storage::StoreTxn& txn) {
+      for (int64_t i = first; i < std::min(args.users, first + kJob); ++i) {
+        storage::UserRecord u = tu;
+        u.id = "u" + std::to_string(i);
+        if (Status s = txn.PutUser(u); !s.ok()) return s;
+      }
+      return Status::Ok();
+    }),
+         "users");
+  }
+  // Execution 1 is the template itself (a real one); the copies are executions 2 .. E, written
+  // in jobs of kJob queued kJobsPerCommit at a time (group commit). Small jobs matter: a job's
+  // savepoint makes its cost grow with the square of the pages it touches (engine.h).
+  auto load = [&](int64_t first, int64_t last) {
+    return [&, first, last](storage::StoreTxn& txn) -> Status {
+      for (int64_t i = first; i < last; ++i) {
+        storage::ExecutionRecord x = tx;
+        x.id = 0;
+        x.user_id = "u" + std::to_string(i % args.users);
+        x.request_id = "req-" + std::to_string(i);
+        boost::json::object& ev = x.event.as_object();
+        ev["user_id"] = x.user_id;
+        ev["message_id"] = "msg-" + std::to_string(i);
+        ev["seq"] = i + 1;
+        if (Status s = txn.InsertExecution(x); !s.ok()) return s;
+        storage::WaitRecord w = tw;
+        w.execution_id = x.id;
+        w.user_id = x.user_id;
+        if (Status s = txn.AddWait(w); !s.ok()) return s;
+        storage::TimerRecord t{0, kT0 + kHourMs + i, x.id, tt.wait_id};
+        if (Status s = txn.AddTimer(t); !s.ok()) return s;
+        if (Status s = txn.SetWaitingNodes(x.id, x.chain, waiting_nodes); !s.ok()) return s;
+      }
+      const int64_t n = last - first;  // node counters as HandleEvent would have bumped them
+      for (const char* node : {"a", "cond"})
+        if (Status s = txn.BumpNodeStats(tx.chain, tx.chain_version, node, n, n, 0); !s.ok()) return s;
+      return txn.BumpNodeStats(tx.chain, tx.chain_version, "w", n, 0, 0);
+    };
+  };
+  int64_t next_report = 200000;
+  for (int64_t first = 1; first < args.executions; first += kJob * kJobsPerCommit) {
+    int64_t end = std::min(args.executions, first + kJob * kJobsPerCommit);
+    for (int64_t j = first; j < end; j += kJob) {
+      const int64_t last = std::min(end, j + kJob);
+      if (last == end) Must(store->Write(load(j, last)), "load");  // waits for the whole group
+      else store->Submit(load(j, last), [](const Status& s) { Must(s, "load"); });
+    }
+    if (end >= next_report || end == args.executions) {
+      std::printf("  loaded %lld executions (%.0f/s)\n", static_cast<long long>(end), end / SecondsSince(start));
+      std::fflush(stdout);
+      next_report += 200000;
+    }
+  }
+  store->Close();
+  std::printf("load: %lld executions in %.1f s (%.0f/s) through StoreTxn, %d-execution jobs, %d jobs per commit\n",
+              static_cast<long long>(args.executions), SecondsSince(start), args.executions / SecondsSince(start), kJob,
+              kJobsPerCommit);
+}
+
+// ---- startup -------------------------------------------------------------------------------
+
+// Drops `path`'s pages (and its WAL's) from the page cache.
+void EvictFromPageCache(const std::string& path) {
+  for (const std::string& p : {path, path + "-wal", path + "-shm"}) {
+    int fd = ::open(p.c_str(), O_RDONLY);
+    if (fd < 0) continue;
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+}
+
+// Seconds from nothing to "ready": store open, engine, service started, next timer known.
+double TimeStartup(const std::string& path, int64_t& next_due) {
+  const auto start = SteadyClock::now();
+  auto store = OpenStore(path);
+  // The load's clock: no timer is due yet, so the started timer thread only looks (a real
+  // clock would let it fire the loaded timers while this is measured).
+  engine::ManualClock clock(kT0);
+  engine::Engine engine(nodes::BuiltinKinds(), nodes::BuiltinExecutors(), clock, nullptr);
+  engine::EngineService service(*store, engine, clock);
+  Must(service.Start(), "start");
+  std::optional<int64_t> next;
+  Must(store->Write([&](storage::StoreTxn& txn) {
+    auto r = txn.NextTimerDue();
+    if (!r.ok()) return r.status();
+    next = *r;
+    return Status::Ok();
+  }),
+       "next timer");
+  const double seconds = SecondsSince(start);
+  next_due = next.value_or(-1);
+  service.Stop();
+  store->Close();
+  return seconds;
+}
+
+// ---- fire ----------------------------------------------------------------------------------
+
+void Check(int rc, sqlite3* db, const char* what) {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return;
+  std::fprintf(stderr, "raw: %s: %s\n", what, sqlite3_errmsg(db));
+  std::exit(1);
+}
+
+struct FireResult {
+  double timers_per_second = 0;
+  double cpu_us_per_timer = 0;  // the whole process's CPU time over the round
+  int64_t fired = 0;
+};
+
+FireResult FireRaw(const std::string& path, int64_t count, int64_t now_ms) {
+  sqlite3* db = nullptr;
+  Check(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), db, "open");
+  Check(sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864;",
+                     nullptr, nullptr, nullptr),
+        db, "pragmas");
+  sqlite3_stmt *select, *remove;
+  Check(sqlite3_prepare_v2(db, "SELECT id FROM timers WHERE due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2", -1, &select,
+                           nullptr),
+        db, "prepare select");
+  Check(sqlite3_prepare_v2(db, "DELETE FROM timers WHERE id = ?1", -1, &remove, nullptr), db, "prepare delete");
+  std::vector<int64_t> ids;
+  int64_t done = 0;
+  const double cpu_start = ProcessCpuSeconds();
+  const auto start = SteadyClock::now();
+  while (done < count) {
+    Check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db, "begin");
+    ids.clear();
+    sqlite3_bind_int64(select, 1, now_ms);
+    sqlite3_bind_int64(select, 2, std::min<int64_t>(1000, count - done));
+    int rc;
+    while ((rc = sqlite3_step(select)) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(select, 0));
+    Check(rc, db, "select");
+    sqlite3_reset(select);
+    for (int64_t id : ids) {
+      sqlite3_bind_int64(remove, 1, id);
+      Check(sqlite3_step(remove), db, "delete");
+      sqlite3_reset(remove);
+    }
+    Check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
+    if (ids.empty()) {
+      std::fprintf(stderr, "raw: ran out of due timers\n");
+      std::exit(1);
+    }
+    done += static_cast<int64_t>(ids.size());
+  }
+  const double seconds = SecondsSince(start);
+  const double cpu = ProcessCpuSeconds() - cpu_start;
+  sqlite3_finalize(select);
+  sqlite3_finalize(remove);
+  sqlite3_close(db);
+  return {static_cast<double>(done) / seconds, cpu * 1e6 / static_cast<double>(done), done};
+}
+
+FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, const Args& args) {
+  auto store = OpenStore(path);
+  engine::ManualClock clock(now_ms);
+  engine::EngineOptions options;
+  if (args.timer_batch > 0) options.timer_batch = static_cast<int>(args.timer_batch);
+  if (args.timer_jobs > 0) options.timer_jobs = static_cast<int>(args.timer_jobs);
+  engine::Engine engine(nodes::BuiltinKinds(), nodes::BuiltinExecutors(), clock, nullptr, options);
+  Must(store->Write([&](storage::StoreTxn& t) { return engine.LoadCurrent(t); }), "load current");
+  // Not Start()ed: this thread plays the timer thread, round after round.
+  engine::EngineService service(*store, engine, clock);
+  FireResult r;
+  const double cpu_start = ProcessCpuSeconds();
+  const auto start = SteadyClock::now();
+  while (r.fired < count) {
+    int fired = 0, started = 0;
+    Must(service.FireDueNow(fired, started), "fire");
+    if (fired == 0) {
+      std::fprintf(stderr, "engine: ran out of due timers\n");
+      std::exit(1);
+    }
+    r.fired += fired;
+  }
+  r.timers_per_second = static_cast<double>(r.fired) / SecondsSince(start);
+  r.cpu_us_per_timer = (ProcessCpuSeconds() - cpu_start) * 1e6 / static_cast<double>(r.fired);
+  store->Close();
+  return r;
+}
+
+// The largest VmRSS seen while it runs (sampled every 10 ms).
+class RssSampler {
+ public:
+  RssSampler() : thread_([this] {
+      while (!stop_) {
+        max_kb_ = std::max<int64_t>(max_kb_, ProcStatusKb("VmRSS"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }) {}
+  ~RssSampler() {
+    stop_ = true;
+    thread_.join();
+  }
+  int64_t max_kb() const { return max_kb_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> max_kb_{0};
+  std::thread thread_;
+};
+
+Args Parse(int argc, char** argv) {
+  Args args;
+  Flags flags(argc, argv, "[--executions E] [--fire F] [--rounds R] [--users U] [--dir DIR] [--reuse] "
+                          "[--timer-batch B] [--timer-jobs J]");
+  for (int i = 1; i < argc; ++i) {
+    if (!flags.Int(i, "--executions", args.executions) && !flags.Int(i, "--fire", args.fire) &&
+        !flags.Int(i, "--rounds", args.rounds) && !flags.Int(i, "--users", args.users) &&
+        !flags.Str(i, "--dir", args.dir) && !flags.Bool(i, "--reuse", args.reuse) &&
+        !flags.Int(i, "--timer-batch", args.timer_batch) && !flags.Int(i, "--timer-jobs", args.timer_jobs))
+      flags.Usage();
+  }
+  if (args.executions <= 0 || args.fire <= 0 || args.rounds <= 0 || args.users <= 0) flags.Usage();
+  if (2 * args.fire * args.rounds > args.executions) {
+    std::fprintf(stderr, "--executions must be at least 2 * --fire * --rounds (raw and engine each fire F a round)\n");
+    std::exit(2);
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = Parse(argc, argv);
+  const bool own_dir = args.dir.empty();  // a fresh temporary directory: removed at the end
+  const std::string dir = BenchDir(args.dir, "reach_timer_bench");
+  const std::string base = dir + "/base.db", empty = dir + "/empty.db", work = dir + "/work.db";
+  std::printf("command: %s\n", CommandLine(argc, argv).c_str());
+  MachineNotes();
+  std::printf("dir: %s  executions: %lld  users: %lld  fire: %lld per round  rounds: %lld  synchronous: FULL\n\n",
+              dir.c_str(), static_cast<long long>(args.executions), static_cast<long long>(args.users),
+              static_cast<long long>(args.fire), static_cast<long long>(args.rounds));
+  std::fflush(stdout);
+
+  // ---- load ----
+  if (args.reuse && fs::exists(base) && fs::exists(empty)) {
+    std::printf("load: reusing %s\n", base.c_str());
+  } else {
+    for (const std::string& p : {base, empty})
+      for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p + suffix);
+    pid_t child = ::fork();  // before any thread of this process exists
+    if (child == 0) {
+      Load(args, base, empty);
+      std::fflush(stdout);
+      ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::fprintf(stderr, "load failed\n");
+      return 1;
+    }
+  }
+  std::printf("base.db: %.0f MB\n\n", static_cast<double>(fs::file_size(base)) / 1e6);
+
+  // ---- startup ----
+  std::vector<double> warm_full, warm_empty, cold_full, cold_empty;
+  int64_t next_due = -1, ignored = -1;
+  TimeStartup(base, next_due);  // warms the page cache
+  for (int64_t r = 0; r < args.rounds; ++r) {
+    warm_empty.push_back(TimeStartup(empty, ignored));
+    warm_full.push_back(TimeStartup(base, next_due));
+    EvictFromPageCache(empty);
+    cold_empty.push_back(TimeStartup(empty, ignored));
+    EvictFromPageCache(base);
+    cold_full.push_back(TimeStartup(base, next_due));
+  }
+  std::printf("startup (open + Engine + EngineService::Start + first NextTimerDue), median of %lld:\n",
+              static_cast<long long>(args.rounds));
+  std::printf("  warm page cache: empty store %7.1f ms   %lld waiting executions %7.1f ms\n",
+              Median(warm_empty) * 1e3, static_cast<long long>(args.executions), Median(warm_full) * 1e3);
+  std::printf("  cold page cache: empty store %7.1f ms   %lld waiting executions %7.1f ms   (goal <= 2000 ms)\n",
+              Median(cold_empty) * 1e3, static_cast<long long>(args.executions), Median(cold_full) * 1e3);
+  std::printf("  first timer due at %lld (T0 + %lld ms)\n\n", static_cast<long long>(next_due),
+              static_cast<long long>(next_due - kT0));
+  std::fflush(stdout);
+
+  // ---- fire ----
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(work + suffix);
+  fs::copy_file(base, work);
+  const int64_t now_ms = kT0 + kHourMs + args.executions + 1;  // every timer is due
+  std::vector<double> raw, eng, raw_cpu, eng_cpu;
+  int64_t peak_sampled_kb = 0;
+  const int64_t rss_before_kb = ProcStatusKb("VmRSS");
+  const bool hwm_reset = ResetPeakRss();
+  for (int64_t r = 0; r < args.rounds; ++r) {
+    FireResult raw_round;
+    std::thread([&] { raw_round = FireRaw(work, args.fire, now_ms); }).join();
+    FireResult engine_round;
+    {
+      RssSampler sampler;
+      engine_round = FireEngine(work, args.fire, now_ms, args);
+      peak_sampled_kb = std::max(peak_sampled_kb, sampler.max_kb());
+    }
+    std::printf("round %lld: raw select+delete %8.0f timers/s (%5.1f us cpu/timer)   engine FireDueTimers %8.0f "
+                "timers/s (%5.1f us cpu/timer)   ratio %.2f\n",
+                static_cast<long long>(r + 1), raw_round.timers_per_second, raw_round.cpu_us_per_timer,
+                engine_round.timers_per_second, engine_round.cpu_us_per_timer,
+                engine_round.timers_per_second / raw_round.timers_per_second);
+    std::fflush(stdout);
+    raw.push_back(raw_round.timers_per_second);
+    eng.push_back(engine_round.timers_per_second);
+    raw_cpu.push_back(raw_round.cpu_us_per_timer);
+    eng_cpu.push_back(engine_round.cpu_us_per_timer);
+  }
+  const int64_t hwm_kb = ProcStatusKb("VmHWM");
+
+  // What the engine rounds did, read back.
+  {
+    auto store = OpenStore(work);
+    auto gauges = store->NewReader()->GetGauges();
+    Must(gauges.status(), "gauges");
+    std::printf("after: %lld completed, %lld waiting, %lld timers, %lld waits\n",
+                static_cast<long long>(gauges->executions_by_status[2]),
+                static_cast<long long>(gauges->executions_by_status[1]), static_cast<long long>(gauges->timers),
+                static_cast<long long>(gauges->waits));
+    store->Close();
+  }
+  std::printf("\nmedian of %lld rounds, %lld timers each, %lld waiting executions at the start:\n",
+              static_cast<long long>(args.rounds), static_cast<long long>(args.fire),
+              static_cast<long long>(args.executions));
+  std::printf("raw sqlite3 select+delete by due index : %10.0f timers/s   %6.1f us cpu/timer\n", Median(raw),
+              Median(raw_cpu));
+  std::printf("engine FireDueTimers (EngineService)   : %10.0f timers/s   %6.1f us cpu/timer  (goal >= 100000/s)\n",
+              Median(eng), Median(eng_cpu));
+  std::printf("ratio engine/raw: %.2f (by cpu time %.2f)\n", Median(eng) / Median(raw), Median(raw_cpu) / Median(eng_cpu));
+  std::printf("RSS: %.1f MB before the fire phase, max sampled during engine rounds %.1f MB, VmHWM %.1f MB%s "
+              "(goal <= 150 MB)\n",
+              rss_before_kb / 1024.0, peak_sampled_kb / 1024.0, hwm_kb / 1024.0,
+              hwm_reset ? " (reset before the fire phase)" : " (not reset: whole process)");
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(work + suffix);
+  if (own_dir) fs::remove_all(dir);  // with --dir, base.db stays for --reuse
+  return 0;
+}
