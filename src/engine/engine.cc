@@ -117,6 +117,7 @@ class Engine::TxnHost final : public ExecutionHost {
   void Note(std::string line) override {
     if (engine_.note_sink_) engine_.note_sink_(exec_.id, line);
   }
+  bool FlowPaused(const std::string& flow) const override { return engine_.IsPaused(flow); }
   void StepDone(const std::string& type, bool failed) override {
     if (engine_.step_observer_) engine_.step_observer_(type, failed);
   }

@@ -111,6 +111,7 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
     return ex_.host_.Send(*ex_.exec_, key, std::move(request), error);
   }
   void Note(std::string line) override { ex_.host_.Note(std::move(line)); }
+  bool SendsHeld() const override { return ex_.host_.FlowPaused(ex_.exec_->flow); }
 
  private:
   void Check(const Status& s) {

@@ -45,6 +45,8 @@ class ExecutionHost {
                     std::string& error) = 0;
   virtual void Note(std::string line) = 0;
   virtual void BumpStats(const std::string& node, int64_t entered, int64_t completed, int64_t failed) = 0;
+  // Whether `flow` is paused (its sends are held). Optional.
+  virtual bool FlowPaused(const std::string& flow) const { return false; }
   // A node of kind `type` finished a step (for metrics). Optional.
   virtual void StepDone(const std::string& type, bool failed) {}
   // Makes sure `execution` is in the store and has its id. A host may defer inserting a fresh

@@ -86,6 +86,9 @@ class NodeContext {
   // Hands a rendered message over (recorded with a deterministic key: execution, node,
   // iteration). Returns false and an error when it cannot be queued.
   virtual bool Send(SendRequest request, std::string& error) = 0;
+  // True while the execution's flow is paused: sends are held (the node waits and looks again
+  // later) instead of going out.
+  virtual bool SendsHeld() const { return false; }
   // A line about what the node did, for `reach run` and debug logs.
   virtual void Note(std::string line) = 0;
 };

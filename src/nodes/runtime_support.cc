@@ -47,6 +47,14 @@ engine::NodeOutcome TemplateFailed(std::string_view field, std::string_view erro
 
 engine::NodeOutcome Deliver(const dsl::NodeDef& node, engine::NodeContext& ctx, json::object payload,
                             std::string_view recipient) {
+  if (ctx.SendsHeld()) {
+    // The flow is paused: hold the send and look again in a minute (durably: a timer), so that
+    // resuming the flow lets held messages go without anyone having to find them.
+    constexpr int64_t kHoldRecheckMillis = 60 * 1000;
+    ctx.WaitUntil(ctx.NowMillis() + kHoldRecheckMillis);
+    ctx.Note(node.id + ": held (flow paused)");
+    return NodeOutcome::Suspended();
+  }
   engine::SendRequest request;
   request.channel = node.type;
   request.node = node.id;

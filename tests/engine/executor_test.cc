@@ -433,5 +433,29 @@ TEST(EngineSends, SendKeysAreDeterministicPerExecutionNodeAndOccurrence) {
   EXPECT_EQ(h.sink().keys[0].rfind(std::to_string(id) + ":", 0), 0u);
 }
 
+TEST(EnginePause, PausingAFlowHoldsItsSendsUntilItIsResumed) {
+  EngineHarness h(NoBackoff());
+  std::string flow = kNodes;
+  flow.insert(flow.find("  chain:"), "    - {id: hook, type: webhook, url: 'https://example.com/h'}\n");
+  flow += "    - name: main\n      value: \"THEN(dl, hook, a)\"\n";
+  h.Deploy(flow, "paused_flow.yaml");
+  int64_t id = h.Start("main");
+  bool found = false;
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().SetPaused(t, "paused_flow", true, found); }).ok());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(h.Start("main", "u2"), 0);  // a paused flow enrolls nobody
+  h.Advance(kHour);
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kWaiting);
+  EXPECT_TRUE(h.sink().requests.empty());
+  h.Reopen();
+  h.Advance(60 * 1000);  // still paused: held again
+  EXPECT_TRUE(h.sink().requests.empty());
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().SetPaused(t, "paused_flow", false, found); }).ok());
+  h.Advance(60 * 1000);
+  EXPECT_EQ(h.sink().requests.size(), 1u);
+  EXPECT_EQ(h.Trace(id), "dl==>hook==>a");
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kCompleted);
+}
+
 }  // namespace
 }  // namespace reach::engine
