@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <limits>
 
 #include <boost/json.hpp>
 
@@ -61,6 +62,7 @@ class Engine::TxnHost final : public ExecutionHost {
       pending_timers_.push_back(t);
       return Status::Ok();
     }
+    if (execution_id == exec_.id && wait_id == fired_wait_id_) fired_wait_id_ = kNoWait;  // a new row
     return txn_.AddTimer(t);
   }
   Status RemoveWakeup(int64_t execution_id, int64_t wait_id) override {
@@ -71,8 +73,15 @@ class Engine::TxnHost final : public ExecutionHost {
     }
     Status s = txn_.DeleteWait(execution_id, wait_id);
     if (!s.ok()) return s;
+    if (execution_id == exec_.id && wait_id == fired_wait_id_) {
+      // The timer that woke this run: FireDueTimers deleted its row already.
+      fired_wait_id_ = kNoWait;
+      return Status::Ok();
+    }
     return txn_.DeleteTimerFor(execution_id, wait_id);
   }
+  // The run was woken by the timer of `wait_id`, whose row the caller has deleted.
+  void SetFiredTimer(int64_t wait_id) { fired_wait_id_ = wait_id; }
   Status EnsureStored(ExecutionRecord&) override { return Materialize(); }
   // Inserts the execution as it is now, then the wakeups registered so far. No-op once stored.
   Status Materialize() {
@@ -142,6 +151,8 @@ class Engine::TxnHost final : public ExecutionHost {
   StoreTxn& txn_;
   ExecutionRecord& exec_;
   bool stored_;
+  static constexpr int64_t kNoWait = std::numeric_limits<int64_t>::min();
+  int64_t fired_wait_id_ = kNoWait;  // see SetFiredTimer
   std::vector<storage::WaitRecord> pending_waits_;    // while !stored_
   std::vector<storage::TimerRecord> pending_timers_;  // while !stored_
   std::map<std::string, std::array<int64_t, 3>> stats_;
@@ -267,6 +278,7 @@ Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& us
   auto graph = GraphFor(txn, exec.set_version);
   if (!graph.ok()) return graph.status();
   TxnHost host(*this, txn, exec, /*stored=*/!fresh);
+  if (wakeup && wakeup->kind == Wakeup::Kind::kTimer) host.SetFiredTimer(wakeup->wait_id);
   Executor executor(**graph, executors_, host, options_.executor);
   Status s = executor.Run(exec, user, wakeup);
   if (!s.ok()) return s;
@@ -279,16 +291,16 @@ Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& us
     if (finished) host.DropPendingWakeups();
     if (Status m = host.Materialize(); !m.ok()) return m;
   } else {
-    if (finished) {
-      // The executor removed what it registered; this also clears anything left by a bug.
-      if (Status d = txn.DeleteWaitsOf(exec.id); !d.ok()) return d;
-      if (Status d = txn.DeleteTimersOf(exec.id); !d.ok()) return d;
-    }
+    // No DeleteWaitsOf/DeleteTimersOf when it finishes: the executor removed every wakeup it
+    // registered (RemoveWakeup), and the engine and crash tests check that none is left.
     if (Status u = txn.UpdateExecution(exec); !u.ok()) return u;
   }
   // UpdateExecution to a finished status clears the waiting nodes itself (store.h).
   if (!storage::IsFinished(exec.status)) {
-    if (Status w = txn.SetWaitingNodes(exec.id, exec.chain, executor.waiting_nodes()); !w.ok()) return w;
+    // A fresh execution was inserted in this run: it has no set to replace.
+    Status w = fresh ? txn.AddWaitingNodes(exec.id, exec.chain, executor.waiting_nodes())
+                     : txn.SetWaitingNodes(exec.id, exec.chain, executor.waiting_nodes());
+    if (!w.ok()) return w;
   }
   if (executor.user_changed()) {
     user.updated_ms = clock_.NowMillis();
@@ -589,9 +601,18 @@ Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::s
     user_id = ids[0].first + ":" + ids[0].second;
   }
   if (ids.empty()) return Status::Ok();
+  // A new user is written once, with its identities (not by LoadUser and then again).
   UserRecord user;
-  if (Status s = LoadUser(txn, user_id, user); !s.ok()) return s;
+  auto existing = txn.GetUser(user_id);
+  if (!existing.ok()) return existing.status();
   bool changed = false;
+  if (*existing) {
+    user = std::move(**existing);
+  } else {
+    user.id = user_id;
+    user.created_ms = user.updated_ms = clock_.NowMillis();
+    changed = true;
+  }
   for (const auto& [kind, value] : ids) {
     const json::value* have = user.identities.if_contains(kind);
     if (have && have->is_string() && have->as_string() == value) continue;
@@ -602,7 +623,7 @@ Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::s
     changed = true;
   }
   if (!changed) return Status::Ok();
-  user.updated_ms = clock_.NowMillis();
+  if (*existing) user.updated_ms = clock_.NowMillis();
   return txn.PutUser(user);
 }
 

@@ -55,6 +55,8 @@ class SqliteTxn final : public StoreTxn {
   Status DeleteTimerFor(int64_t execution_id, int64_t wait_id) override;
   Result<std::optional<int64_t>> NextTimerDue() override;
 
+  Status AddWaitingNodes(int64_t execution_id, const std::string& chain,
+                         const std::vector<std::string>& nodes) override;
   Status SetWaitingNodes(int64_t execution_id, const std::string& chain,
                          const std::vector<std::string>& nodes) override;
   Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,

@@ -43,6 +43,9 @@ class StoreTxn {
 
   // Executions.
   virtual Status InsertExecution(ExecutionRecord& execution) = 0;  // sets id
+  // Writes what a run can change: status, state, ctx, event, trace, error, updated_ms and
+  // finished_ms. The enrollment fields (flow, chain, versions, user_id, entry_key, request_id,
+  // created_ms) are kept as inserted.
   virtual Status UpdateExecution(const ExecutionRecord& execution) = 0;
   virtual Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) = 0;
   // For entry rules: whether `user_id` has any execution of `chain` with `entry_key`, and
@@ -76,6 +79,10 @@ class StoreTxn {
   // status clears the set, so a stale set never shows. (Added for node stats: WaitRecord does
   // not know its node, and a delay waits at a node without any WaitRecord.)
   virtual Status SetWaitingNodes(int64_t execution_id, const std::string& chain,
+                                 const std::vector<std::string>& nodes) = 0;
+  // SetWaitingNodes for an execution that has no set yet (inserted in this transaction): adds
+  // `nodes` without first deleting the previous set.
+  virtual Status AddWaitingNodes(int64_t execution_id, const std::string& chain,
                                  const std::vector<std::string>& nodes) = 0;
 
   // Node counters of a chain version: adds the deltas.
