@@ -245,7 +245,7 @@ NodePtr Checker::Call(std::string_view name, size_t name_offset, NodePtr receive
   }
   if (!ok) return Rejected(offset);
 
-  std::shared_ptr<const std::regex> pattern;
+  std::shared_ptr<const boost::regex> pattern;
   if (fn->id == FunctionId::kMatches && IsConstant(args[1])) {
     std::string message;
     pattern = CompileRegex(args[1]->constant()->as_string(), message);

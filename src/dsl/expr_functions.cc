@@ -80,23 +80,33 @@ std::string ArgumentMessage(const FunctionInfo& fn, bool as_method, size_t index
   return std::string(fn.name) + " expects " + DescribeMask(accepted) + " as " + where + ", got " + std::string(got);
 }
 
-std::string RegexMessage(std::regex_constants::error_type code) {
-  namespace rc = std::regex_constants;
+// Boost reports an inverted range ("[z-a]") and an unknown class name ("[[:foo:]]", "\p{foo}")
+// with the same code; `pattern` tells them apart.
+std::string RegexMessage(boost::regex_constants::error_type code, std::string_view pattern) {
+  namespace rc = boost::regex_constants;
   std::string reason;
   switch (code) {
     case rc::error_collate: reason = "invalid collating element"; break;
-    case rc::error_ctype: reason = "invalid character class"; break;
+    case rc::error_ctype: {
+      bool names_a_class = pattern.find("[:") != std::string_view::npos ||
+                           pattern.find("\\p") != std::string_view::npos || pattern.find("\\P") != std::string_view::npos;
+      reason = names_a_class ? "invalid character class" : "invalid character range";
+      break;
+    }
     case rc::error_escape: reason = "invalid escape"; break;
     case rc::error_backref: reason = "invalid back reference"; break;
     case rc::error_brack: reason = "unbalanced '['"; break;
-    case rc::error_paren: reason = "unbalanced '(' or unsupported group syntax"; break;
+    case rc::error_paren:
+    case rc::error_perl_extension: reason = "unbalanced '(' or unsupported group syntax"; break;
+    case rc::error_right_paren: reason = "unbalanced ')'"; break;
     case rc::error_brace: reason = "unbalanced '{'"; break;
     case rc::error_badbrace: reason = "invalid repetition count in '{}'"; break;
     case rc::error_range: reason = "invalid character range"; break;
     case rc::error_space: reason = "out of memory"; break;
     case rc::error_badrepeat: reason = "nothing to repeat"; break;
-    case rc::error_complexity: reason = "the match is too complex"; break;
-    case rc::error_stack: reason = "the match needs too much memory"; break;
+    case rc::error_size: reason = "the pattern is too large"; break;
+    case rc::error_complexity:
+    case rc::error_stack: reason = "the pattern is too complex"; break;
     default: reason = "malformed pattern"; break;
   }
   return "invalid regular expression: " + reason;
@@ -172,12 +182,12 @@ Value ToDouble(const Value& v) {
   return Value::Number(out);
 }
 
-Value Matches(std::string_view subject, const Value& pattern_value, const std::regex* pattern) {
+Value Matches(std::string_view subject, const Value& pattern_value, const boost::regex* pattern) {
   if (subject.size() > kMaxMatchSubjectBytes) {
     return Value::Error("matches: the string is " + std::to_string(subject.size()) + " bytes long, the limit is " +
                         std::to_string(kMaxMatchSubjectBytes) + " (use contains() on longer text)");
   }
-  std::shared_ptr<const std::regex> compiled;
+  std::shared_ptr<const boost::regex> compiled;
   if (!pattern) {  // a pattern computed at run time: compiled on every call
     std::string message;
     compiled = CompileRegex(pattern_value.as_string(), message);
@@ -185,9 +195,13 @@ Value Matches(std::string_view subject, const Value& pattern_value, const std::r
     pattern = compiled.get();
   }
   try {
-    return Value::Bool(std::regex_search(subject.begin(), subject.end(), *pattern));
-  } catch (const std::regex_error& e) {
-    return Value::Error(RegexMessage(e.code()));
+    return Value::Bool(boost::regex_search(subject.begin(), subject.end(), *pattern));
+  } catch (const boost::regex_error&) {
+    // error_complexity (too many states visited: catastrophic backtracking) or error_stack
+    // (the backtracking memory limit reached) — the only errors a match can raise.
+    return Value::Error("regex too complex for this input");
+  } catch (const std::exception&) {  // std::bad_alloc
+    return Value::Error("regex too complex for this input");
   }
 }
 
@@ -214,9 +228,9 @@ std::string CheckArgument(const FunctionInfo& fn, bool as_method, size_t index, 
   return ArgumentMessage(fn, as_method, index, accepted, ExprTypeName(type));
 }
 
-std::shared_ptr<const std::regex> CompileRegex(std::string_view pattern, std::string& message) {
-  // libstdc++ reports a quantifier with nothing before it as a parenthesis error; catch the
-  // common case ("*.png", "a|*b") first so that the message says what is wrong.
+std::shared_ptr<const boost::regex> CompileRegex(std::string_view pattern, std::string& message) {
+  // Catch a quantifier with nothing before it ("*.png", "a|*b") first so that the message
+  // names the quantifier.
   for (size_t i = 0; i < pattern.size(); ++i) {
     bool starts_alternative = i == 0 || (pattern[i - 1] == '|' && (i < 2 || pattern[i - 2] != '\\'));
     if (starts_alternative && (pattern[i] == '*' || pattern[i] == '+' || pattern[i] == '?')) {
@@ -224,18 +238,21 @@ std::shared_ptr<const std::regex> CompileRegex(std::string_view pattern, std::st
       return nullptr;
     }
   }
+  // Perl syntax, but '^' and '$' match only at the ends of the subject and '.' matches no
+  // line terminator, as in ECMAScript (and as with the std::regex used before).
+  constexpr boost::regex::flag_type kFlags = boost::regex::ECMAScript | boost::regex::no_mod_m | boost::regex::no_mod_s;
   try {
-    return std::make_shared<const std::regex>(pattern.begin(), pattern.end(), std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    message = RegexMessage(e.code());
+    return std::make_shared<const boost::regex>(pattern.begin(), pattern.end(), kFlags);
+  } catch (const boost::regex_error& e) {
+    message = RegexMessage(e.code(), pattern);
   } catch (const std::exception&) {
-    message = RegexMessage(std::regex_constants::error_space);
+    message = RegexMessage(boost::regex_constants::error_space, pattern);
   }
   return nullptr;
 }
 
 Value CallFunction(const FunctionInfo& fn, bool as_method, const Value* const* args, const Scope& scope,
-                   const std::regex* pattern) {
+                   const boost::regex* pattern) {
   // Dynamic arguments are checked here with the same rules the checker applies to known types.
   for (size_t i = 0; i < fn.arity; ++i) {
     Mask accepted = Accepted(fn, i, TypeOfKind(args[0]->kind()));

@@ -5,10 +5,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/regex.hpp>
 
 #include "dsl/expression.h"
 #include "dsl/value.h"
@@ -34,11 +35,19 @@ enum class FunctionId : uint8_t {
 // The most arguments any function takes, the receiver of a method call included.
 inline constexpr size_t kMaxArity = 2;
 
-// matches() refuses longer subjects (an error value). libstdc++'s std::regex recurses once
-// per subject character, with 0.5-2 KB of stack each depending on the pattern's groups, so a
-// long string from event data could overflow an engine thread's stack and crash the daemon;
-// 1000 bytes stays well inside 1 MB for the patterns operators write.
-inline constexpr size_t kMaxMatchSubjectBytes = 1000;
+// matches() uses Boost.Regex (perl syntax with ECMAScript semantics for '^', '$' and '.'),
+// not std::regex: libstdc++'s std::regex recurses once per subject character (a long string
+// from event data overflowed an engine thread's stack, so subjects were capped at 1000 bytes)
+// and has no guard against catastrophic backtracking (`(a*)*b` on a run of 'a' never ended).
+// Boost's matcher is non-recursive (its backtracking state lives in at most ~4 MB of heap) and
+// gives up once it has visited more states than a bound that grows with the subject length and
+// the pattern size; both failures become the error value "regex too complex for this input".
+// That bound is max(N^2 capped at 1e8, N*S^2) for N subject bytes and S pattern states, so
+// giving up can still take ~0.6 s for a small pattern on a subject over ~10 KB. Subjects longer
+// than this are refused (an error value) to keep it there; a pattern repeating a group
+// (`^(\w+\s?)+$`) may exhaust Boost's backtracking memory on subjects of ~32 KiB and up and
+// then fails the same way. Most patterns (`^a+b$`, `\w+@\w+`) run in linear time at this size.
+inline constexpr size_t kMaxMatchSubjectBytes = 64 * 1024;
 
 struct FunctionInfo {
   std::string_view name;
@@ -62,13 +71,13 @@ std::string CheckArgument(const FunctionInfo& fn, bool as_method, size_t index, 
 
 // Compiles a pattern for matches(). On failure returns null and sets `message` to a reason a
 // person can act on ("invalid regular expression: unbalanced '('").
-std::shared_ptr<const std::regex> CompileRegex(std::string_view pattern, std::string& message);
+std::shared_ptr<const boost::regex> CompileRegex(std::string_view pattern, std::string& message);
 
 // Calls `fn` on `args` (fn.arity of them, none an error; `as_method` only words messages).
 // `pattern` is the regex compiled at Compile time for a literal matches() pattern, or null.
 // Never throws: a dynamic argument of the wrong type, a bad conversion or a bad run-time
 // pattern yields Value::Error.
 Value CallFunction(const FunctionInfo& fn, bool as_method, const Value* const* args, const Scope& scope,
-                   const std::regex* pattern);
+                   const boost::regex* pattern);
 
 }  // namespace reach::dsl::expr

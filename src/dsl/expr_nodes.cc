@@ -182,7 +182,7 @@ Value ConditionalNode::Eval(const Scope& scope) const {
 }
 
 CallNode::CallNode(const FunctionInfo& fn, bool as_method, std::vector<NodePtr> args,
-                   std::shared_ptr<const std::regex> pattern, size_t offset)
+                   std::shared_ptr<const boost::regex> pattern, size_t offset)
     : Node(fn.result, offset), fn_(fn), as_method_(as_method), args_(std::move(args)), pattern_(std::move(pattern)) {
   uint32_t d = 0;
   for (const NodePtr& arg : args_) d = std::max(d, arg->depth());

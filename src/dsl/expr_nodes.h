@@ -6,9 +6,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
+
+#include <boost/regex.hpp>
 
 #include "dsl/expr_ops.h"
 #include "dsl/expression.h"
@@ -172,7 +173,7 @@ class CallNode final : public Node {
  public:
   // `pattern`: for matches() with a literal pattern, the regex compiled once at Compile time.
   CallNode(const FunctionInfo& fn, bool as_method, std::vector<NodePtr> args,
-           std::shared_ptr<const std::regex> pattern, size_t offset);
+           std::shared_ptr<const boost::regex> pattern, size_t offset);
   Value Eval(const Scope& scope) const override;
   const FunctionInfo& function() const { return fn_; }
 
@@ -180,7 +181,7 @@ class CallNode final : public Node {
   const FunctionInfo& fn_;
   bool as_method_;
   std::vector<NodePtr> args_;
-  std::shared_ptr<const std::regex> pattern_;
+  std::shared_ptr<const boost::regex> pattern_;
 };
 
 }  // namespace reach::dsl::expr

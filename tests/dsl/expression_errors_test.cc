@@ -211,6 +211,9 @@ TEST(ExpressionArguments, BadLiteralRegexIsReportedAtThePattern) {
             (Errors{{20, "invalid regular expression: unbalanced '(' or unsupported group syntax"}}));
   EXPECT_EQ(CompileErrors("user.phone.matches(\"[abc\")"), (Errors{{19, "invalid regular expression: unbalanced '['"}}));
   EXPECT_EQ(CompileErrors("matches(user.a, \"[z-a]\")"), (Errors{{16, "invalid regular expression: invalid character range"}}));
+  EXPECT_EQ(CompileErrors("matches(user.a, \"[[:foo:]]\")"), (Errors{{16, "invalid regular expression: invalid character class"}}));
+  EXPECT_EQ(CompileErrors("matches(user.a, \"(?<x)\")"),
+            (Errors{{16, "invalid regular expression: unbalanced '(' or unsupported group syntax"}}));
 }
 
 TEST(ExpressionArguments, RegexWithNothingToRepeatSaysSo) {
