@@ -102,7 +102,13 @@ class CompileRun {
       diags_.Error(flow->where, "'flow:' must be a map with 'nodes:' and 'chain:', not " + std::string(flow->Describe()));
       return nullptr;
     }
-    CheckKeys(*flow, {"name", "nodes", "chain"}, "'flow:'", diags_);
+    CheckKeys(*flow, {"name", "tz", "nodes", "chain"}, "'flow:'", diags_);
+    if (const YamlNode* tz = flow->Find("tz")) {
+      if (!tz->is_scalar() || !IsKnownTimeZone(tz->scalar))
+        diags_.Error(tz->where, "unknown time zone '" + (tz->is_scalar() ? tz->scalar : std::string()) +
+                                    "' (use an IANA name such as Asia/Shanghai)");
+      else files_.back().tz = tz->scalar;
+    }
     if (const YamlNode* name = flow->Find("name")) {
       if (!name->is_scalar() || name->scalar.empty()) diags_.Error(name->where, "'name:' must be a non-empty string");
       else files_.back().name = name->scalar;
@@ -212,6 +218,7 @@ class CompileRun {
       ChainDef def;
       def.name = name->scalar;
       def.flow = files_[f].name;
+      def.tz = files_[f].tz;
       def.where = name->where;
       chain_ids_[def.name] = static_cast<uint32_t>(chains_.size());
       files_[f].chains.push_back(static_cast<uint32_t>(chains_.size()));

@@ -119,12 +119,15 @@ struct ChainDef {
   EntryRule entry;
   std::string version;             // content hash (hex) of what the chain reaches
   std::string value;               // the EL as written
+  std::string tz;                  // the flow's `tz:` (IANA), "" when not given
 };
 
 struct FlowFile {
   std::string name;                // `flow.name:` or the file's stem
   std::string path;
   std::string version;             // content hash (hex) of the file's text
+  std::string tz;                  // `flow.tz:`: the time zone of local-time windows when the
+                                   // user's is unknown ("" = UTC)
   std::vector<uint32_t> chains;    // chains declared in it
 };
 

@@ -95,6 +95,7 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
     return ex_.exec_->id;
   }
   const std::string& chain() const override { return ex_.exec_->chain; }
+  const std::string& flow_time_zone() const override { return ex_.flow_tz_; }
   bool Send(SendRequest request, std::string& error) override {
     // The deterministic send key: execution, construct (the use of the node), and how many
     // times this use sent before (loops, retries). The count is part of the execution's state,
@@ -192,6 +193,7 @@ Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& u
     return Status::Ok();
   }
   if (storage::IsFinished(execution.status)) return Status::Ok();
+  flow_tz_ = graph_.chain(static_cast<uint32_t>(chain)).tz;
 
   // Boost.JSON objects move their values when a key is added, so every key a run may add to
   // a frame is created before references into that frame are taken (here and in each Run*).

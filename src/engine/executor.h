@@ -128,6 +128,7 @@ class Executor {
   Status host_status_;
   int steps_ = 0;
   std::vector<std::string> waiting_nodes_;
+  std::string flow_tz_;  // the running chain's flow `tz:`
 };
 
 // Builds the JSON view of a user that expressions and templates see.

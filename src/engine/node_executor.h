@@ -83,6 +83,12 @@ class NodeContext {
   // The execution's id, chain and flow time zone (for quiet hours and windows).
   virtual int64_t execution_id() const = 0;
   virtual const std::string& chain() const = 0;
+  // The flow's `tz:` ("" when it has none): local-time windows fall back to it when the user's
+  // time zone is unknown.
+  virtual const std::string& flow_time_zone() const {
+    static const std::string kNone;
+    return kNone;
+  }
   // Hands a rendered message over (recorded with a deterministic key: execution, node,
   // iteration). Returns false and an error when it cannot be queued.
   virtual bool Send(SendRequest request, std::string& error) = 0;

@@ -132,9 +132,10 @@ const date::time_zone* FindZone(const std::string& name) {
 }
 
 // The first known zone of `first`, `second`, else UTC (null only without a zone database).
-const date::time_zone* ZoneOf(const std::string& first, const std::string& second) {
+const date::time_zone* ZoneOf(const std::string& first, const std::string& second, const std::string& third = "") {
   if (const date::time_zone* z = FindZone(first)) return z;
   if (const date::time_zone* z = FindZone(second)) return z;
+  if (const date::time_zone* z = FindZone(third)) return z;
   return FindZone("UTC");
 }
 
@@ -272,7 +273,7 @@ engine::NodeOutcome DelayKind::Execute(const dsl::NodeDef& node, engine::NodeCon
       // is the fallback for a time without an offset.
       dsl::Value v = config.until->Evaluate(ctx.scope());
       if (v.is_error()) return ExpressionFailed("until", v);
-      const date::time_zone* zone = ZoneOf(config.tz, ctx.user().timezone);
+      const date::time_zone* zone = ZoneOf(config.tz, ctx.user().timezone, ctx.flow_time_zone());
       if (!zone) return NoZoneDatabase();
       std::optional<int64_t> at = UntilInstant(v, zone);
       if (!at) return TypeFailed("until", "a timestamp or an RFC 3339 time", v);
@@ -282,8 +283,8 @@ engine::NodeOutcome DelayKind::Execute(const dsl::NodeDef& node, engine::NodeCon
     }
     case DelayConfig::Mode::kWindow: {
       // A window is about the user's day (no message at 3 am where they are): the user's zone
-      // first, `tz:` for users whose zone is unknown, then UTC.
-      const date::time_zone* zone = ZoneOf(ctx.user().timezone, config.tz);
+      // first, then the node's `tz:`, then the flow's `tz:`, then UTC.
+      const date::time_zone* zone = ZoneOf(ctx.user().timezone, config.tz, ctx.flow_time_zone());
       if (!zone) return NoZoneDatabase();
       due = NextInWindow(config.window, zone, now);
       what = "for the window " + Hhmm(config.window.from_minute) + "-" + Hhmm(config.window.to_minute) + " " +

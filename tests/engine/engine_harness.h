@@ -32,7 +32,7 @@ class RecordingSink final : public engine::SendSink {
 
 class EngineHarness {
  public:
-  static constexpr int64_t kT0 = 1795000000000;  // 2026-11-19T...Z
+  static constexpr int64_t kT0 = 1795000000000;  // 2026-11-18T11:06:40Z
 
   explicit EngineHarness(engine::EngineOptions options = {}) : options_(options), clock_(kT0) {
     dir_ = (std::filesystem::temp_directory_path() / "reach-test-XXXXXX").string();

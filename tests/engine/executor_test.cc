@@ -433,6 +433,19 @@ TEST(EngineSends, SendKeysAreDeterministicPerExecutionNodeAndOccurrence) {
   EXPECT_EQ(h.sink().keys[0].rfind(std::to_string(id) + ":", 0), 0u);
 }
 
+TEST(ExecutorTimeZones, AWindowFallsBackToTheFlowsTimeZoneWhenTheUsersIsUnknown) {
+  EngineHarness h;  // the clock starts at 2026-11-18T11:06:40Z = 19:06:40 in Shanghai
+  h.Deploy("flow:\n  tz: Asia/Shanghai\n  nodes:\n"
+           "    - {id: morning, type: delay, window: {from: '09:00', to: '10:00'}}\n"
+           "    - {id: a, type: noop}\n  chain:\n    - name: main\n      value: \"THEN(morning, a)\"\n");
+  int64_t id = h.Start("main");
+  // The next 09:00 in Shanghai is 2026-11-19T01:00:00Z: 13 h 53 min 20 s later.
+  const int64_t until_nine = (13 * 3600 + 53 * 60 + 20) * 1000LL;
+  EXPECT_EQ(h.Advance(until_nine - 1), 0);
+  EXPECT_EQ(h.Advance(1), 1);
+  EXPECT_EQ(h.Trace(id), "morning==>a");
+}
+
 TEST(EnginePause, PausingAFlowHoldsItsSendsUntilItIsResumed) {
   EngineHarness h(NoBackoff());
   std::string flow = kNodes;
