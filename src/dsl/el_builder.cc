@@ -82,8 +82,7 @@ int32_t ElBuilder::Build(const ElExpr& e, Use use, Context ctx) {
   if (c == kNone) return c;
   const Construct& k = C(c);
   if (IsLoop(k.kind) && k.children.empty())
-    Error(k.kind == ConstructKind::kFor ? e.offset : e.offset,
-          std::string(ConstructKindName(k.kind)) + " needs .DO(...)");
+    Error(e.offset, std::string(ConstructKindName(k.kind)) + " needs .DO(...)");
   if (k.kind == ConstructKind::kSwitch && k.children.empty()) Error(e.offset, "SWITCH needs .TO(...)");
   return c;
 }

@@ -249,7 +249,6 @@ class CompileRun {
     std::vector<std::pair<uint32_t, Location>> called;
     int32_t root = builder.BuildChain(program, called);
     if (root != kNone) def.root = static_cast<uint32_t>(root);
-    else broken_chains_.insert(c);
     calls_[c] = std::move(called);
   }
 
@@ -423,7 +422,6 @@ class CompileRun {
   std::map<std::string, uint32_t, std::less<>> chain_ids_;
   std::vector<const YamlNode*> chain_decls_;
   std::map<size_t, std::vector<std::pair<uint32_t, Location>>> calls_;
-  std::set<size_t> broken_chains_;
 };
 
 }  // namespace

@@ -170,7 +170,7 @@ void ApiHandler::Route(HttpRequest& req, Respond& respond) {
                                                         : "") +
                                         ")");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    events_.WithLabels({"rejected"}).Inc(is_event_route ? 1 : 0);
+    if (is_event_route) events_.WithLabels({"rejected"}).Inc();
     return respond(std::move(r));
   }
   if (seg.size() == 2 && seg[1] == "events" && m == "POST") return PostEvent(req, std::move(respond));
