@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -124,7 +125,16 @@ std::string NextEvent() {
 }
 
 // Closed loop: each connection sends the next request when the last is answered.
-double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors) {
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Closed loop: the rate; `cpu_us` gets the process's CPU time per request (server, store and
+// generator together: the machine's whole cost of one request).
+double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors, double& cpu_us) {
   std::atomic<uint64_t> done{0}, bad{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -138,9 +148,12 @@ double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors)
       }
     });
   auto t0 = SteadyClock::now();
+  const uint64_t n0 = done.load();
+  const double cpu0 = CpuSeconds();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  uint64_t n = done.load();
+  uint64_t n = done.load() - n0;
   double elapsed = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  cpu_us = n ? (CpuSeconds() - cpu0) / static_cast<double>(n) * 1e6 : 0;
   stop = true;
   for (auto& t : threads) t.join();
   errors += bad.load();
@@ -188,20 +201,28 @@ double Percentile(const std::vector<double>& sorted, double p) {
 int main(int argc, char** argv) {
   double seconds = 4;
   int rounds = 3, connections = 32;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool overlap_sync = true;
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--inline-sync") {
+      overlap_sync = false;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     if (a == "--seconds") seconds = std::atof(argv[i + 1]);
     else if (a == "--rounds") rounds = std::atoi(argv[i + 1]);
     else if (a == "--connections") connections = std::atoi(argv[i + 1]);
+    ++i;
   }
-  std::printf("command: build/bench/ingest_bench --seconds %g --rounds %d --connections %d\n", seconds, rounds,
-              connections);
+  std::printf("command: build/bench/ingest_bench --seconds %g --rounds %d --connections %d%s\n", seconds, rounds,
+              connections, overlap_sync ? "" : " --inline-sync");
 
   // The full stack.
   std::string dir = (std::filesystem::temp_directory_path() / "reach-ingest-XXXXXX").string();
   if (!mkdtemp(dir.data())) return 1;
   reach::storage::StoreOptions so;
   so.path = dir + "/reach.db";
+  so.overlap_sync = overlap_sync;
   auto store = reach::storage::OpenSqliteStore(so);
   if (!store.ok()) return 1;
   reach::engine::SystemClock clock;
@@ -227,12 +248,21 @@ int main(int argc, char** argv) {
   std::vector<double> full_rates, bare_rates;
   uint64_t errs = 0;
   for (int r = 0; r < rounds; ++r) {
-    bare_rates.push_back(MaxRate(bare.port(), connections, seconds, errs));
-    full_rates.push_back(MaxRate(full.port(), connections, seconds, errs));
-    std::printf("round %d: bare %.0f req/s, full %.0f events/s\n", r + 1, bare_rates.back(), full_rates.back());
+    double bare_cpu = 0, full_cpu = 0;
+    bare_rates.push_back(MaxRate(bare.port(), connections, seconds, errs, bare_cpu));
+    const auto before = (*store)->counters();
+    full_rates.push_back(MaxRate(full.port(), connections, seconds, errs, full_cpu));
+    const auto after = (*store)->counters();
+    const double batches = static_cast<double>(after.batches - before.batches);
+    std::printf("round %d: bare %.0f req/s (%.1f us cpu/req), full %.0f events/s (%.1f us cpu/event; %.1f jobs per commit, "
+                "%.2f ms from BEGIN to durable)\n",
+                r + 1, bare_rates.back(), bare_cpu, full_rates.back(), full_cpu,
+                batches > 0 ? static_cast<double>(after.jobs - before.jobs) / batches : 0.0,
+                batches > 0 ? static_cast<double>(after.commit_micros_total - before.commit_micros_total) / batches / 1e3 : 0.0);
   }
   double f = Median(full_rates), b = Median(bare_rates);
-  std::printf("\ndurable ingest (condition -> sandbox send -> wait, synchronous=FULL): median %.0f events/s\n", f);
+  std::printf("\ndurable ingest (condition -> sandbox send -> wait, synchronous=FULL, fsync %s): median %.0f events/s\n",
+              overlap_sync ? "overlapped" : "in COMMIT", f);
   std::printf("bare Beast server answering 202:                                    median %.0f req/s\n", b);
   std::printf("ratio full / bare: %.2f   (errors: %llu, sends rendered: %llu)\n", f / b,
               static_cast<unsigned long long>(errs), static_cast<unsigned long long>(sink.sends.load()));

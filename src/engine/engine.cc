@@ -31,9 +31,10 @@ json::value EventJson(const storage::EventRecord& e) {
 //
 // A fresh enrollment is not in the store yet (`stored` false): its wakeups are kept here, and
 // Materialize() inserts the execution with them once, with the state its first run ends in
-// (one INSERT instead of an INSERT and an UPDATE per enrollment), or earlier when the run
-// needs the id (EnsureStored: a send is keyed, a node asks for execution_id()). Either way it
-// happens inside the job, so the execution, its wakeups and its sends commit together.
+// (one INSERT instead of an INSERT and an UPDATE per enrollment). When the run needs the id
+// before that (EnsureStored: a send is keyed, a node asks for execution_id()) the store
+// reserves one, and the INSERT uses it. Either way it happens inside the job, so the
+// execution, its wakeups and its sends commit together.
 class Engine::TxnHost final : public ExecutionHost {
  public:
   TxnHost(Engine& engine, StoreTxn& txn, ExecutionRecord& exec, bool stored = true)
@@ -82,14 +83,20 @@ class Engine::TxnHost final : public ExecutionHost {
   }
   // The run was woken by the timer of `wait_id`, whose row the caller has deleted.
   void SetFiredTimer(int64_t wait_id) { fired_wait_id_ = wait_id; }
-  Status EnsureStored(ExecutionRecord&) override { return Materialize(); }
+  Status EnsureStored(ExecutionRecord&) override {
+    if (stored_ || exec_.id != 0) return Status::Ok();
+    auto id = txn_.ReserveExecutionId();
+    if (!id.ok()) return id.status();
+    exec_.id = *id;
+    return Status::Ok();
+  }
   // Inserts the execution as it is now, then the wakeups registered so far. No-op once stored.
   Status Materialize() {
     if (stored_) return Status::Ok();
     if (Status s = txn_.InsertExecution(exec_); !s.ok()) return s;
     stored_ = true;
     for (storage::WaitRecord& w : pending_waits_) {
-      w.execution_id = exec_.id;
+      w.execution_id = exec_.id;  // 0 when registered before the id was reserved
       if (Status s = txn_.AddWait(w); !s.ok()) return s;
     }
     for (storage::TimerRecord& t : pending_timers_) {
@@ -111,9 +118,9 @@ class Engine::TxnHost final : public ExecutionHost {
     return r.ok() ? *r : 0;
   }
   bool Send(const ExecutionRecord& execution, const std::string& key, SendRequest request, std::string& error) override {
-    // The executor stores the execution before it keys a send (EnsureStored); a sink must never
+    // The executor reserves the id before it keys a send (EnsureStored); a sink must never
     // see an execution without its id.
-    if (Status s = Materialize(); !s.ok()) {
+    if (Status s = EnsureStored(exec_); !s.ok()) {
       error = s.message();
       return false;
     }
@@ -383,7 +390,8 @@ Status Engine::Enroll(StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>
   return s;
 }
 
-Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutcome& outcome) {
+Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutcome& outcome,
+                           UserRecord* known_user) {
   if (event.received_ms == 0) event.received_ms = clock_.NowMillis();
   if (event.timestamp_ms == 0) event.timestamp_ms = event.received_ms;
   auto inserted = txn.InsertEvent(event);
@@ -394,7 +402,11 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
     return Status::Ok();
   }
   UserRecord user;
-  if (Status s = LoadUser(txn, event.user_id, user); !s.ok()) return s;
+  if (known_user && known_user->id == event.user_id) {
+    user = std::move(*known_user);
+  } else if (Status s = LoadUser(txn, event.user_id, user); !s.ok()) {
+    return s;
+  }
   json::value ev = EventJson(event);
 
   // Resume first: an execution waiting for this event type moves on; then enroll, so that an
@@ -579,7 +591,9 @@ Status Engine::ContinueFanouts(StoreTxn& txn, int& started, bool& more) {
   return txn.PutMeta("fanouts", json::serialize(list));
 }
 
-Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::string& user_id) {
+Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::string& user_id, UserRecord* out,
+                           bool* loaded) {
+  if (loaded) *loaded = false;
   // Identities in a stable order, so that the same event always resolves the same way.
   std::vector<std::pair<std::string, std::string>> ids;
   for (const auto& kv : identities)
@@ -622,9 +636,15 @@ Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::s
     user.identities[kind] = value;
     changed = true;
   }
-  if (!changed) return Status::Ok();
-  if (*existing) user.updated_ms = clock_.NowMillis();
-  return txn.PutUser(user);
+  if (changed) {
+    if (*existing) user.updated_ms = clock_.NowMillis();
+    if (Status s = txn.PutUser(user); !s.ok()) return s;
+  }
+  if (out) {
+    *out = std::move(user);
+    if (loaded) *loaded = true;
+  }
+  return Status::Ok();
 }
 
 Status Engine::SetPaused(StoreTxn& txn, const std::string& flow, bool paused, bool& found) {

@@ -79,7 +79,10 @@ class Engine {
 
   // Stores `event` (idempotent by message_id), creates the user when new, enrolls it in the
   // chains its type triggers and resumes its executions waiting for that type.
-  Status HandleEvent(storage::StoreTxn& txn, storage::EventRecord& event, EventOutcome& outcome);
+  // `user`, when given, is the event's user as this job last wrote it (from ResolveUser), so
+  // that it is not read again.
+  Status HandleEvent(storage::StoreTxn& txn, storage::EventRecord& event, EventOutcome& outcome,
+                     storage::UserRecord* user = nullptr);
   // Starts `chain` for `user_id` (manual trigger, `reach run`, POST /v1/runs), ignoring the
   // trigger but honouring the entry rule. `event` may be null. Sets `execution_id` (0 when the
   // entry rule refused).
@@ -93,8 +96,10 @@ class Engine {
   // Finds the user an event or profile update is about: `user_id` when given; else the user
   // holding one of `identities` (kind -> value, e.g. {"openid": "o6_b..."}); else a new user
   // whose id is the first identity as "kind:value". Identities the user lacks are added (unless
-  // another user holds them). Sets `user_id`.
-  Status ResolveUser(storage::StoreTxn& txn, const boost::json::object& identities, std::string& user_id);
+  // another user holds them). Sets `user_id`; sets `*user` to the user's record (and returns true
+  // in `*loaded`) when it had to read or write it anyway.
+  Status ResolveUser(storage::StoreTxn& txn, const boost::json::object& identities, std::string& user_id,
+                     storage::UserRecord* user = nullptr, bool* loaded = nullptr);
   // Pauses or resumes a flow: a paused flow enrolls nobody (its running executions go on).
   // `found` is false when no flow has that name.
   Status SetPaused(storage::StoreTxn& txn, const std::string& flow, bool paused, bool& found);

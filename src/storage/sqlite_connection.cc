@@ -1,5 +1,6 @@
 #include "storage/sqlite_connection.h"
 
+#include <mutex>
 #include <utility>
 
 namespace reach::storage {
@@ -88,7 +89,20 @@ StatusCode SqliteStatusCode(int rc) {
   }
 }
 
+namespace {
+
+// Process-wide settings, before SQLite initializes: no memory statistics (they put a global
+// mutex around every sqlite3_malloc and free; nothing here reads them). When some other code
+// initialized SQLite first the call is refused (SQLITE_MISUSE) and the default stays: harmless.
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::string& path, const Options& options) {
+  ConfigureSqliteOnce();
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (options.create) flags |= SQLITE_OPEN_CREATE;
   sqlite3* db = nullptr;

@@ -21,7 +21,8 @@
 //   node_stats       (chain, chain_version, node) PK | entered completed failed
 //   waiting_nodes    (execution_id, node) PK | chain; index (chain, node)
 //   schedules        chain PK | last_tick_ms
-//   gauges           name PK | n   -- row counts kept by triggers, read by GetGauges
+//   gauges           name PK | n   -- row counts kept by the writer per batch (v2; triggers in
+//                                     v1), read by GetGauges
 
 #include "storage/sqlite_schema.h"
 
@@ -191,8 +192,25 @@ CREATE TRIGGER timers_gauge_delete AFTER DELETE ON timers BEGIN
 END;
 )sql";
 
+// Version 2: the gauges are kept by the writer (one UPDATE per gauge per batch, see
+// sqlite_txn.h) instead of by a trigger per row; the counts are taken afresh.
+constexpr const char kSchemaV2[] = R"sql(
+DROP TRIGGER executions_gauge_insert;
+DROP TRIGGER executions_gauge_update;
+DROP TRIGGER executions_gauge_delete;
+DROP TRIGGER waits_gauge_insert;
+DROP TRIGGER waits_gauge_delete;
+DROP TRIGGER timers_gauge_insert;
+DROP TRIGGER timers_gauge_delete;
+UPDATE gauges SET n = (SELECT count(*) FROM executions WHERE status = substr(gauges.name, 12))
+  WHERE name LIKE 'executions.%';
+UPDATE gauges SET n = (SELECT count(*) FROM waits) WHERE name = 'waits';
+UPDATE gauges SET n = (SELECT count(*) FROM timers) WHERE name = 'timers';
+)sql";
+
 constexpr MigrationStep kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 
 Result<int64_t> ReadPragma(SqliteConnection& connection, const char* sql) {

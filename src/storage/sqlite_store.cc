@@ -5,8 +5,21 @@
 //                                              SAVEPOINT job; job(txn); RELEASE job
 //                                              (ROLLBACK TO job; RELEASE job  when it fails)
 //                                              ... for every job of the batch
-//                                            COMMIT            (one fsync of the WAL)
-//                                            on_commit(jobs, micros); done(status) for each job
+//                                            COMMIT            (no fsync: synchronous=NORMAL)
+//                                          ──▶ sync_queue_ ──▶ sync thread: fdatasync(WAL) once for
+//                                                all commits queued, then on_commit(jobs, micros)
+//                                                and done(status) for each job, in commit order
+//
+// The fsync is overlapped with the next batch (overlap_sync, the default with synchronous_full):
+// while the sync thread waits for the disk, the writer already runs the next batch, so the
+// writer's time per batch is SQL only and one fsync may cover several commits. Acknowledgement
+// semantics are unchanged: a `done` runs only after fdatasync() of the WAL returned, and the
+// WAL is append-only between checkpoints (a checkpoint syncs the WAL itself before copying it),
+// so a synced commit survives a power loss exactly as with synchronous=FULL. What changes is
+// visibility: a reader may see a commit a few hundred microseconds before it is durable (as it
+// would see it before the `done` runs in any case). Without a WAL file descriptor (or with
+// overlap_sync off) SQLite's synchronous=FULL fsyncs inside COMMIT and the writer calls the
+// `done`s itself.
 //
 // The writer thread is the only user of the write connection, so no SQL ever waits for a lock
 // inside the process. A COMMIT that fails (disk full, I/O error) rolls the batch back, gives
@@ -16,8 +29,13 @@
 
 #include "storage/sqlite_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -57,12 +75,20 @@ class SqliteStore final : public Store {
   Counters counters() const override;
 
   void InjectCommitFailures(int count) { injected_commit_failures_ += count; }
+  void InjectSyncFailures(int count) { injected_sync_failures_ += count; }
   int64_t writer_prepare_count() const { return writer_prepares_.load(); }
 
  private:
   struct PendingJob {
     Job job;
     Done done;
+  };
+  // A committed batch waiting for the WAL fsync.
+  struct Committed {
+    std::vector<PendingJob> jobs;
+    std::vector<Status> results;
+    std::chrono::steady_clock::time_point start;
+    Status failure;  // set: the batch did not commit; every job gets this
   };
 
   SqliteStore(const StoreOptions& options, std::unique_ptr<SqliteConnection> writer)
@@ -72,10 +98,21 @@ class SqliteStore final : public Store {
 
   // The writer thread's body: batches until Close() and an empty queue.
   void WriterLoop();
-  // Runs one batch in one transaction and calls its `done`s.
+  // Runs one batch in one transaction; calls its `done`s, or hands them to the sync thread.
   void RunBatch(std::vector<PendingJob>& batch);
+  // The sync thread's body: fsyncs the WAL for every queued commit, then reports them.
+  void SyncLoop();
+  // Opens the WAL file for fdatasync(); false when it cannot (the store then syncs in COMMIT).
+  bool OpenWalForSync();
+  // Reports a durable (or failed) batch: counters, on_commit, the `done`s.
+  void Report(Committed& committed, const Status& sync_failure);
   // Ends a batch that cannot commit: rolls back, makes `error` sticky, fails every job.
   void AbortBatch(std::vector<PendingJob>& batch, const Status& error);
+  // Fails every job of a batch that did not commit, through the same thread (and in the same
+  // order) as the committed ones, so that `done`s never run concurrently.
+  void FailBatch(std::vector<PendingJob>& batch, const Status& error);
+  // Hands a finished batch to the sync thread, or reports it here when there is none.
+  void Finish(Committed committed);
   static void FailAll(std::vector<PendingJob>& batch, const Status& error);
   static void CallDone(PendingJob& job, const Status& status);
   void SetSticky(const Status& error);
@@ -84,8 +121,17 @@ class SqliteStore final : public Store {
 
   const StoreOptions options_;
   std::unique_ptr<SqliteConnection> writer_;  // used by the writer thread only
+  SqliteWriterState writer_state_;            // likewise
   std::shared_ptr<SqliteConnectionPool> readers_;
   std::thread thread_;
+  int wal_fd_ = -1;                  // the -wal file, for the sync thread's fdatasync()
+  std::thread sync_thread_;          // runs only when wal_fd_ >= 0
+
+  std::mutex sync_mutex_;
+  std::condition_variable sync_cv_;
+  std::deque<Committed> sync_queue_;  // guarded by sync_mutex_
+  bool sync_stop_ = false;            // guarded by sync_mutex_
+  Status sync_failed_;                // sync thread only: once an fsync failed, no commit is durable
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;       // signals the writer: a job arrived, or closing_
@@ -100,6 +146,7 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> commit_micros_total_{0};
   std::atomic<uint64_t> last_batch_jobs_{0};
   std::atomic<int> injected_commit_failures_{0};
+  std::atomic<int> injected_sync_failures_{0};
   std::atomic<int64_t> writer_prepares_{0};
 };
 
@@ -109,7 +156,9 @@ thread_local const SqliteStore* tls_writer_of = nullptr;
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& options) {
   if (options.path.empty()) return Status::Invalid("store: no database path given");
   SqliteConnection::Options connection_options;
-  connection_options.synchronous_full = options.synchronous_full;
+  // Overlapped: the sync thread fsyncs the WAL, COMMIT does not (set back to FULL below when
+  // the WAL cannot be opened).
+  connection_options.synchronous_full = options.synchronous_full && !options.overlap_sync;
   connection_options.busy_timeout_ms = kBusyTimeoutMs;
   Result<std::unique_ptr<SqliteConnection>> writer = SqliteConnection::Open(options.path, connection_options);
   if (!writer.ok()) return writer.status();
@@ -120,12 +169,35 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
 
   std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(*writer)));
   sqlite3_commit_hook(store->writer_->handle(), &SqliteStore::CommitHook, store.get());
+  if (options.synchronous_full && options.overlap_sync && !store->OpenWalForSync()) {
+    status = store->writer_->Exec("PRAGMA synchronous=FULL");
+    if (!status.ok()) return status;
+  }
   try {
+    if (store->wal_fd_ >= 0) store->sync_thread_ = std::thread([s = store.get()] { s->SyncLoop(); });
     store->thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
   } catch (const std::system_error& e) {
+    if (store->sync_thread_.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(store->sync_mutex_);
+        store->sync_stop_ = true;
+      }
+      store->sync_cv_.notify_all();
+      store->sync_thread_.join();
+    }
     return Status::Internal(std::string("store: cannot start the writer thread: ") + e.what());
   }
   return store;
+}
+
+bool SqliteStore::OpenWalForSync() {
+  // The -wal file exists from the first read of a WAL database until the last connection
+  // closes; it is truncated (journal_size_limit) but never replaced while the writer is open,
+  // so this descriptor names it for the store's life. A read makes sure it exists.
+  if (!writer_->Run("SELECT 1 FROM meta LIMIT 1").ok()) return false;
+  const std::string wal = options_.path + "-wal";
+  wal_fd_ = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+  return wal_fd_ >= 0;
 }
 
 int SqliteStore::CommitHook(void* self) {
@@ -179,6 +251,18 @@ void SqliteStore::Close() {
   if (tls_writer_of == this) return;
   std::lock_guard<std::mutex> lock(close_mutex_);
   if (thread_.joinable()) thread_.join();
+  // The writer has stopped: what it committed is queued for the sync thread, which drains the
+  // queue before it stops.
+  {
+    std::lock_guard<std::mutex> lock(sync_mutex_);
+    sync_stop_ = true;
+  }
+  sync_cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
+  if (wal_fd_ >= 0) {
+    ::close(wal_fd_);
+    wal_fd_ = -1;
+  }
   writer_.reset();  // finalizes the statements, closes the file (checkpointing the WAL)
 }
 
@@ -230,7 +314,7 @@ void SqliteStore::WriterLoop() {
 void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
   Status sticky = health();
   if (!sticky.ok()) {
-    FailAll(batch, sticky);
+    FailBatch(batch, sticky);
     return;
   }
   const auto start = std::chrono::steady_clock::now();
@@ -238,15 +322,17 @@ void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
   if (!status.ok()) {
     // A lock held by another process past the busy timeout is transient: fail this batch only.
     if (status.code() != StatusCode::kUnavailable) SetSticky(status);
-    FailAll(batch, status);
+    FailBatch(batch, status);
     return;
   }
 
   std::vector<Status> results(batch.size());
-  SqliteTxn txn(*writer_);
+  writer_state_.batch.Clear();
+  SqliteTxn txn(*writer_, writer_state_);
   for (size_t i = 0; i < batch.size(); ++i) {
     status = writer_->Run("SAVEPOINT job");
     if (!status.ok()) return AbortBatch(batch, status);
+    txn.BeginJob();
     Status result;
     try {
       if (batch[i].job) result = batch[i].job(txn);
@@ -261,6 +347,7 @@ void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
       return AbortBatch(batch, Status(result.ok() ? StatusCode::kIoError : result.code(),
                                       "transaction rolled back by SQLite during a job: " + result.message()));
     }
+    txn.EndJob(result.ok());
     if (result.ok()) {
       status = writer_->Run("RELEASE job");
     } else {
@@ -271,6 +358,8 @@ void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
     results[i] = std::move(result);
   }
 
+  status = txn.FlushCounters();
+  if (!status.ok()) return AbortBatch(batch, status);
   status = writer_->Run("COMMIT");
   if (!status.ok()) {
     // A commit-hook veto reports SQLITE_CONSTRAINT; to the caller any failed commit is an I/O
@@ -281,27 +370,89 @@ void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
     return AbortBatch(batch, Status(code, "commit failed: " + status.message()));
   }
 
-  const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
-  batches_.fetch_add(1);
-  jobs_.fetch_add(batch.size());
-  commit_micros_total_.fetch_add(static_cast<uint64_t>(micros));
-  last_batch_jobs_.store(batch.size());
   writer_prepares_.store(writer_->prepare_count());
+  Finish(Committed{std::move(batch), std::move(results), start, Status::Ok()});
+  batch = {};
+}
+
+void SqliteStore::Finish(Committed committed) {
+  if (wal_fd_ < 0) {
+    Report(committed, Status::Ok());  // synchronous=FULL: a committed batch is durable already
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(sync_mutex_);
+    sync_queue_.push_back(std::move(committed));
+  }
+  sync_cv_.notify_one();
+}
+
+void SqliteStore::FailBatch(std::vector<PendingJob>& batch, const Status& error) {
+  Finish(Committed{std::move(batch), {}, std::chrono::steady_clock::now(), error});
+  batch = {};
+}
+
+void SqliteStore::SyncLoop() {
+  tls_writer_of = this;  // a `done` must not Write() and wait for itself here either
+  std::deque<Committed> ready;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(sync_mutex_);
+      sync_cv_.wait(lock, [&] { return !sync_queue_.empty() || sync_stop_; });
+      if (sync_queue_.empty()) break;  // stopping, and everything committed is reported
+      ready.swap(sync_queue_);
+    }
+    // One fdatasync covers every commit written before it: group commit across batches.
+    // (A sticky error set by the writer after these commits does not undo them.)
+    Status failure = sync_failed_;
+    if (failure.ok()) {
+      int pending = injected_sync_failures_.load();
+      bool injected = false;
+      while (pending > 0 && !injected) injected = injected_sync_failures_.compare_exchange_weak(pending, pending - 1);
+      int rc = injected ? -1 : ::fdatasync(wal_fd_);
+      if (rc != 0) {
+        // After a failed fsync the kernel may have dropped the dirty pages: nothing written
+        // since the last good sync can be trusted to be on disk, and a retry could "succeed"
+        // anyway. Fail these batches and refuse every later write (as PostgreSQL does).
+        const int err = injected ? EIO : errno;
+        failure = Status::Io("fsync of " + options_.path + "-wal failed: " + std::strerror(err) +
+                             "; the last commits may not be on disk, the store refuses writes until restarted");
+        SetSticky(failure);
+        sync_failed_ = failure;
+      }
+    }
+    for (Committed& committed : ready) Report(committed, failure);
+    ready.clear();
+  }
+  tls_writer_of = nullptr;
+}
+
+void SqliteStore::Report(Committed& committed, const Status& sync_failure) {
+  if (!committed.failure.ok() || !sync_failure.ok()) {
+    FailAll(committed.jobs, committed.failure.ok() ? sync_failure : committed.failure);
+    return;
+  }
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                            committed.start)
+                          .count();
+  batches_.fetch_add(1);
+  jobs_.fetch_add(committed.jobs.size());
+  commit_micros_total_.fetch_add(static_cast<uint64_t>(micros));
+  last_batch_jobs_.store(committed.jobs.size());
   if (options_.on_commit) {
     try {
-      options_.on_commit(batch.size(), micros);
+      options_.on_commit(committed.jobs.size(), micros);
     } catch (...) {
-      // Metrics must not take the writer down.
+      // Metrics must not take the store down.
     }
   }
-  for (size_t i = 0; i < batch.size(); ++i) CallDone(batch[i], results[i]);
+  for (size_t i = 0; i < committed.jobs.size(); ++i) CallDone(committed.jobs[i], committed.results[i]);
 }
 
 void SqliteStore::AbortBatch(std::vector<PendingJob>& batch, const Status& error) {
   if (writer_->in_transaction()) writer_->Run("ROLLBACK");
   SetSticky(error);
-  FailAll(batch, error);
+  FailBatch(batch, error);
 }
 
 void SqliteStore::FailAll(std::vector<PendingJob>& batch, const Status& error) {
@@ -327,6 +478,10 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
 
 void InjectCommitFailuresForTesting(Store& store, int count) {
   if (auto* sqlite = dynamic_cast<SqliteStore*>(&store)) sqlite->InjectCommitFailures(count);
+}
+
+void InjectSyncFailuresForTesting(Store& store, int count) {
+  if (auto* sqlite = dynamic_cast<SqliteStore*>(&store)) sqlite->InjectSyncFailures(count);
 }
 
 int64_t WriterPrepareCountForTesting(Store& store) {

@@ -21,6 +21,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options);
 // way a failed fsync would: SQLite rolls the batch back, its jobs get kIoError and the store
 // enters its sticky error state. Implemented with sqlite3_commit_hook.
 void InjectCommitFailuresForTesting(Store& store, int count);
+// The next `count` WAL fsyncs of the sync thread fail as if the disk had returned EIO.
+void InjectSyncFailuresForTesting(Store& store, int count);
 // Statements the writer connection had prepared when the last batch committed (to check that
 // the hot path reuses prepared statements). 0 for stores not from OpenSqliteStore.
 int64_t WriterPrepareCountForTesting(Store& store);

@@ -41,6 +41,39 @@ Result<std::vector<std::pair<std::string, std::string>>> IdentityRows(const User
 
 }  // namespace
 
+void CounterDeltas::Add(const CounterDeltas& other) {
+  for (size_t i = 0; i < kGauges; ++i) gauges[i] += other.gauges[i];
+  for (const auto& [key, d] : other.node_stats) {
+    auto& sum = node_stats[key];
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += d[i];
+  }
+}
+
+Status SqliteTxn::FlushCounters() {
+  static constexpr const char* kGaugeNames[CounterDeltas::kGauges] = {
+      "executions.running", "executions.waiting", "executions.completed", "executions.failed",
+      "executions.cancelled", "waits", "timers"};
+  CounterDeltas& batch = state_.batch;
+  for (size_t i = 0; i < CounterDeltas::kGauges; ++i) {
+    if (batch.gauges[i] == 0) continue;
+    Status status = RunSql("UPDATE gauges SET n = n + ?2 WHERE name = ?1", std::string_view(kGaugeNames[i]),
+                           batch.gauges[i]);
+    if (!status.ok()) return status;
+  }
+  for (const auto& [key, d] : batch.node_stats) {
+    const auto& [chain, chain_version, node] = key;
+    Status status = RunSql(
+        "INSERT INTO node_stats (chain, chain_version, node, entered, completed, failed) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT (chain, chain_version, node) DO UPDATE SET entered = entered + excluded.entered, "
+        "completed = completed + excluded.completed, failed = failed + excluded.failed",
+        chain, chain_version, node, d[0], d[1], d[2]);
+    if (!status.ok()) return status;
+  }
+  batch.Clear();
+  return Status::Ok();
+}
+
 template <class... Args>
 Status SqliteTxn::RunSql(const char* sql, const Args&... args) {
   Result<Statement> stmt = connection_.Prepare(sql);
@@ -161,16 +194,37 @@ Result<int64_t> SqliteTxn::CountEvents(const std::string& user_id, const std::st
 
 // ---- Executions ------------------------------------------------------------------------------
 
+Result<int64_t> SqliteTxn::ReserveExecutionId() {
+  if (state_.next_execution_id == 0) {
+    // The writer is the only one inserting executions, so the next id is known once read:
+    // past every id ever used (sqlite_sequence: AUTOINCREMENT's high-water mark) and every row.
+    Result<Statement> stmt = connection_.Prepare(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'executions'), 0), "
+        "coalesce((SELECT max(id) FROM executions), 0))");
+    if (!stmt.ok()) return stmt.status();
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    state_.next_execution_id = stmt->ColumnInt(0) + 1;
+  }
+  // Not given back when the job rolls back: a gap is harmless, a reuse would not be.
+  return state_.next_execution_id++;
+}
+
 Status SqliteTxn::InsertExecution(ExecutionRecord& e) {
+  if (e.id == 0) {
+    Result<int64_t> id = ReserveExecutionId();
+    if (!id.ok()) return id.status();
+    e.id = *id;
+  }
   Status status = RunSql(
-      "INSERT INTO executions (flow, chain, chain_version, set_version, user_id, entry_key, status, state, ctx, "
+      "INSERT INTO executions (id, flow, chain, chain_version, set_version, user_id, entry_key, status, state, ctx, "
       "event, trace, error, request_id, created_ms, updated_ms, finished_ms) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+      "VALUES (?17, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
       e.flow, e.chain, e.chain_version, e.set_version, e.user_id, e.entry_key, ExecutionStatusName(e.status),
       JsonText(e.state), JsonText(e.ctx), JsonText(e.event), e.trace, e.error, e.request_id, e.created_ms,
-      e.updated_ms, e.finished_ms);
+      e.updated_ms, e.finished_ms, e.id);
   if (!status.ok()) return status;
-  e.id = connection_.last_insert_rowid();
+  job_.gauges[static_cast<size_t>(e.status)] += 1;
   return Status::Ok();
 }
 
@@ -179,13 +233,25 @@ Status SqliteTxn::UpdateExecution(const ExecutionRecord& e) {
   // rewritten even when the value is the same (flow, chain, user_id/entry_key are indexed and
   // fixed at enrollment, as are the versions, created_ms and request_id). `status` is indexed
   // too, but it changes, and naming it keeps the gauge trigger (UPDATE OF status) firing.
+  // The status before, for the gauges: a point read of a page the UPDATE reads anyway.
+  std::optional<ExecutionStatus> before;
+  {
+    Result<Statement> stmt = connection_.Prepare("SELECT status FROM executions WHERE id = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, e.id);
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (*row) before = ParseExecutionStatus(stmt->ColumnView(0));
+  }
+  if (!before) return Status::NotFound("execution " + std::to_string(e.id) + " does not exist");
   Status status = RunSql(
       "UPDATE executions SET status = ?2, state = ?3, ctx = ?4, event = ?5, trace = ?6, error = ?7, "
       "updated_ms = ?8, finished_ms = ?9 WHERE id = ?1",
       e.id, ExecutionStatusName(e.status), JsonText(e.state), JsonText(e.ctx), JsonText(e.event), e.trace, e.error,
       e.updated_ms, e.finished_ms);
   if (!status.ok()) return status;
-  if (connection_.changes() == 0) return Status::NotFound("execution " + std::to_string(e.id) + " does not exist");
+  job_.gauges[static_cast<size_t>(*before)] -= 1;
+  job_.gauges[static_cast<size_t>(e.status)] += 1;
   if (IsFinished(e.status)) return RunSql("DELETE FROM waiting_nodes WHERE execution_id = ?1", e.id);
   return Status::Ok();
 }
@@ -213,9 +279,11 @@ Result<StoreTxn::EntryState> SqliteTxn::GetEntryState(const std::string& chain, 
 // ---- Waits -----------------------------------------------------------------------------------
 
 Status SqliteTxn::AddWait(const WaitRecord& w) {
-  return RunSql(
+  Status status = RunSql(
       "INSERT INTO waits (execution_id, wait_id, user_id, event_type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
       w.execution_id, w.wait_id, w.user_id, w.event_type, w.created_ms);
+  if (status.ok()) job_.gauges[CounterDeltas::kWaits] += 1;
+  return status;
 }
 
 Result<std::vector<WaitRecord>> SqliteTxn::FindWaits(const std::string& user_id, const std::string& event_type) {
@@ -241,11 +309,15 @@ Result<std::vector<WaitRecord>> SqliteTxn::FindWaits(const std::string& user_id,
 }
 
 Status SqliteTxn::DeleteWait(int64_t execution_id, int64_t wait_id) {
-  return RunSql("DELETE FROM waits WHERE execution_id = ?1 AND wait_id = ?2", execution_id, wait_id);
+  Status status = RunSql("DELETE FROM waits WHERE execution_id = ?1 AND wait_id = ?2", execution_id, wait_id);
+  if (status.ok()) job_.gauges[CounterDeltas::kWaits] -= connection_.changes();
+  return status;
 }
 
 Status SqliteTxn::DeleteWaitsOf(int64_t execution_id) {
-  return RunSql("DELETE FROM waits WHERE execution_id = ?1", execution_id);
+  Status status = RunSql("DELETE FROM waits WHERE execution_id = ?1", execution_id);
+  if (status.ok()) job_.gauges[CounterDeltas::kWaits] -= connection_.changes();
+  return status;
 }
 
 // ---- Timers ----------------------------------------------------------------------------------
@@ -255,6 +327,7 @@ Status SqliteTxn::AddTimer(TimerRecord& timer) {
                          timer.execution_id, timer.wait_id);
   if (!status.ok()) return status;
   timer.id = connection_.last_insert_rowid();
+  job_.gauges[CounterDeltas::kTimers] += 1;
   return Status::Ok();
 }
 
@@ -275,14 +348,22 @@ Result<std::vector<TimerRecord>> SqliteTxn::DueTimers(int64_t now_ms, int limit)
   return timers;
 }
 
-Status SqliteTxn::DeleteTimer(int64_t timer_id) { return RunSql("DELETE FROM timers WHERE id = ?1", timer_id); }
+Status SqliteTxn::DeleteTimer(int64_t timer_id) {
+  Status status = RunSql("DELETE FROM timers WHERE id = ?1", timer_id);
+  if (status.ok()) job_.gauges[CounterDeltas::kTimers] -= connection_.changes();
+  return status;
+}
 
 Status SqliteTxn::DeleteTimersOf(int64_t execution_id) {
-  return RunSql("DELETE FROM timers WHERE execution_id = ?1", execution_id);
+  Status status = RunSql("DELETE FROM timers WHERE execution_id = ?1", execution_id);
+  if (status.ok()) job_.gauges[CounterDeltas::kTimers] -= connection_.changes();
+  return status;
 }
 
 Status SqliteTxn::DeleteTimerFor(int64_t execution_id, int64_t wait_id) {
-  return RunSql("DELETE FROM timers WHERE execution_id = ?1 AND wait_id = ?2", execution_id, wait_id);
+  Status status = RunSql("DELETE FROM timers WHERE execution_id = ?1 AND wait_id = ?2", execution_id, wait_id);
+  if (status.ok()) job_.gauges[CounterDeltas::kTimers] -= connection_.changes();
+  return status;
 }
 
 Result<std::optional<int64_t>> SqliteTxn::NextTimerDue() {
@@ -316,12 +397,11 @@ Status SqliteTxn::AddWaitingNodes(int64_t execution_id, const std::string& chain
 
 Status SqliteTxn::BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
                                 int64_t entered, int64_t completed, int64_t failed) {
-  return RunSql(
-      "INSERT INTO node_stats (chain, chain_version, node, entered, completed, failed) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-      "ON CONFLICT (chain, chain_version, node) DO UPDATE SET entered = entered + excluded.entered, "
-      "completed = completed + excluded.completed, failed = failed + excluded.failed",
-      chain, chain_version, node, entered, completed, failed);
+  auto& d = job_.node_stats[{chain, chain_version, node}];
+  d[0] += entered;
+  d[1] += completed;
+  d[2] += failed;
+  return Status::Ok();
 }
 
 // ---- Schedules -------------------------------------------------------------------------------

@@ -7,8 +7,17 @@
 // fail on the caller's input (an identity held by another user, an unknown execution) run
 // before the first write. Errors from SQLite itself (I/O) may leave partial writes; the job then
 // fails and its savepoint is rolled back.
+//
+// Counters (the gauges table and node_stats) are not written per row: each method adds its
+// change to the job's deltas in memory; SqliteStore merges a job's deltas into the batch's when
+// the job's savepoint is released (drops them when it is rolled back) and writes the batch's
+// once, just before COMMIT (FlushCounters). So the counters commit with the rows they count,
+// for a handful of statements per batch instead of a trigger per row.
 
+#include <array>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "storage/sqlite_connection.h"
@@ -16,10 +25,41 @@
 
 namespace reach::storage {
 
+// Counter changes not written yet.
+struct CounterDeltas {
+  // executions by ExecutionStatus (5), then waits, then timers: the rows of the gauges table.
+  static constexpr size_t kWaits = 5, kTimers = 6, kGauges = 7;
+  std::array<int64_t, kGauges> gauges{};
+  using NodeKey = std::tuple<std::string, std::string, std::string>;  // chain, version, node
+  std::map<NodeKey, std::array<int64_t, 3>> node_stats;               // entered, completed, failed
+
+  void Add(const CounterDeltas& other);
+  void Clear() {
+    gauges.fill(0);
+    node_stats.clear();
+  }
+};
+
+// What the writer keeps from batch to batch.
+struct SqliteWriterState {
+  int64_t next_execution_id = 0;  // 0: not read from the file yet
+  CounterDeltas batch;            // the committed jobs' deltas of the batch being run
+};
+
 class SqliteTxn final : public StoreTxn {
  public:
   // `connection` must outlive the txn and be in a transaction while the txn is used.
-  explicit SqliteTxn(SqliteConnection& connection) : connection_(connection) {}
+  SqliteTxn(SqliteConnection& connection, SqliteWriterState& state) : connection_(connection), state_(state) {}
+
+  // Job boundaries (SqliteStore): EndJob(true) keeps the job's counter deltas for the batch,
+  // EndJob(false) drops them (the job's savepoint was rolled back).
+  void BeginJob() { job_.Clear(); }
+  void EndJob(bool kept) {
+    if (kept) state_.batch.Add(job_);
+    job_.Clear();
+  }
+  // Writes the batch's counter deltas (inside the batch's transaction) and clears them.
+  Status FlushCounters();
 
   Result<std::optional<UserRecord>> GetUser(const std::string& id) override;
   // Also rewrites the user's rows in user_identities. Identity values may be strings, numbers
@@ -33,6 +73,7 @@ class SqliteTxn final : public StoreTxn {
   Result<bool> InsertEvent(EventRecord& event) override;
   Result<int64_t> CountEvents(const std::string& user_id, const std::string& type, int64_t since_ms) override;
 
+  Result<int64_t> ReserveExecutionId() override;
   Status InsertExecution(ExecutionRecord& execution) override;
   // Rewrites every column but id and created_ms; kNotFound when no such execution. Moving to a
   // finished status also clears the execution's waiting nodes.
@@ -78,6 +119,8 @@ class SqliteTxn final : public StoreTxn {
   Status RunSql(const char* sql, const Args&... args);
 
   SqliteConnection& connection_;
+  SqliteWriterState& state_;
+  CounterDeltas job_;
 };
 
 }  // namespace reach::storage

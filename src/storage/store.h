@@ -42,7 +42,11 @@ class StoreTxn {
   virtual Result<int64_t> CountEvents(const std::string& user_id, const std::string& type, int64_t since_ms) = 0;
 
   // Executions.
-  virtual Status InsertExecution(ExecutionRecord& execution) = 0;  // sets id
+  // An id for an execution inserted later (by this job): ids are never reused, also when the
+  // execution is never inserted. Lets a caller key things by the id before the row exists.
+  virtual Result<int64_t> ReserveExecutionId() = 0;
+  // Inserts `execution` with its id when it holds a reserved one, else sets a new id.
+  virtual Status InsertExecution(ExecutionRecord& execution) = 0;
   // Writes what a run can change: status, state, ctx, event, trace, error, updated_ms and
   // finished_ms. The enrollment fields (flow, chain, versions, user_id, entry_key, request_id,
   // created_ms) are kept as inserted.
@@ -132,6 +136,11 @@ struct StoreOptions {
   int64_t max_batch_delay_us = 0;     // wait this long for more jobs before committing (0: none)
   bool synchronous_full = true;       // fsync every commit (false: WAL's NORMAL, loses the last
                                       // commits on power loss, never on a process crash)
+  // With synchronous_full: the writer commits without waiting for the disk and a second thread
+  // fsyncs the WAL (one fsync covering every commit since the last) before the `done`s run, so
+  // the next batch executes while the previous one reaches the disk. A `done` still runs only
+  // after its batch is durable. false: SQLite fsyncs inside COMMIT (synchronous=FULL).
+  bool overlap_sync = true;
   // Called on the writer thread after each commit with the batch's job count and the
   // transaction's duration (for the commit histograms in /metrics). Optional.
   std::function<void(size_t jobs, int64_t micros)> on_commit;
@@ -144,8 +153,10 @@ class Store {
 
   virtual ~Store() = default;
 
-  // Queues `job` for the writer. `done` runs on the writer thread after the batch holding the
-  // job has committed (with the job's status), or failed to commit (with that error). Never
+  // Queues `job` for the writer. `done` runs on the store's thread (the writer's, or the sync
+  // thread's: see StoreOptions::overlap_sync) once the batch holding the job has committed and
+  // is durable (with the job's status), or failed to (with that error); `done`s run in commit
+  // order, one at a time. Never
   // blocks on I/O. After Close(), jobs are refused with kUnavailable, and after a failed commit
   // with health()'s error; a refused job never runs and its `done` is called at once on the
   // calling thread (so do not hold a lock in Submit that `done` takes). `done` may be empty.
