@@ -3,8 +3,11 @@
 // nothing else of SQLite, so that a PostgreSQL implementation can follow.
 //
 // Writes go through one writer (group commit): a caller Submit()s a job; the writer runs many
-// queued jobs in one transaction, each inside its own savepoint (a job that fails is rolled
-// back alone), commits once (one fsync for the batch) and only then calls each job's `done`.
+// queued jobs in one transaction (a job that fails is rolled back alone: what it wrote is
+// undone, the other jobs' writes commit), commits once (one fsync for the batch) and only then
+// calls each job's `done`. A job may run more than once (an implementation may roll a batch
+// back and run it again to isolate a failing job): a job must set its outputs afresh each time
+// it runs, and what it does outside the store may happen again.
 // Jobs run on the writer thread, one at a time, and see each other's writes. Reads that are
 // not part of a write use a StoreReader (own connection; snapshot per call).
 
