@@ -89,7 +89,7 @@ void Prepare(storage::Store& store, engine::Engine& engine, const engine::Clock&
 // What one enrollment leaves: read back from a one-event engine run, for the raw baseline.
 struct RowTemplate {
   storage::ExecutionRecord execution;
-  storage::WaitRecord wait;
+  storage::WaitRecord wait;  // with its timeout: one wakeup row
   storage::TimerRecord timer;
 };
 
@@ -113,7 +113,8 @@ RowTemplate Calibrate(const std::string& path) {
     t.wait = (*waits)[0];
     auto timers = txn.DueTimers(INT64_MAX, 10);
     if (!timers.ok()) return timers.status();
-    if (timers->size() != 1) return Status::Internal("expected one timer");
+    if (timers->size() != 1 || (*timers)[0].wait_id != t.wait.wait_id)
+      return Status::Internal("expected one timer, the wait's timeout");
     t.timer = (*timers)[0];
     return Status::Ok();
   }),
@@ -200,7 +201,7 @@ RawResult RunRaw(const Args& args, const std::string& path, const RowTemplate& t
                      "PRAGMA journal_size_limit=67108864;",
                      nullptr, nullptr, nullptr),
         db, "pragmas");
-  sqlite3_stmt *event_stmt, *execution_stmt, *wait_stmt, *timer_stmt;
+  sqlite3_stmt *event_stmt, *execution_stmt, *wait_stmt;
   Check(sqlite3_prepare_v2(db,
                            "INSERT INTO events (message_id, type, user_id, properties, timestamp_ms, received_ms, "
                            "request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -214,13 +215,10 @@ RawResult RunRaw(const Args& args, const std::string& path, const RowTemplate& t
                            -1, &execution_stmt, nullptr),
         db, "prepare executions");
   Check(sqlite3_prepare_v2(db,
-                           "INSERT INTO waits (execution_id, wait_id, user_id, event_type, created_ms) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5)",
+                           "INSERT INTO wakeups (execution_id, wait_id, user_id, event_type, created_ms, due_ms) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                            -1, &wait_stmt, nullptr),
-        db, "prepare waits");
-  Check(sqlite3_prepare_v2(db, "INSERT INTO timers (due_ms, execution_id, wait_id) VALUES (?1, ?2, ?3)", -1,
-                           &timer_stmt, nullptr),
-        db, "prepare timers");
+        db, "prepare wakeups");
   auto text = [](sqlite3_stmt* s, int i, const std::string& v) {
     sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   };
@@ -277,20 +275,15 @@ RawResult RunRaw(const Args& args, const std::string& path, const RowTemplate& t
     text(wait_stmt, 3, e.user_id);
     text(wait_stmt, 4, t.wait.event_type);
     sqlite3_bind_int64(wait_stmt, 5, e.received_ms);
-    Check(sqlite3_step(wait_stmt), db, "insert wait");
+    sqlite3_bind_int64(wait_stmt, 6, e.received_ms + 3'600'000);
+    Check(sqlite3_step(wait_stmt), db, "insert wakeup");
     sqlite3_reset(wait_stmt);
-
-    sqlite3_bind_int64(timer_stmt, 1, e.received_ms + 3'600'000);
-    sqlite3_bind_int64(timer_stmt, 2, execution_id);
-    sqlite3_bind_int64(timer_stmt, 3, t.timer.wait_id);
-    Check(sqlite3_step(timer_stmt), db, "insert timer");
-    sqlite3_reset(timer_stmt);
     if (i % 1000 == 999 || i == args.items - 1)
       Check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
   }
   const double seconds = SecondsSince(start);
   const double cpu = ProcessCpuSeconds() - cpu_start;
-  for (sqlite3_stmt* s : {event_stmt, execution_stmt, wait_stmt, timer_stmt}) sqlite3_finalize(s);
+  for (sqlite3_stmt* s : {event_stmt, execution_stmt, wait_stmt}) sqlite3_finalize(s);
   sqlite3_close(db);
   return {static_cast<double>(args.items) / seconds, cpu * 1e6 / static_cast<double>(args.items)};
 }

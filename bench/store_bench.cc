@@ -86,8 +86,11 @@ Status OneJob(StoreTxn& txn, int i) {
   ExecutionRecord execution = MakeExecution(i);
   Status status = txn.InsertExecution(execution);
   if (!status.ok()) return status;
-  TimerRecord timer{0, execution.created_ms + 3'600'000, execution.id, 1};
-  return txn.AddTimer(timer);
+  WakeupRecord timer;
+  timer.execution_id = execution.id;
+  timer.wait_id = 1;
+  timer.due_ms = execution.created_ms + 3'600'000;
+  return txn.AddWakeup(timer);
 }
 
 std::unique_ptr<Store> OpenStore(const Args& args, const std::string& path) {
@@ -169,9 +172,10 @@ double RunRaw(const Args& args, const std::string& path) {
                            "?15, ?16)",
                            -1, &execution_stmt, nullptr),
         db, "prepare executions");
-  Check(sqlite3_prepare_v2(db, "INSERT INTO timers (due_ms, execution_id, wait_id) VALUES (?1, ?2, ?3)", -1,
-                           &timer_stmt, nullptr),
-        db, "prepare timers");
+  Check(sqlite3_prepare_v2(db,
+                           "INSERT INTO wakeups (due_ms, execution_id, wait_id, created_ms) VALUES (?1, ?2, ?3, 0)",
+                           -1, &timer_stmt, nullptr),
+        db, "prepare wakeups");
   auto text = [](sqlite3_stmt* s, int i, const std::string& v) {
     sqlite3_bind_text(s, i, v.data(), int(v.size()), SQLITE_TRANSIENT);
   };

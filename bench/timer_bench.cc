@@ -3,10 +3,10 @@
 //
 //   load     A child process (fork, so that its memory never counts below) builds base.db:
 //            the bench flow (engine_bench_support.h) is deployed and one `cart` event is run
-//            through Engine::HandleEvent; the rows it leaves (execution, wait, timer, waiting
-//            node, node counters, user) are the template. Then E-1 copies of that execution
-//            are written through StoreTxn (InsertExecution, AddWait, AddTimer, SetWaitingNodes;
-//            BumpNodeStats once per job with the job's totals; users u0 .. u<U-1> first) in
+//            through Engine::HandleEvent; the rows it leaves (execution, wakeup: the wait and
+//            its timeout, node counters, user) are the template. Then E-1 copies of that
+//            execution are written through StoreTxn (InsertExecution, AddWakeup; BumpNodeStats
+//            once per job with the job's totals; users u0 .. u<U-1> first) in
 //            jobs of 250, 200 jobs per commit, each copy with its own user (i % U), event JSON
 //            and due time T0 + 1h + i ms: exactly the state HandleEvent leaves, minus the
 //            events rows, which timers never read. With --dir, base.db is kept (--reuse skips
@@ -18,15 +18,16 @@
 //            Engine::LoadCurrent and starts the timer thread) + the first NextTimerDue (a write
 //            job), on base.db and on empty.db (the same flow, no executions).
 //   fire     R rounds, alternating:
-//              raw     sqlite3: BEGIN IMMEDIATE; SELECT id ... WHERE due_ms <= now ORDER BY
-//                      due_ms, id LIMIT 1000; DELETE each by id; COMMIT — until F timers are
-//                      gone. The floor: what any timer scheduler on this index must do.
+//              raw     sqlite3: BEGIN IMMEDIATE; SELECT execution_id, wait_id FROM wakeups
+//                      WHERE due_ms <= now ORDER BY due_ms, execution_id, wait_id LIMIT 1000;
+//                      DELETE each by key; COMMIT — until F timers are gone. The floor: what
+//                      any timer scheduler on this index must do.
 //              engine  EngineService::FireDueNow, round after round, until F timers have fired:
 //                      what the timer thread runs (Engine::FireDueTimers in jobs of
 //                      EngineOptions::timer_batch, timer_jobs jobs per commit; --timer-batch 1000
-//                      --timer-jobs 1 gives the old one-big-job behaviour). Each timer: delete it,
-//                      load the execution and its user, resume w (timeout: false), run b and c,
-//                      complete the execution, remove its wait.
+//                      --timer-jobs 1 gives the old one-big-job behaviour). Each timer: delete its
+//                      wakeup (the wait goes with it), load the execution and its user, resume w
+//                      (timeout: false), run b and c, complete the execution.
 //            Rates are wall-clock; CPU time per timer (the whole process) is printed too, as it
 //            moves less when the machine is shared. The process's RSS is sampled every 10 ms
 //            during the engine rounds, and VmHWM (reset before the fire phase) is reported.
@@ -117,7 +118,6 @@ void Load(const Args& args, const std::string& base, const std::string& empty) {
   // The template: what HandleEvent leaves for one enrolling event.
   storage::ExecutionRecord tx;
   storage::WaitRecord tw;
-  storage::TimerRecord tt;
   storage::UserRecord tu;
   Must(store->Write([&](storage::StoreTxn& txn) {
     storage::EventRecord e = BenchEvent(0, 1, kT0);
@@ -133,8 +133,8 @@ void Load(const Args& args, const std::string& base, const std::string& empty) {
     tw = (*waits)[0];
     auto timers = txn.DueTimers(INT64_MAX, 10);
     if (!timers.ok()) return timers.status();
-    if (timers->size() != 1) return Status::Internal("expected one timer");
-    tt = (*timers)[0];
+    if (timers->size() != 1 || (*timers)[0].wait_id != tw.wait_id)
+      return Status::Internal("expected one timer, the wait's timeout");
     auto u = txn.GetUser(e.user_id);
     if (!u.ok()) return u.status();
     tu = **u;
@@ -143,7 +143,6 @@ void Load(const Args& args, const std::string& base, const std::string& empty) {
        "template");
   std::printf("template: trace %s, state %s\n", tx.trace.c_str(), boost::json::serialize(tx.state).c_str());
 
-  const std::vector<std::string> waiting_nodes = {"w"};
   const auto start = SteadyClock::now();
   for (int64_t first = 0; first < args.users; first += kJob) {
     Must(store->Write([&](storage::StoreTxn& txn) {
@@ -171,18 +170,20 @@ void Load(const Args& args, const std::string& base, const std::string& empty) {
         ev["message_id"] = "msg-" + std::to_string(i);
         ev["seq"] = i + 1;
         if (Status s = txn.InsertExecution(x); !s.ok()) return s;
-        storage::WaitRecord w = tw;
+        // The wait and its timeout: one wakeup, as the engine writes it.
+        storage::WakeupRecord w;
         w.execution_id = x.id;
+        w.wait_id = tw.wait_id;
         w.user_id = x.user_id;
-        if (Status s = txn.AddWait(w); !s.ok()) return s;
-        storage::TimerRecord t{0, kT0 + kHourMs + i, x.id, tt.wait_id};
-        if (Status s = txn.AddTimer(t); !s.ok()) return s;
-        if (Status s = txn.SetWaitingNodes(x.id, x.chain, waiting_nodes); !s.ok()) return s;
+        w.event_type = tw.event_type;
+        w.due_ms = kT0 + kHourMs + i;
+        w.created_ms = tw.created_ms;
+        if (Status s = txn.AddWakeup(w); !s.ok()) return s;
       }
       const int64_t n = last - first;  // node counters as HandleEvent would have bumped them
       for (const char* node : {"a", "cond"})
         if (Status s = txn.BumpNodeStats(tx.chain, tx.chain_version, node, n, n, 0); !s.ok()) return s;
-      return txn.BumpNodeStats(tx.chain, tx.chain_version, "w", n, 0, 0);
+      return txn.BumpNodeStats(tx.chain, tx.chain_version, "w", n, 0, 0, n);
     };
   };
   int64_t next_report = 200000;
@@ -264,11 +265,14 @@ FireResult FireRaw(const std::string& path, int64_t count, int64_t now_ms) {
                      nullptr, nullptr, nullptr),
         db, "pragmas");
   sqlite3_stmt *select, *remove;
-  Check(sqlite3_prepare_v2(db, "SELECT id FROM timers WHERE due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2", -1, &select,
-                           nullptr),
+  Check(sqlite3_prepare_v2(db,
+                           "SELECT execution_id, wait_id FROM wakeups WHERE due_ms <= ?1 "
+                           "ORDER BY due_ms, execution_id, wait_id LIMIT ?2",
+                           -1, &select, nullptr),
         db, "prepare select");
-  Check(sqlite3_prepare_v2(db, "DELETE FROM timers WHERE id = ?1", -1, &remove, nullptr), db, "prepare delete");
-  std::vector<int64_t> ids;
+  Check(sqlite3_prepare_v2(db, "DELETE FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2", -1, &remove, nullptr),
+        db, "prepare delete");
+  std::vector<std::pair<int64_t, int64_t>> ids;
   int64_t done = 0;
   const double cpu_start = ProcessCpuSeconds();
   const auto start = SteadyClock::now();
@@ -278,11 +282,13 @@ FireResult FireRaw(const std::string& path, int64_t count, int64_t now_ms) {
     sqlite3_bind_int64(select, 1, now_ms);
     sqlite3_bind_int64(select, 2, std::min<int64_t>(1000, count - done));
     int rc;
-    while ((rc = sqlite3_step(select)) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(select, 0));
+    while ((rc = sqlite3_step(select)) == SQLITE_ROW)
+      ids.emplace_back(sqlite3_column_int64(select, 0), sqlite3_column_int64(select, 1));
     Check(rc, db, "select");
     sqlite3_reset(select);
-    for (int64_t id : ids) {
-      sqlite3_bind_int64(remove, 1, id);
+    for (const auto& [execution_id, wait_id] : ids) {
+      sqlite3_bind_int64(remove, 1, execution_id);
+      sqlite3_bind_int64(remove, 2, wait_id);
       Check(sqlite3_step(remove), db, "delete");
       sqlite3_reset(remove);
     }

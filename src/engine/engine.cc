@@ -41,45 +41,31 @@ class Engine::TxnHost final : public ExecutionHost {
       : engine_(engine), txn_(txn), exec_(exec), stored_(stored) {}
 
   int64_t NowMillis() const override { return engine_.clock_.NowMillis(); }
-  Status AddWait(int64_t execution_id, int64_t wait_id, const std::string& event_type) override {
-    storage::WaitRecord w;
-    w.execution_id = execution_id;
-    w.wait_id = wait_id;
-    w.user_id = exec_.user_id;
-    w.event_type = event_type;
-    w.created_ms = NowMillis();
-    if (!stored_) {
-      pending_waits_.push_back(std::move(w));
-      return Status::Ok();
-    }
-    return txn_.AddWait(w);
+  // Wakeups registered by the run are kept here and written when it ends (FlushWakeups), so
+  // that a wait and its timeout are one row written once, and one removed in the same run is
+  // never written.
+  Status AddWait(int64_t, int64_t wait_id, const std::string& event_type) override {
+    Pending(wait_id).event_type = event_type;
+    return Status::Ok();
   }
-  Status AddTimer(int64_t execution_id, int64_t wait_id, int64_t due_ms) override {
-    storage::TimerRecord t;
-    t.execution_id = execution_id;
-    t.wait_id = wait_id;
-    t.due_ms = due_ms;
-    if (!stored_) {
-      pending_timers_.push_back(t);
-      return Status::Ok();
-    }
-    if (execution_id == exec_.id && wait_id == fired_wait_id_) fired_wait_id_ = kNoWait;  // a new row
-    return txn_.AddTimer(t);
+  Status AddTimer(int64_t, int64_t wait_id, int64_t due_ms) override {
+    Pending(wait_id).due_ms = due_ms;
+    return Status::Ok();
   }
   Status RemoveWakeup(int64_t execution_id, int64_t wait_id) override {
-    if (!stored_) {
-      std::erase_if(pending_waits_, [&](const storage::WaitRecord& w) { return w.wait_id == wait_id; });
-      std::erase_if(pending_timers_, [&](const storage::TimerRecord& t) { return t.wait_id == wait_id; });
+    auto it = std::find_if(pending_.begin(), pending_.end(),
+                           [&](const storage::WakeupRecord& w) { return w.wait_id == wait_id; });
+    if (it != pending_.end()) {
+      pending_.erase(it);
       return Status::Ok();
     }
-    Status s = txn_.DeleteWait(execution_id, wait_id);
-    if (!s.ok()) return s;
+    if (!stored_) return Status::Ok();
     if (execution_id == exec_.id && wait_id == fired_wait_id_) {
-      // The timer that woke this run: FireDueTimers deleted its row already.
+      // The wakeup whose timer woke this run: FireDueTimers deleted its row already.
       fired_wait_id_ = kNoWait;
       return Status::Ok();
     }
-    return txn_.DeleteTimerFor(execution_id, wait_id);
+    return txn_.DeleteWakeup(execution_id, wait_id);
   }
   // The run was woken by the timer of `wait_id`, whose row the caller has deleted.
   void SetFiredTimer(int64_t wait_id) { fired_wait_id_ = wait_id; }
@@ -90,28 +76,24 @@ class Engine::TxnHost final : public ExecutionHost {
     exec_.id = *id;
     return Status::Ok();
   }
-  // Inserts the execution as it is now, then the wakeups registered so far. No-op once stored.
+  // Inserts the execution as it is now, then its wakeups. No-op once stored.
   Status Materialize() {
     if (stored_) return Status::Ok();
     if (Status s = txn_.InsertExecution(exec_); !s.ok()) return s;
     stored_ = true;
-    for (storage::WaitRecord& w : pending_waits_) {
-      w.execution_id = exec_.id;  // 0 when registered before the id was reserved
-      if (Status s = txn_.AddWait(w); !s.ok()) return s;
+    return FlushWakeups();
+  }
+  // Writes the wakeups registered by the run.
+  Status FlushWakeups() {
+    for (storage::WakeupRecord& w : pending_) {
+      w.execution_id = exec_.id;
+      if (Status s = txn_.AddWakeup(w); !s.ok()) return s;
     }
-    for (storage::TimerRecord& t : pending_timers_) {
-      t.execution_id = exec_.id;
-      if (Status s = txn_.AddTimer(t); !s.ok()) return s;
-    }
-    pending_waits_.clear();
-    pending_timers_.clear();
+    pending_.clear();
     return Status::Ok();
   }
-  // Forgets the wakeups not stored yet (a finished run registers nothing).
-  void DropPendingWakeups() {
-    pending_waits_.clear();
-    pending_timers_.clear();
-  }
+  // Forgets the wakeups not written yet (a finished run keeps none).
+  void DropPendingWakeups() { pending_.clear(); }
   bool stored() const { return stored_; }
   int64_t CountEvents(const std::string& user_id, std::string_view type, int64_t since_ms) override {
     auto r = txn_.CountEvents(user_id, std::string(type), since_ms);
@@ -143,14 +125,16 @@ class Engine::TxnHost final : public ExecutionHost {
     d[1] += completed;
     d[2] += failed;
   }
-  // Counters are summed over the run, then added to the job's deltas (Engine::FlushStats
-  // writes them once per node).
-  void MergeStats(StatsDeltas& deltas) {
+  void BumpWaiting(const std::string& node, int64_t delta) { stats_[node][3] += delta; }
+  // Counters are summed over the run, then handed to the store once per node (which sums
+  // them over the batch).
+  Status FlushStats() {
     for (const auto& [node, d] : stats_) {
-      auto& sum = deltas[{exec_.chain, exec_.chain_version, node}];
-      for (size_t i = 0; i < d.size(); ++i) sum[i] += d[i];
+      if (Status s = txn_.BumpNodeStats(exec_.chain, exec_.chain_version, node, d[0], d[1], d[2], d[3]); !s.ok())
+        return s;
     }
     stats_.clear();
+    return Status::Ok();
   }
 
  private:
@@ -160,9 +144,17 @@ class Engine::TxnHost final : public ExecutionHost {
   bool stored_;
   static constexpr int64_t kNoWait = std::numeric_limits<int64_t>::min();
   int64_t fired_wait_id_ = kNoWait;  // see SetFiredTimer
-  std::vector<storage::WaitRecord> pending_waits_;    // while !stored_
-  std::vector<storage::TimerRecord> pending_timers_;  // while !stored_
-  std::map<std::string, std::array<int64_t, 3>> stats_;
+  storage::WakeupRecord& Pending(int64_t wait_id) {
+    for (storage::WakeupRecord& w : pending_)
+      if (w.wait_id == wait_id) return w;
+    storage::WakeupRecord& w = pending_.emplace_back();
+    w.wait_id = wait_id;
+    w.user_id = exec_.user_id;
+    w.created_ms = NowMillis();
+    return w;
+  }
+  std::vector<storage::WakeupRecord> pending_;       // registered by this run, not written yet
+  std::map<std::string, std::array<int64_t, 4>> stats_;
 };
 
 Engine::Engine(const dsl::NodeKindRegistry& kinds, const NodeExecutorRegistry& executors, const Clock& clock,
@@ -271,55 +263,68 @@ Status Engine::LoadUser(StoreTxn& txn, const std::string& id, UserRecord& user) 
   return txn.PutUser(user);
 }
 
-Status Engine::FlushStats(StoreTxn& txn, StatsDeltas& deltas) {
-  for (const auto& [key, d] : deltas) {
-    const auto& [chain, chain_version, node] = key;
-    if (Status s = txn.BumpNodeStats(chain, chain_version, node, d[0], d[1], d[2]); !s.ok()) return s;
-  }
-  deltas.clear();
-  return Status::Ok();
+namespace {
+
+// The nodes an execution is suspended at, as its state records them ("wn"; one entry per
+// suspended use, so a node may appear twice).
+std::map<std::string, int64_t> WaitingAt(const json::object& state) {
+  std::map<std::string, int64_t> nodes;
+  if (const json::value* wn = state.if_contains("wn"); wn && wn->is_array())
+    for (const json::value& n : wn->get_array())
+      if (n.is_string()) ++nodes[std::string(n.get_string())];
+  return nodes;
 }
 
-Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& user, const Wakeup* wakeup,
-                            StatsDeltas* stats, bool fresh) {
+}  // namespace
+
+Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& user, const Wakeup* wakeup, bool fresh) {
   auto graph = GraphFor(txn, exec.set_version);
   if (!graph.ok()) return graph.status();
   TxnHost host(*this, txn, exec, /*stored=*/!fresh);
   if (wakeup && wakeup->kind == Wakeup::Kind::kTimer) host.SetFiredTimer(wakeup->wait_id);
+  const std::map<std::string, int64_t> waiting_before = WaitingAt(exec.state);
   Executor executor(**graph, executors_, host, options_.executor);
   Status s = executor.Run(exec, user, wakeup);
   if (!s.ok()) return s;
   exec.updated_ms = clock_.NowMillis();
   const bool finished = storage::IsFinished(exec.status);
   if (finished) exec.finished_ms = exec.updated_ms;
+
+  // Where it waits now, kept in its state and counted per node (node_stats.waiting).
+  std::map<std::string, int64_t> waiting_after;
+  if (!finished)
+    for (const std::string& node : executor.waiting_nodes()) ++waiting_after[node];
+  if (waiting_after.empty()) {
+    exec.state.erase("wn");
+  } else {
+    json::array wn;
+    for (const auto& [node, n] : waiting_after)
+      for (int64_t k = 0; k < n; ++k) wn.emplace_back(node);
+    exec.state["wn"] = std::move(wn);
+  }
+  for (const auto& [node, n] : waiting_after) {
+    auto it = waiting_before.find(node);
+    const int64_t delta = n - (it == waiting_before.end() ? 0 : it->second);
+    if (delta != 0) host.BumpWaiting(node, delta);
+  }
+  for (const auto& [node, n] : waiting_before)
+    if (!waiting_after.contains(node)) host.BumpWaiting(node, -n);
+
+  // The executor removed the wakeups of a finished run (RemoveWakeup); what it did not register
+  // is not kept (the engine and crash tests check that none is left).
+  if (finished) host.DropPendingWakeups();
   if (!host.stored()) {
-    // The first run needed no id: one INSERT with the state it ended in. The executor removed
-    // what a finished run registered; dropping the rest matches the safety net below.
-    if (finished) host.DropPendingWakeups();
+    // The first run: one INSERT with the state it ended in, then its wakeups.
     if (Status m = host.Materialize(); !m.ok()) return m;
   } else {
-    // No DeleteWaitsOf/DeleteTimersOf when it finishes: the executor removed every wakeup it
-    // registered (RemoveWakeup), and the engine and crash tests check that none is left.
     if (Status u = txn.UpdateExecution(exec); !u.ok()) return u;
-  }
-  // UpdateExecution to a finished status clears the waiting nodes itself (store.h).
-  if (!storage::IsFinished(exec.status)) {
-    // A fresh execution was inserted in this run: it has no set to replace.
-    Status w = fresh ? txn.AddWaitingNodes(exec.id, exec.chain, executor.waiting_nodes())
-                     : txn.SetWaitingNodes(exec.id, exec.chain, executor.waiting_nodes());
-    if (!w.ok()) return w;
+    if (Status w = host.FlushWakeups(); !w.ok()) return w;
   }
   if (executor.user_changed()) {
     user.updated_ms = clock_.NowMillis();
     if (Status p = txn.PutUser(user); !p.ok()) return p;
   }
-  if (stats) {
-    host.MergeStats(*stats);
-    return Status::Ok();
-  }
-  StatsDeltas own;
-  host.MergeStats(own);
-  return FlushStats(txn, own);
+  return host.FlushStats();
 }
 
 Status Engine::Enroll(StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>& graph, uint32_t chain_index,
@@ -385,7 +390,7 @@ Status Engine::Enroll(StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>
   if (!fresh) {
     if (Status s = txn.InsertExecution(exec); !s.ok()) return s;
   }
-  Status s = RunExecution(txn, exec, user, nullptr, nullptr, fresh);
+  Status s = RunExecution(txn, exec, user, nullptr, fresh);
   execution_id = exec.id;
   return s;
 }
@@ -472,10 +477,9 @@ Status Engine::FireDueTimers(StoreTxn& txn, int& fired) {
   fired = 0;
   auto due = txn.DueTimers(clock_.NowMillis(), options_.timer_batch);
   if (!due.ok()) return due.status();
-  StatsDeltas stats;  // the batch's executions mostly share a chain: one upsert per node
   for (const storage::TimerRecord& t : *due) {
-    // Deleting the timer in the same transaction as the resume makes it fire exactly once.
-    if (Status s = txn.DeleteTimer(t.id); !s.ok()) return s;
+    // Deleting the wakeup in the same transaction as the resume makes it fire exactly once.
+    if (Status s = txn.DeleteWakeup(t.execution_id, t.wait_id); !s.ok()) return s;
     ++fired;
     auto exec = txn.GetExecution(t.execution_id);
     if (!exec.ok()) return exec.status();
@@ -485,9 +489,9 @@ Status Engine::FireDueTimers(StoreTxn& txn, int& fired) {
     Wakeup wake;
     wake.kind = Wakeup::Kind::kTimer;
     wake.wait_id = t.wait_id;
-    if (Status s = RunExecution(txn, **exec, user, &wake, &stats); !s.ok()) return s;
+    if (Status s = RunExecution(txn, **exec, user, &wake); !s.ok()) return s;
   }
-  return FlushStats(txn, stats);
+  return Status::Ok();
 }
 
 Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {
@@ -500,9 +504,10 @@ Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {
   e.status = ExecutionStatus::kCancelled;
   e.updated_ms = e.finished_ms = clock_.NowMillis();
   e.state.erase("root");
-  if (Status s = txn.DeleteWaitsOf(e.id); !s.ok()) return s;
-  if (Status s = txn.DeleteTimersOf(e.id); !s.ok()) return s;
-  if (Status s = txn.SetWaitingNodes(e.id, e.chain, {}); !s.ok()) return s;
+  for (const auto& [node, n] : WaitingAt(e.state))
+    if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, 0, -n); !s.ok()) return s;
+  e.state.erase("wn");
+  if (Status s = txn.DeleteWakeupsOf(e.id); !s.ok()) return s;
   if (Status s = txn.UpdateExecution(e); !s.ok()) return s;
   cancelled = true;
   return Status::Ok();

@@ -130,8 +130,6 @@ class Engine {
   class TxnHost;
   // Node counter deltas by (chain, chain version, node): entered, completed, failed. Summed
   // over a job and written once (FireDueTimers runs many executions of one chain per job).
-  using StatsDeltas = std::map<std::tuple<std::string, std::string, std::string>, std::array<int64_t, 3>>;
-  static Status FlushStats(storage::StoreTxn& txn, StatsDeltas& deltas);
   Result<std::shared_ptr<const dsl::FlowGraph>> GraphFor(storage::StoreTxn& txn, const std::string& set_version);
   Result<std::shared_ptr<const dsl::FlowGraph>> CompileSet(const storage::FlowSetRecord& set, std::string& errors);
   Status Enroll(storage::StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>& graph, uint32_t chain,
@@ -141,7 +139,7 @@ class Engine {
   // caller flushes them within the same job), else are written before returning. `fresh`: the
   // execution is not in the store yet; it is inserted (and gets its id) during or after the run.
   Status RunExecution(storage::StoreTxn& txn, storage::ExecutionRecord& execution, storage::UserRecord& user,
-                      const Wakeup* wakeup, StatsDeltas* stats = nullptr, bool fresh = false);
+                      const Wakeup* wakeup, bool fresh = false);
   Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
   // The segment node whose audience a chain fans out to, or null.
   const dsl::NodeDef* AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const;

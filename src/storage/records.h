@@ -63,19 +63,30 @@ struct ExecutionRecord {
   int64_t finished_ms = 0;            // 0 while not finished
 };
 
-// An execution suspended until an event of `event_type` for `user_id` arrives.
-struct WaitRecord {
+// What a suspended execution waits for at one of its wait ids: an event of `event_type` for
+// `user_id` (`event_type` not empty), a due time (`due_ms` > 0: a delay ending, a wait timing
+// out, a retry backoff, a maxWait deadline), or both (a wait with a timeout). One row; removed
+// as a whole when either happens.
+struct WakeupRecord {
   int64_t execution_id = 0;
   int64_t wait_id = 0;                // unique within the execution
+  std::string user_id;
+  std::string event_type;             // "" = no event
+  int64_t due_ms = 0;                 // 0 = no due time
+  int64_t created_ms = 0;
+};
+
+// A wakeup with an event, as FindWaits returns it.
+struct WaitRecord {
+  int64_t execution_id = 0;
+  int64_t wait_id = 0;
   std::string user_id;
   std::string event_type;
   int64_t created_ms = 0;
 };
 
-// An execution to resume at `due_ms` (a delay ending, a wait timing out, a retry backoff,
-// a maxWait deadline).
+// A wakeup with a due time, as DueTimers returns it.
 struct TimerRecord {
-  int64_t id = 0;                     // assigned by the store
   int64_t due_ms = 0;
   int64_t execution_id = 0;
   int64_t wait_id = 0;

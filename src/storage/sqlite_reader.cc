@@ -173,7 +173,8 @@ Result<std::vector<NodeStats>> SqliteReader::ReadNodeStats(SqliteConnection& con
   {
     // node_stats' primary key starts with chain: a range scan over the chain's versions.
     Result<Statement> stmt = connection.Prepare(
-        "SELECT node, sum(entered), sum(completed), sum(failed) FROM node_stats WHERE chain = ?1 GROUP BY node");
+        "SELECT node, sum(entered), sum(completed), sum(failed), sum(waiting) FROM node_stats WHERE chain = ?1 "
+        "GROUP BY node");
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, chain);
     while (true) {
@@ -184,21 +185,7 @@ Result<std::vector<NodeStats>> SqliteReader::ReadNodeStats(SqliteConnection& con
       stats.entered = stmt->ColumnInt(1);
       stats.completed = stmt->ColumnInt(2);
       stats.failed = stmt->ColumnInt(3);
-    }
-  }
-  {
-    // waiting_nodes_by_chain_node, then one primary-key probe per waiting execution to keep
-    // only those whose status is 'waiting' now.
-    Result<Statement> stmt = connection.Prepare(
-        "SELECT w.node, count(*) FROM waiting_nodes AS w JOIN executions AS e ON e.id = w.execution_id "
-        "WHERE w.chain = ?1 AND e.status = 'waiting' GROUP BY w.node");
-    if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, chain);
-    while (true) {
-      Result<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      by_node[stmt->ColumnText(0)].waiting = stmt->ColumnInt(1);
+      stats.waiting = stmt->ColumnInt(4);
     }
   }
   std::vector<NodeStats> result;
@@ -222,7 +209,7 @@ Result<StoreReader::Gauges> SqliteReader::GetGauges() {
 Result<StoreReader::Gauges> SqliteReader::ReadGauges(SqliteConnection& connection) {
   Gauges gauges;
   {
-    // Seven rows kept current by triggers (see the gauges table in sqlite_schema.cc).
+    // Seven rows kept current by the writer (see the gauges table in sqlite_schema.cc).
     Result<Statement> stmt = connection.Prepare("SELECT name, n FROM gauges");
     if (!stmt.ok()) return stmt.status();
     while (true) {
@@ -242,7 +229,8 @@ Result<StoreReader::Gauges> SqliteReader::ReadGauges(SqliteConnection& connectio
     }
   }
   {
-    Result<Statement> stmt = connection.Prepare("SELECT min(due_ms) FROM timers");  // timers_by_due
+    Result<Statement> stmt = connection.Prepare(
+        "SELECT min(due_ms) FROM wakeups WHERE due_ms IS NOT NULL");  // wakeups_by_due
     if (!stmt.ok()) return stmt.status();
     Result<bool> row = stmt->Step();
     if (!row.ok()) return row.status();

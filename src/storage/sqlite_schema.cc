@@ -1,4 +1,4 @@
-// The schema, version 1. Why each index exists (which query uses it) is in docs/storage.md;
+// The schema: version 1, then the migrations below it. Why each index exists (which query uses it) is in docs/storage.md;
 // keep the two in step.
 //
 //   users            id PK | traits tags identities subscriptions (JSON text) | timezone |
@@ -14,12 +14,10 @@
 //                    status | state ctx event (JSON) | trace error request_id |
 //                    created_ms updated_ms finished_ms;
 //                    indexes (user_id, chain, entry_key), (flow), (chain), (status)
-//   waits            (execution_id, wait_id) PK | user_id event_type created_ms;
-//                    index (user_id, event_type)
-//   timers           id PK AUTOINCREMENT | due_ms execution_id wait_id;
-//                    indexes (due_ms), (execution_id, wait_id)
-//   node_stats       (chain, chain_version, node) PK | entered completed failed
-//   waiting_nodes    (execution_id, node) PK | chain; index (chain, node)
+//   wakeups          (execution_id, wait_id) PK | user_id event_type due_ms created_ms;
+//                    partial indexes (user_id, event_type) WHERE event_type IS NOT NULL,
+//                    (due_ms) WHERE due_ms IS NOT NULL                     -- v3: waits + timers
+//   node_stats       (chain, chain_version, node) PK | entered completed failed waiting (v3)
 //   schedules        chain PK | last_tick_ms
 //   gauges           name PK | n   -- row counts kept by the writer per batch (v2; triggers in
 //                                     v1), read by GetGauges
@@ -208,9 +206,51 @@ UPDATE gauges SET n = (SELECT count(*) FROM waits) WHERE name = 'waits';
 UPDATE gauges SET n = (SELECT count(*) FROM timers) WHERE name = 'timers';
 )sql";
 
+// Version 3: waits and timers become one table, `wakeups` (a wait with a timeout is one row,
+// written and removed once, with two partial indexes instead of two tables and three indexes),
+// and the per-execution waiting_nodes rows become a `waiting` counter in node_stats, kept by
+// the engine from the set of nodes each execution is suspended at (state.wn).
+constexpr const char kSchemaV3[] = R"sql(
+CREATE TABLE wakeups (
+  execution_id INTEGER NOT NULL,
+  wait_id      INTEGER NOT NULL,
+  user_id      TEXT NOT NULL DEFAULT '',
+  event_type   TEXT,
+  due_ms       INTEGER,
+  created_ms   INTEGER NOT NULL,
+  PRIMARY KEY (execution_id, wait_id)
+) WITHOUT ROWID;
+CREATE INDEX wakeups_by_event ON wakeups (user_id, event_type) WHERE event_type IS NOT NULL;
+CREATE INDEX wakeups_by_due ON wakeups (due_ms) WHERE due_ms IS NOT NULL;
+INSERT INTO wakeups (execution_id, wait_id, user_id, event_type, due_ms, created_ms)
+  SELECT w.execution_id, w.wait_id, w.user_id, w.event_type,
+         (SELECT min(t.due_ms) FROM timers AS t WHERE t.execution_id = w.execution_id AND t.wait_id = w.wait_id),
+         w.created_ms
+  FROM waits AS w;
+INSERT INTO wakeups (execution_id, wait_id, user_id, event_type, due_ms, created_ms)
+  SELECT t.execution_id, t.wait_id, '', NULL, min(t.due_ms), 0 FROM timers AS t
+  WHERE NOT EXISTS (SELECT 1 FROM waits AS w WHERE w.execution_id = t.execution_id AND w.wait_id = t.wait_id)
+  GROUP BY t.execution_id, t.wait_id;
+DROP TABLE waits;
+DROP TABLE timers;
+UPDATE gauges SET n = (SELECT count(*) FROM wakeups WHERE event_type IS NOT NULL) WHERE name = 'waits';
+UPDATE gauges SET n = (SELECT count(*) FROM wakeups WHERE due_ms IS NOT NULL) WHERE name = 'timers';
+
+ALTER TABLE node_stats ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
+UPDATE node_stats SET waiting = (
+  SELECT count(*) FROM waiting_nodes AS w JOIN executions AS e ON e.id = w.execution_id
+  WHERE e.status = 'waiting' AND e.chain = node_stats.chain AND e.chain_version = node_stats.chain_version
+    AND w.node = node_stats.node);
+UPDATE executions SET state = json_set(state, '$.wn',
+    (SELECT json_group_array(w.node) FROM waiting_nodes AS w WHERE w.execution_id = executions.id))
+  WHERE status = 'waiting' AND EXISTS (SELECT 1 FROM waiting_nodes AS w WHERE w.execution_id = executions.id);
+DROP TABLE waiting_nodes;
+)sql";
+
 constexpr MigrationStep kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 
 Result<int64_t> ReadPragma(SqliteConnection& connection, const char* sql) {

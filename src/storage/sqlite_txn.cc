@@ -62,12 +62,14 @@ Status SqliteTxn::FlushCounters() {
   }
   for (const auto& [key, d] : batch.node_stats) {
     const auto& [chain, chain_version, node] = key;
+    if (d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0) continue;
     Status status = RunSql(
-        "INSERT INTO node_stats (chain, chain_version, node, entered, completed, failed) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "INSERT INTO node_stats (chain, chain_version, node, entered, completed, failed, waiting) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
         "ON CONFLICT (chain, chain_version, node) DO UPDATE SET entered = entered + excluded.entered, "
-        "completed = completed + excluded.completed, failed = failed + excluded.failed",
-        chain, chain_version, node, d[0], d[1], d[2]);
+        "completed = completed + excluded.completed, failed = failed + excluded.failed, "
+        "waiting = waiting + excluded.waiting",
+        chain, chain_version, node, d[0], d[1], d[2], d[3]);
     if (!status.ok()) return status;
   }
   batch.Clear();
@@ -252,7 +254,6 @@ Status SqliteTxn::UpdateExecution(const ExecutionRecord& e) {
   if (!status.ok()) return status;
   job_.gauges[static_cast<size_t>(*before)] -= 1;
   job_.gauges[static_cast<size_t>(e.status)] += 1;
-  if (IsFinished(e.status)) return RunSql("DELETE FROM waiting_nodes WHERE execution_id = ?1", e.id);
   return Status::Ok();
 }
 
@@ -276,19 +277,36 @@ Result<StoreTxn::EntryState> SqliteTxn::GetEntryState(const std::string& chain, 
   return state;
 }
 
-// ---- Waits -----------------------------------------------------------------------------------
+// ---- Wakeups ---------------------------------------------------------------------------------
 
-Status SqliteTxn::AddWait(const WaitRecord& w) {
-  Status status = RunSql(
-      "INSERT INTO waits (execution_id, wait_id, user_id, event_type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-      w.execution_id, w.wait_id, w.user_id, w.event_type, w.created_ms);
-  if (status.ok()) job_.gauges[CounterDeltas::kWaits] += 1;
-  return status;
+Status SqliteTxn::AddWakeup(const WakeupRecord& w) {
+  Result<Statement> stmt = connection_.Prepare(
+      "INSERT INTO wakeups (execution_id, wait_id, user_id, event_type, due_ms, created_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, w.execution_id).Bind(2, w.wait_id).Bind(3, w.user_id).Bind(6, w.created_ms);
+  // NULL keeps the row out of the partial index it does not belong to.
+  if (w.event_type.empty()) {
+    stmt->BindNull(4);
+  } else {
+    stmt->Bind(4, w.event_type);
+  }
+  if (w.due_ms > 0) {
+    stmt->Bind(5, w.due_ms);
+  } else {
+    stmt->BindNull(5);
+  }
+  Status status = stmt->Run();
+  if (!status.ok()) return status;
+  if (!w.event_type.empty()) job_.gauges[CounterDeltas::kWaits] += 1;
+  if (w.due_ms > 0) job_.gauges[CounterDeltas::kTimers] += 1;
+  return Status::Ok();
 }
 
 Result<std::vector<WaitRecord>> SqliteTxn::FindWaits(const std::string& user_id, const std::string& event_type) {
+  // wakeups_by_event holds (user_id, event_type, execution_id, wait_id): the order is the index's.
   Result<Statement> stmt = connection_.Prepare(
-      "SELECT execution_id, wait_id, created_ms FROM waits WHERE user_id = ?1 AND event_type = ?2 "
+      "SELECT execution_id, wait_id, created_ms FROM wakeups WHERE user_id = ?1 AND event_type = ?2 "
       "ORDER BY execution_id, wait_id");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, user_id).Bind(2, event_type);
@@ -308,66 +326,56 @@ Result<std::vector<WaitRecord>> SqliteTxn::FindWaits(const std::string& user_id,
   return waits;
 }
 
-Status SqliteTxn::DeleteWait(int64_t execution_id, int64_t wait_id) {
-  Status status = RunSql("DELETE FROM waits WHERE execution_id = ?1 AND wait_id = ?2", execution_id, wait_id);
-  if (status.ok()) job_.gauges[CounterDeltas::kWaits] -= connection_.changes();
-  return status;
-}
-
-Status SqliteTxn::DeleteWaitsOf(int64_t execution_id) {
-  Status status = RunSql("DELETE FROM waits WHERE execution_id = ?1", execution_id);
-  if (status.ok()) job_.gauges[CounterDeltas::kWaits] -= connection_.changes();
-  return status;
-}
-
-// ---- Timers ----------------------------------------------------------------------------------
-
-Status SqliteTxn::AddTimer(TimerRecord& timer) {
-  Status status = RunSql("INSERT INTO timers (due_ms, execution_id, wait_id) VALUES (?1, ?2, ?3)", timer.due_ms,
-                         timer.execution_id, timer.wait_id);
-  if (!status.ok()) return status;
-  timer.id = connection_.last_insert_rowid();
-  job_.gauges[CounterDeltas::kTimers] += 1;
-  return Status::Ok();
-}
-
 Result<std::vector<TimerRecord>> SqliteTxn::DueTimers(int64_t now_ms, int limit) {
   std::vector<TimerRecord> timers;
   if (limit <= 0) return timers;
-  // timers_by_due is (due_ms, rowid): the scan is in this order and stops after `limit` rows.
+  // wakeups_by_due is (due_ms, execution_id, wait_id): the scan is in this order and stops
+  // after `limit` rows.
   Result<Statement> stmt = connection_.Prepare(
-      "SELECT id, due_ms, execution_id, wait_id FROM timers WHERE due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2");
+      "SELECT due_ms, execution_id, wait_id FROM wakeups WHERE due_ms <= ?1 "
+      "ORDER BY due_ms, execution_id, wait_id LIMIT ?2");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, now_ms).Bind(2, int64_t{limit});
   while (true) {
     Result<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    timers.push_back({stmt->ColumnInt(0), stmt->ColumnInt(1), stmt->ColumnInt(2), stmt->ColumnInt(3)});
+    timers.push_back({stmt->ColumnInt(0), stmt->ColumnInt(1), stmt->ColumnInt(2)});
   }
   return timers;
 }
 
-Status SqliteTxn::DeleteTimer(int64_t timer_id) {
-  Status status = RunSql("DELETE FROM timers WHERE id = ?1", timer_id);
-  if (status.ok()) job_.gauges[CounterDeltas::kTimers] -= connection_.changes();
-  return status;
+Status SqliteTxn::DeleteWakeupRows(Statement& stmt) {
+  while (true) {
+    Result<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    // (Not `RETURNING event_type IS NOT NULL`: SQLite 3.40 returns 1 for that expression on
+    // every row of this WITHOUT ROWID table; the plain columns come back right.)
+    if (!stmt.ColumnIsNull(0)) job_.gauges[CounterDeltas::kWaits] -= 1;
+    if (!stmt.ColumnIsNull(1)) job_.gauges[CounterDeltas::kTimers] -= 1;
+  }
 }
 
-Status SqliteTxn::DeleteTimersOf(int64_t execution_id) {
-  Status status = RunSql("DELETE FROM timers WHERE execution_id = ?1", execution_id);
-  if (status.ok()) job_.gauges[CounterDeltas::kTimers] -= connection_.changes();
-  return status;
+Status SqliteTxn::DeleteWakeup(int64_t execution_id, int64_t wait_id) {
+  Result<Statement> stmt = connection_.Prepare(
+      "DELETE FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2 "
+      "RETURNING event_type, due_ms");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, execution_id).Bind(2, wait_id);
+  return DeleteWakeupRows(*stmt);
 }
 
-Status SqliteTxn::DeleteTimerFor(int64_t execution_id, int64_t wait_id) {
-  Status status = RunSql("DELETE FROM timers WHERE execution_id = ?1 AND wait_id = ?2", execution_id, wait_id);
-  if (status.ok()) job_.gauges[CounterDeltas::kTimers] -= connection_.changes();
-  return status;
+Status SqliteTxn::DeleteWakeupsOf(int64_t execution_id) {
+  Result<Statement> stmt = connection_.Prepare(
+      "DELETE FROM wakeups WHERE execution_id = ?1 RETURNING event_type, due_ms");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, execution_id);
+  return DeleteWakeupRows(*stmt);
 }
 
 Result<std::optional<int64_t>> SqliteTxn::NextTimerDue() {
-  Result<Statement> stmt = connection_.Prepare("SELECT min(due_ms) FROM timers");
+  Result<Statement> stmt = connection_.Prepare("SELECT min(due_ms) FROM wakeups WHERE due_ms IS NOT NULL");
   if (!stmt.ok()) return stmt.status();
   Result<bool> row = stmt->Step();
   if (!row.ok()) return row.status();
@@ -377,30 +385,13 @@ Result<std::optional<int64_t>> SqliteTxn::NextTimerDue() {
 
 // ---- Node stats ------------------------------------------------------------------------------
 
-Status SqliteTxn::SetWaitingNodes(int64_t execution_id, const std::string& chain,
-                                  const std::vector<std::string>& nodes) {
-  Status status = RunSql("DELETE FROM waiting_nodes WHERE execution_id = ?1", execution_id);
-  if (!status.ok()) return status;
-  return AddWaitingNodes(execution_id, chain, nodes);
-}
-
-Status SqliteTxn::AddWaitingNodes(int64_t execution_id, const std::string& chain,
-                                  const std::vector<std::string>& nodes) {
-  for (const std::string& node : nodes) {
-    Status status = RunSql(
-        "INSERT OR IGNORE INTO waiting_nodes (execution_id, node, chain) VALUES (?1, ?2, ?3)", execution_id, node,
-        chain);
-    if (!status.ok()) return status;
-  }
-  return Status::Ok();
-}
-
 Status SqliteTxn::BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
-                                int64_t entered, int64_t completed, int64_t failed) {
+                                int64_t entered, int64_t completed, int64_t failed, int64_t waiting) {
   auto& d = job_.node_stats[{chain, chain_version, node}];
   d[0] += entered;
   d[1] += completed;
   d[2] += failed;
+  d[3] += waiting;
   return Status::Ok();
 }
 

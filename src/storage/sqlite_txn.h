@@ -31,7 +31,7 @@ struct CounterDeltas {
   static constexpr size_t kWaits = 5, kTimers = 6, kGauges = 7;
   std::array<int64_t, kGauges> gauges{};
   using NodeKey = std::tuple<std::string, std::string, std::string>;  // chain, version, node
-  std::map<NodeKey, std::array<int64_t, 3>> node_stats;               // entered, completed, failed
+  std::map<NodeKey, std::array<int64_t, 4>> node_stats;  // entered, completed, failed, waiting
 
   void Add(const CounterDeltas& other);
   void Clear() {
@@ -75,33 +75,22 @@ class SqliteTxn final : public StoreTxn {
 
   Result<int64_t> ReserveExecutionId() override;
   Status InsertExecution(ExecutionRecord& execution) override;
-  // Rewrites every column but id and created_ms; kNotFound when no such execution. Moving to a
-  // finished status also clears the execution's waiting nodes.
+  // kNotFound when no such execution.
   Status UpdateExecution(const ExecutionRecord& execution) override;
   Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) override;
   Result<EntryState> GetEntryState(const std::string& chain, const std::string& user_id,
                                    const std::string& entry_key) override;
 
-  // Adding a wait that exists (same execution_id and wait_id) is kAlreadyExists.
-  Status AddWait(const WaitRecord& wait) override;
+  Status AddWakeup(const WakeupRecord& wakeup) override;
   Result<std::vector<WaitRecord>> FindWaits(const std::string& user_id, const std::string& event_type) override;
-  Status DeleteWait(int64_t execution_id, int64_t wait_id) override;
-  Status DeleteWaitsOf(int64_t execution_id) override;
-
-  Status AddTimer(TimerRecord& timer) override;
-  // Ordered by (due_ms, id); limit <= 0 returns nothing.
+  // limit <= 0 returns nothing.
   Result<std::vector<TimerRecord>> DueTimers(int64_t now_ms, int limit) override;
-  Status DeleteTimer(int64_t timer_id) override;
-  Status DeleteTimersOf(int64_t execution_id) override;
-  Status DeleteTimerFor(int64_t execution_id, int64_t wait_id) override;
+  Status DeleteWakeup(int64_t execution_id, int64_t wait_id) override;
+  Status DeleteWakeupsOf(int64_t execution_id) override;
   Result<std::optional<int64_t>> NextTimerDue() override;
 
-  Status AddWaitingNodes(int64_t execution_id, const std::string& chain,
-                         const std::vector<std::string>& nodes) override;
-  Status SetWaitingNodes(int64_t execution_id, const std::string& chain,
-                         const std::vector<std::string>& nodes) override;
   Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
-                       int64_t entered, int64_t completed, int64_t failed) override;
+                       int64_t entered, int64_t completed, int64_t failed, int64_t waiting) override;
 
   Result<int64_t> GetLastTick(const std::string& chain) override;
   Status SetLastTick(const std::string& chain, int64_t tick_ms) override;
@@ -117,6 +106,9 @@ class SqliteTxn final : public StoreTxn {
   // Runs a cached statement that returns no rows, binding `args` to ?1, ?2 ...
   template <class... Args>
   Status RunSql(const char* sql, const Args&... args);
+  // Runs a DELETE ... RETURNING event_type, due_ms and takes the removed waits and timers off
+  // the gauges.
+  Status DeleteWakeupRows(Statement& stmt);
 
   SqliteConnection& connection_;
   SqliteWriterState& state_;

@@ -64,37 +64,24 @@ class StoreTxn {
   virtual Result<EntryState> GetEntryState(const std::string& chain, const std::string& user_id,
                                            const std::string& entry_key) = 0;
 
-  // Waits (indexed by user and event type).
-  virtual Status AddWait(const WaitRecord& wait) = 0;
+  // Wakeups (records.h): indexed by (user, event type) for events and by due time for timers.
+  // kAlreadyExists when the execution has a wakeup with that wait id.
+  virtual Status AddWakeup(const WakeupRecord& wakeup) = 0;
+  // The wakeups waiting for an event of `event_type` for `user_id`, by execution and wait id.
   virtual Result<std::vector<WaitRecord>> FindWaits(const std::string& user_id, const std::string& event_type) = 0;
-  virtual Status DeleteWait(int64_t execution_id, int64_t wait_id) = 0;
-  virtual Status DeleteWaitsOf(int64_t execution_id) = 0;
-
-  // Timers (indexed by due time).
-  virtual Status AddTimer(TimerRecord& timer) = 0;  // sets id
-  // Up to `limit` timers with due_ms <= now_ms, earliest first.
+  // Up to `limit` wakeups due at or before now_ms, earliest first (then by execution, wait id).
   virtual Result<std::vector<TimerRecord>> DueTimers(int64_t now_ms, int limit) = 0;
-  virtual Status DeleteTimer(int64_t timer_id) = 0;
-  virtual Status DeleteTimersOf(int64_t execution_id) = 0;
-  virtual Status DeleteTimerFor(int64_t execution_id, int64_t wait_id) = 0;
-  // The earliest due time, or nullopt when there is no timer.
+  // Removes a wakeup, its wait and its timer (nothing when there is none).
+  virtual Status DeleteWakeup(int64_t execution_id, int64_t wait_id) = 0;
+  virtual Status DeleteWakeupsOf(int64_t execution_id) = 0;
+  // The earliest due time, or nullopt when no wakeup has one.
   virtual Result<std::optional<int64_t>> NextTimerDue() = 0;
 
-  // The nodes `execution_id` (of `chain`) is suspended at now, for the `waiting` column of
-  // StoreReader::GetNodeStats: replaces the execution's previous set; an empty `nodes` clears it.
-  // Only executions whose status is kWaiting are counted, and UpdateExecution() to a finished
-  // status clears the set, so a stale set never shows. (Added for node stats: WaitRecord does
-  // not know its node, and a delay waits at a node without any WaitRecord.)
-  virtual Status SetWaitingNodes(int64_t execution_id, const std::string& chain,
-                                 const std::vector<std::string>& nodes) = 0;
-  // SetWaitingNodes for an execution that has no set yet (inserted in this transaction): adds
-  // `nodes` without first deleting the previous set.
-  virtual Status AddWaitingNodes(int64_t execution_id, const std::string& chain,
-                                 const std::vector<std::string>& nodes) = 0;
-
-  // Node counters of a chain version: adds the deltas.
+  // Node counters of a chain version: adds the deltas. `waiting` counts the executions
+  // suspended at the node now: +1 when one suspends there, -1 when it leaves (resumes, is
+  // cancelled). Counters are applied with the job's other writes (rolled back with them).
   virtual Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
-                               int64_t entered, int64_t completed, int64_t failed) = 0;
+                               int64_t entered, int64_t completed, int64_t failed, int64_t waiting = 0) = 0;
 
   // Cron triggers: the last tick that ran for `chain` (0 when never).
   virtual Result<int64_t> GetLastTick(const std::string& chain) = 0;

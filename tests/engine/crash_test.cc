@@ -342,9 +342,9 @@ TEST(CrashTest, AckedEventsSurviveSigkillAndEveryJourneyRunsExactlyOnce) {
   EXPECT_EQ(gauges->waits, 0);
   EXPECT_EQ(gauges->timers, 0);
   EXPECT_FALSE(gauges->next_timer_due_ms.has_value());
-  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM waits"), 0);
-  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM timers"), 0);
-  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM waiting_nodes"), 0);
+  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM wakeups"), 0);
+  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM executions WHERE json_extract(state, '$.wn') IS NOT NULL"), 0);
+  EXPECT_EQ(CountRows(db, "SELECT coalesce(sum(waiting), -1) FROM node_stats"), 0);
 
   // 6. Node counters: every node entered and completed once per execution (committed with the
   // steps, so a replay after a kill would show as a surplus).

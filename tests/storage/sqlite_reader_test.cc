@@ -132,23 +132,22 @@ TEST_F(SqliteReaderTest, ListExecutions_MergesFlowAndChainMatchesInIdOrderAcross
   EXPECT_EQ(ids(Filter("u1", "F", ExecutionStatus::kWaiting, a)), (std::vector<int64_t>{c, e}));
 }
 
-TEST_F(SqliteReaderTest, GetNodeStats_SumsVersionsAndCountsWaitingExecutionsPerNode) {
-  const int64_t waiting1 = Insert(MakeExecution("u1", "welcome", ExecutionStatus::kWaiting));
-  const int64_t waiting2 = Insert(MakeExecution("u2", "welcome", ExecutionStatus::kWaiting));
-  const int64_t running = Insert(MakeExecution("u3", "welcome", ExecutionStatus::kRunning));
+TEST_F(SqliteReaderTest, GetNodeStats_SumsVersionsAndTheWaitingCounter) {
   ASSERT_TRUE(IsOk(store_->Write([&](StoreTxn& txn) {
     Status s = txn.BumpNodeStats("welcome", "v1", "send", 10, 8, 2);
     if (s.ok()) s = txn.BumpNodeStats("welcome", "v1", "send", 1, 1, 0);
     if (s.ok()) s = txn.BumpNodeStats("welcome", "v2", "send", 5, 5, 0);
-    if (s.ok()) s = txn.BumpNodeStats("welcome", "v2", "wait_pay", 4, 0, 0);
+    if (s.ok()) s = txn.BumpNodeStats("welcome", "v2", "wait_pay", 4, 0, 0, 2);
+    if (s.ok()) s = txn.BumpNodeStats("welcome", "v1", "wait_pay", 0, 0, 0, 1);
+    if (s.ok()) s = txn.BumpNodeStats("welcome", "v2", "delay_1d", 0, 0, 0, 1);
     if (s.ok()) s = txn.BumpNodeStats("other", "v1", "send", 100, 100, 0);
-    // Two executions wait at wait_pay; one (a fork) also at a delay node without counters yet.
-    if (s.ok()) s = txn.SetWaitingNodes(waiting1, "welcome", {"wait_pay"});
-    if (s.ok()) s = txn.SetWaitingNodes(waiting2, "welcome", {"wait_pay", "delay_1d"});
-    // Not counted: the execution is running, whatever set it left.
-    if (s.ok()) s = txn.SetWaitingNodes(running, "welcome", {"wait_pay"});
     return s;
   })));
+  // A failed job's counters are not applied.
+  EXPECT_FALSE(store_->Write([&](StoreTxn& txn) {
+    Status s = txn.BumpNodeStats("welcome", "v1", "send", 1000, 0, 0, 1000);
+    return s.ok() ? Status::Invalid("no") : s;
+  }).ok());
 
   std::unique_ptr<StoreReader> reader = store_->NewReader();
   auto stats = reader->GetNodeStats("welcome");
@@ -164,22 +163,29 @@ TEST_F(SqliteReaderTest, GetNodeStats_SumsVersionsAndCountsWaitingExecutionsPerN
   EXPECT_EQ((*stats)[1].waiting, 0);
   EXPECT_EQ((*stats)[2].node, "wait_pay");
   EXPECT_EQ((*stats)[2].entered, 4);
-  EXPECT_EQ((*stats)[2].waiting, 2);
+  EXPECT_EQ((*stats)[2].waiting, 3);
 
-  // Replacing the set, clearing it, and finishing the execution all show at once.
+  // Executions leaving the nodes.
   ASSERT_TRUE(IsOk(store_->Write([&](StoreTxn& txn) {
-    Status s = txn.SetWaitingNodes(waiting1, "welcome", {});
-    if (!s.ok()) return s;
-    auto e = txn.GetExecution(waiting2);
-    if (!e.ok()) return e.status();
-    ExecutionRecord done = **e;
-    done.status = ExecutionStatus::kCompleted;
-    return txn.UpdateExecution(done);
+    Status s = txn.BumpNodeStats("welcome", "v2", "wait_pay", 0, 2, 0, -2);
+    if (s.ok()) s = txn.BumpNodeStats("welcome", "v1", "wait_pay", 0, 1, 0, -1);
+    if (s.ok()) s = txn.BumpNodeStats("welcome", "v2", "delay_1d", 0, 0, 0, -1);
+    return s;
   })));
   stats = reader->GetNodeStats("welcome");
   ASSERT_TRUE(IsOk(stats));
   for (const NodeStats& node : *stats) EXPECT_EQ(node.waiting, 0) << node.node;
   EXPECT_TRUE(reader->GetNodeStats("unknown")->empty());
+}
+
+WakeupRecord WakeupOf(int64_t execution, int64_t wait, const std::string& type, int64_t due) {
+  WakeupRecord w;
+  w.execution_id = execution;
+  w.wait_id = wait;
+  w.user_id = "u1";
+  w.event_type = type;
+  w.due_ms = due;
+  return w;
 }
 
 TEST_F(SqliteReaderTest, GetGauges_CountsExecutionsByStatusWaitsAndTimers) {
@@ -197,18 +203,16 @@ TEST_F(SqliteReaderTest, GetGauges_CountsExecutionsByStatusWaitsAndTimers) {
     ExecutionRecord moved = **e;
     moved.status = ExecutionStatus::kWaiting;
     Status s = txn.UpdateExecution(moved);
-    if (s.ok()) s = txn.AddWait({a, 1, "u1", "pay", 0});
-    TimerRecord t1{0, 700, a, 1}, t2{0, 300, a, 0};
-    if (s.ok()) s = txn.AddTimer(t1);
-    if (s.ok()) s = txn.AddTimer(t2);
+    if (s.ok()) s = txn.AddWakeup(WakeupOf(a, 1, "pay", 700));  // a wait with a timeout
+    if (s.ok()) s = txn.AddWakeup(WakeupOf(a, 2, "", 300));     // a delay
+    if (s.ok()) s = txn.AddWakeup(WakeupOf(a, 3, "open", 0));   // a wait without a timeout
     return s;
   })));
   // A failed job's rows are rolled back, and so are its effects on the gauges.
   Status failed = store_->Write([&](StoreTxn& txn) {
     ExecutionRecord e = MakeExecution("u9", "welcome", ExecutionStatus::kCancelled);
     Status s = txn.InsertExecution(e);
-    TimerRecord t{0, 1, e.id, 0};
-    if (s.ok()) s = txn.AddTimer(t);
+    if (s.ok()) s = txn.AddWakeup(WakeupOf(e.id, 1, "", 1));
     return s.ok() ? Status::Invalid("changed my mind") : s;
   });
   EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
@@ -220,14 +224,15 @@ TEST_F(SqliteReaderTest, GetGauges_CountsExecutionsByStatusWaitsAndTimers) {
   EXPECT_EQ(gauges->executions_by_status[static_cast<int>(ExecutionStatus::kCompleted)], 0);
   EXPECT_EQ(gauges->executions_by_status[static_cast<int>(ExecutionStatus::kFailed)], 1);
   EXPECT_EQ(gauges->executions_by_status[static_cast<int>(ExecutionStatus::kCancelled)], 0);
-  EXPECT_EQ(gauges->waits, 1);
+  EXPECT_EQ(gauges->waits, 2);
   EXPECT_EQ(gauges->timers, 2);
   EXPECT_EQ(gauges->next_timer_due_ms.value_or(-1), 300);
 
-  ASSERT_TRUE(IsOk(store_->Write([&](StoreTxn& txn) {
-    Status s = txn.DeleteWaitsOf(a);
-    return s.ok() ? txn.DeleteTimersOf(a) : s;
-  })));
+  ASSERT_TRUE(IsOk(store_->Write([&](StoreTxn& txn) { return txn.DeleteWakeup(a, 1); })));
+  gauges = reader->GetGauges();
+  EXPECT_EQ(gauges->waits, 1);
+  EXPECT_EQ(gauges->timers, 1);
+  ASSERT_TRUE(IsOk(store_->Write([&](StoreTxn& txn) { return txn.DeleteWakeupsOf(a); })));
   gauges = reader->GetGauges();
   EXPECT_EQ(gauges->waits, 0);
   EXPECT_EQ(gauges->timers, 0);

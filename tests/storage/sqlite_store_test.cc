@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "storage/sqlite_backup.h"
 #include "storage/sqlite_connection.h"
 #include "storage/sqlite_schema.h"
@@ -250,14 +252,17 @@ TEST(SqliteStoreTest, Reopen_KeepsEverythingWritten) {
       user.identities = {{"unionid", "un-1"}};
       ExecutionRecord e = MakeExecution("u1", "welcome", ExecutionStatus::kWaiting);
       EventRecord event = MakeEvent("u1", "signup", 100, "m-1");
-      TimerRecord timer{0, 5000, 0, 1};
       Status s = txn.PutUser(user);
       if (s.ok()) s = txn.InsertEvent(event).status();
       if (s.ok()) s = txn.InsertExecution(e);
       execution_id = e.id;
-      timer.execution_id = e.id;
-      if (s.ok()) s = txn.AddWait({e.id, 1, "u1", "pay", 100});
-      if (s.ok()) s = txn.AddTimer(timer);
+      WakeupRecord wait;
+      wait.execution_id = e.id;
+      wait.wait_id = 1;
+      wait.user_id = "u1";
+      wait.event_type = "pay";
+      wait.due_ms = 5000;
+      if (s.ok()) s = txn.AddWakeup(wait);
       if (s.ok()) s = txn.BumpNodeStats("welcome", "cv1", "start", 1, 1, 0);
       if (s.ok()) s = txn.SetLastTick("welcome", 777);
       return s;
@@ -321,8 +326,10 @@ TEST(SqliteStoreTest, HotPath_ReusesPreparedStatements) {
       ExecutionRecord e = MakeExecution("u" + std::to_string(i), "welcome");
       Status s = txn.InsertEvent(event).status();
       if (s.ok()) s = txn.InsertExecution(e);
-      TimerRecord timer{0, 1000 + i, e.id, 0};
-      if (s.ok()) s = txn.AddTimer(timer);
+      WakeupRecord timer;
+      timer.execution_id = e.id;
+      timer.due_ms = 1000 + i;
+      if (s.ok()) s = txn.AddWakeup(timer);
       if (s.ok()) s = txn.UpdateExecution(e);
       return s;
     };
@@ -343,7 +350,12 @@ TEST(SqliteStoreTest, Migration_BuildsTheSchemaInAnEmptyFile) {
   EXPECT_EQ(RawQuery(path, "PRAGMA user_version"), std::to_string(SchemaMigrations().back().version));
   EXPECT_EQ(RawQuery(path, "PRAGMA application_id"), std::to_string(kReachApplicationId));
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'waiting_nodes'"), "1");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('wakeups', 'wakeups_by_due', "
+                           "'wakeups_by_event')"),
+            "3");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('waits', 'timers', 'waiting_nodes') "
+                           "OR type = 'trigger'"),
+            "0");
 }
 
 TEST(SqliteStoreTest, Migration_RefusesADatabaseNewerThanThisBuild) {
@@ -424,10 +436,17 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
     const std::string plan = testing::QueryPlan(path, sql);
     EXPECT_NE(plan.find(index), std::string::npos) << sql << "\n  plan: " << plan;
   };
-  expect_index("SELECT id FROM timers WHERE due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2", "timers_by_due");
-  expect_index("DELETE FROM timers WHERE execution_id = ?1 AND wait_id = ?2", "timers_by_execution");
-  expect_index("SELECT min(due_ms) FROM timers", "timers_by_due");
-  expect_index("SELECT * FROM waits WHERE user_id = ?1 AND event_type = ?2", "waits_by_user_event");
+  // The due scan: the partial index, in its order (no temp b-tree), stopping at LIMIT.
+  const std::string due =
+      "SELECT due_ms, execution_id, wait_id FROM wakeups WHERE due_ms <= ?1 ORDER BY due_ms, execution_id, wait_id "
+      "LIMIT ?2";
+  expect_index(due, "wakeups_by_due");
+  EXPECT_EQ(testing::QueryPlan(path, due).find("TEMP B-TREE"), std::string::npos);
+  expect_index("DELETE FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2", "PRIMARY KEY");
+  expect_index("SELECT min(due_ms) FROM wakeups WHERE due_ms IS NOT NULL", "wakeups_by_due");
+  expect_index("SELECT execution_id, wait_id, created_ms FROM wakeups WHERE user_id = ?1 AND event_type = ?2 "
+               "ORDER BY execution_id, wait_id",
+               "wakeups_by_event");
   expect_index("SELECT count(*) FROM events WHERE user_id = ?1 AND type = ?2 AND timestamp_ms >= ?3",
                "events_by_user_type_time");
   expect_index("SELECT seq FROM events WHERE message_id = ?1 AND message_id <> ''", "events_by_message_id");
@@ -447,9 +466,7 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
                "executions_by_user_entry");
   expect_index("SELECT user_id FROM user_identities WHERE kind = ?1 AND value = ?2", "PRIMARY KEY");
   expect_index("DELETE FROM user_identities WHERE user_id = ?1", "user_identities_by_user");
-  expect_index("SELECT w.node, count(*) FROM waiting_nodes AS w JOIN executions AS e ON e.id = w.execution_id "
-               "WHERE w.chain = ?1 AND e.status = 'waiting' GROUP BY w.node",
-               "waiting_nodes_by_chain_node");
+  expect_index("SELECT node, sum(waiting) FROM node_stats WHERE chain = ?1 GROUP BY node", "PRIMARY KEY");
 }
 
 TEST(SqliteStoreTest, Backup_ProducesAReadableCopyWhileTheStoreIsOpen) {
@@ -471,6 +488,118 @@ TEST(SqliteStoreTest, Backup_ProducesAReadableCopyWhileTheStoreIsOpen) {
   EXPECT_TRUE(IsOk(restored->Write(PutMetaJob("restored", "v"))));
 
   EXPECT_EQ(BackupSqlite(dir.File("missing.db"), dir.File("x.db")).code(), StatusCode::kIoError);
+}
+
+}  // namespace
+}  // namespace reach::storage
+
+namespace reach::storage {
+namespace {
+
+TEST(SqliteStoreTest, FailedSync_FailsTheBatchesItCoveredAndEveryLaterWrite) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenOrDie(dir.File("reach.db"));
+  ASSERT_TRUE(IsOk(store->Write(PutMetaJob("before", "v"))));
+  InjectSyncFailuresForTesting(*store, 1);
+  Status status = store->Write(PutMetaJob("a", "v"));
+  EXPECT_EQ(status.code(), StatusCode::kIoError) << status.ToString();
+  EXPECT_NE(status.message().find("fsync"), std::string::npos) << status.ToString();
+  EXPECT_EQ(store->health().code(), StatusCode::kIoError);
+  // Later writes are refused (a retry of the fsync could "succeed" over lost pages).
+  EXPECT_EQ(store->Write(PutMetaJob("b", "v")).code(), StatusCode::kIoError);
+}
+
+TEST(SqliteStoreTest, FailingJob_OnlyAJobThatWroteMakesTheBatchRunAgainAndOnlyItIsUndone) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  std::atomic<int> runs_before{0}, runs_clean{0}, runs_dirty{0}, runs_after{0};
+  auto counted = [](std::atomic<int>& runs, Store::Job job) {
+    return [&runs, job = std::move(job)](StoreTxn& txn) {
+      ++runs;
+      return job(txn);
+    };
+  };
+  WriterGate gate(*store);
+  std::promise<Status> before, clean, dirty, after;
+  store->Submit(counted(runs_before, PutMetaJob("before", "1")), [&](const Status& s) { before.set_value(s); });
+  // Fails before writing: nothing to undo, no second run.
+  store->Submit(counted(runs_clean, [](StoreTxn& txn) -> Status {
+                  return txn.GetMeta("x").ok() ? Status::NotFound("no such thing") : Status::Internal("?");
+                }),
+                [&](const Status& s) { clean.set_value(s); });
+  // Fails after writing: its write must not stay.
+  store->Submit(counted(runs_dirty, [](StoreTxn& txn) -> Status {
+                  Status s = txn.PutMeta("dirty", "1");
+                  return s.ok() ? Status::Invalid("changed my mind") : s;
+                }),
+                [&](const Status& s) { dirty.set_value(s); });
+  store->Submit(counted(runs_after, PutMetaJob("after", "1")), [&](const Status& s) { after.set_value(s); });
+  gate.Open();
+  EXPECT_TRUE(IsOk(before.get_future().get()));
+  EXPECT_EQ(clean.get_future().get().code(), StatusCode::kNotFound);
+  EXPECT_EQ(dirty.get_future().get().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(IsOk(after.get_future().get()));
+  store->Close();
+  EXPECT_EQ(RawQuery(path, "SELECT group_concat(key, ',') FROM (SELECT key FROM meta WHERE key IN "
+                           "('before', 'dirty', 'after') ORDER BY key)"),
+            "after,before");
+  // The batch ran once without savepoints up to the dirty failure, then again with them.
+  EXPECT_EQ(runs_before.load(), 2);
+  EXPECT_EQ(runs_clean.load(), 2);
+  EXPECT_EQ(runs_dirty.load(), 2);
+  EXPECT_EQ(runs_after.load(), 1);
+}
+
+TEST(SqliteStoreTest, MigrationToV3_MergesWaitsAndTimersAndCountsWaitingNodes) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  {
+    auto connection = SqliteConnection::Open(path, {});
+    ASSERT_TRUE(IsOk(connection));
+    ASSERT_TRUE(IsOk(MigrateSchema(**connection, SchemaMigrations().first(2))));
+    ASSERT_TRUE(IsOk((*connection)->Exec(R"sql(
+      INSERT INTO executions (id, flow, chain, chain_version, set_version, user_id, status, state, created_ms, updated_ms)
+        VALUES (1, 'f', 'c', 'v1', 's', 'u1', 'waiting', '{"root":{}}', 1, 1),
+               (2, 'f', 'c', 'v1', 's', 'u2', 'waiting', '{"root":{}}', 1, 1),
+               (3, 'f', 'c', 'v1', 's', 'u3', 'completed', '{}', 1, 1);
+      INSERT INTO waits (execution_id, wait_id, user_id, event_type, created_ms) VALUES (1, 1, 'u1', 'pay', 5);
+      INSERT INTO timers (due_ms, execution_id, wait_id) VALUES (900, 1, 1), (400, 2, 3);
+      INSERT INTO waiting_nodes (execution_id, node, chain) VALUES (1, 'w', 'c'), (2, 'd', 'c'), (3, 'w', 'c');
+      INSERT INTO node_stats (chain, chain_version, node, entered) VALUES ('c', 'v1', 'w', 3), ('c', 'v1', 'd', 1);
+      UPDATE gauges SET n = 2 WHERE name = 'executions.waiting';
+    )sql")));
+  }
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  EXPECT_EQ(store->Write([&](StoreTxn& txn) -> Status {
+    auto waits = txn.FindWaits("u1", "pay");
+    EXPECT_EQ(waits->size(), 1u);
+    auto due = txn.DueTimers(1000, 10);
+    EXPECT_EQ(due->size(), 2u);
+    EXPECT_EQ(due->front().execution_id, 2);
+    EXPECT_EQ(due->back().due_ms, 900);
+    // The wait and its timeout are one wakeup: removing it removes both.
+    EXPECT_TRUE(IsOk(txn.DeleteWakeup(1, 1)));
+    EXPECT_EQ(txn.DueTimers(1000, 10)->size(), 1u);
+    EXPECT_TRUE(txn.FindWaits("u1", "pay")->empty());
+    auto e1 = txn.GetExecution(1);
+    EXPECT_EQ(boost::json::serialize((*e1)->state.at("wn")), R"(["w"])");
+    return Status::Invalid("look only");
+  }).code(), StatusCode::kInvalidArgument);
+  std::unique_ptr<StoreReader> reader = store->NewReader();
+  auto stats = reader->GetNodeStats("c");
+  ASSERT_TRUE(IsOk(stats));
+  ASSERT_EQ(stats->size(), 2u);
+  EXPECT_EQ((*stats)[0].node, "d");
+  EXPECT_EQ((*stats)[0].waiting, 1);
+  EXPECT_EQ((*stats)[1].node, "w");
+  EXPECT_EQ((*stats)[1].waiting, 1);  // the completed execution's stale row is not counted
+  auto gauges = reader->GetGauges();
+  EXPECT_EQ(gauges->waits, 1);
+  EXPECT_EQ(gauges->timers, 2);
+  EXPECT_EQ(gauges->next_timer_due_ms.value_or(0), 400);
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('waits', 'timers', 'waiting_nodes')"),
+            "0");
 }
 
 }  // namespace

@@ -212,13 +212,29 @@ TEST_F(SqliteTxnTest, GetEntryState_TellsAnyAndActivePerChainUserAndKey) {
   });
 }
 
-TEST_F(SqliteTxnTest, Waits_AddFindDelete) {
+WakeupRecord Wait(int64_t execution, int64_t wait, const std::string& user, const std::string& type, int64_t created,
+                  int64_t due = 0) {
+  WakeupRecord w;
+  w.execution_id = execution;
+  w.wait_id = wait;
+  w.user_id = user;
+  w.event_type = type;
+  w.created_ms = created;
+  w.due_ms = due;
+  return w;
+}
+
+WakeupRecord Timer(int64_t execution, int64_t wait, int64_t due) { return Wait(execution, wait, "", "", 1, due); }
+
+TEST_F(SqliteTxnTest, Wakeups_AddFindDelete) {
   InJob([](StoreTxn& txn) {
-    ASSERT_TRUE(IsOk(txn.AddWait({7, 1, "u1", "purchase", 10})));
-    ASSERT_TRUE(IsOk(txn.AddWait({7, 2, "u1", "purchase", 11})));
-    ASSERT_TRUE(IsOk(txn.AddWait({8, 1, "u1", "purchase", 12})));
-    ASSERT_TRUE(IsOk(txn.AddWait({9, 1, "u1", "click", 13})));
-    EXPECT_EQ(txn.AddWait({7, 1, "u1", "purchase", 10}).code(), StatusCode::kAlreadyExists);
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(7, 1, "u1", "purchase", 10))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(7, 2, "u1", "purchase", 11))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(8, 1, "u1", "purchase", 12))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(9, 1, "u1", "click", 13))));
+    EXPECT_EQ(txn.AddWakeup(Wait(7, 1, "u1", "purchase", 10)).code(), StatusCode::kAlreadyExists);
+    // A pure timer of the same user is no wait.
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(10, 1, 500))));
 
     auto waits = txn.FindWaits("u1", "purchase");
     ASSERT_TRUE(IsOk(waits));
@@ -228,27 +244,32 @@ TEST_F(SqliteTxnTest, Waits_AddFindDelete) {
     EXPECT_EQ((*waits)[0].event_type, "purchase");
     EXPECT_EQ((*waits)[2].created_ms, 12);
 
-    ASSERT_TRUE(IsOk(txn.DeleteWait(7, 2)));
+    ASSERT_TRUE(IsOk(txn.DeleteWakeup(7, 2)));
     EXPECT_EQ(txn.FindWaits("u1", "purchase")->size(), 2u);
-    ASSERT_TRUE(IsOk(txn.DeleteWaitsOf(7)));
+    ASSERT_TRUE(IsOk(txn.DeleteWakeupsOf(7)));
     ASSERT_EQ(txn.FindWaits("u1", "purchase")->size(), 1u);
     EXPECT_EQ(txn.FindWaits("u1", "purchase")->front().execution_id, 8);
     EXPECT_EQ(txn.FindWaits("u1", "click")->size(), 1u);
     EXPECT_TRUE(txn.FindWaits("u2", "purchase")->empty());
+    EXPECT_TRUE(txn.FindWaits("", "")->empty());
+    ASSERT_TRUE(IsOk(txn.DeleteWakeup(99, 1)));  // none: nothing to do
   });
 }
 
 TEST_F(SqliteTxnTest, DueTimers_ReturnsDueTimersEarliestFirstUpToLimit) {
   InJob([](StoreTxn& txn) {
     EXPECT_FALSE(txn.NextTimerDue()->has_value());
-    std::vector<TimerRecord> timers = {{0, 500, 1, 0}, {0, 100, 2, 0}, {0, 300, 3, 1}, {0, 100, 4, 0}, {0, 900, 5, 0}};
-    for (TimerRecord& t : timers) ASSERT_TRUE(IsOk(txn.AddTimer(t)));
-    EXPECT_GT(timers[1].id, timers[0].id);
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(1, 0, 500))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(4, 0, 100))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(3, 1, "u", "reply", 1, 300))));  // a wait with a timeout
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(2, 0, 100))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(5, 0, 900))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(6, 1, "u", "reply", 1))));  // no timeout: never due
 
     auto due = txn.DueTimers(500, 10);
     ASSERT_TRUE(IsOk(due));
     ASSERT_EQ(due->size(), 4u);
-    // Equal due times come out in insertion (id) order.
+    // Equal due times come out by execution, then wait id.
     EXPECT_EQ((*due)[0].execution_id, 2);
     EXPECT_EQ((*due)[1].execution_id, 4);
     EXPECT_EQ((*due)[2].execution_id, 3);
@@ -261,38 +282,48 @@ TEST_F(SqliteTxnTest, DueTimers_ReturnsDueTimersEarliestFirstUpToLimit) {
     EXPECT_EQ((*limited)[1].execution_id, 4);
     EXPECT_TRUE(txn.DueTimers(99, 10)->empty());
     EXPECT_TRUE(txn.DueTimers(10'000, 0)->empty());
+    EXPECT_EQ(txn.DueTimers(10'000, 100)->size(), 5u);
     EXPECT_EQ(txn.NextTimerDue()->value_or(-1), 100);
   });
 }
 
-TEST_F(SqliteTxnTest, Timers_DeleteByIdByExecutionAndByWait) {
+TEST_F(SqliteTxnTest, Wakeups_AWaitWithATimeoutIsOneRowRemovedWhole) {
   InJob([](StoreTxn& txn) {
-    TimerRecord a{0, 100, 1, 0}, b{0, 200, 1, 7}, c{0, 300, 2, 7}, d{0, 400, 2, 8};
-    for (TimerRecord* t : {&a, &b, &c, &d}) ASSERT_TRUE(IsOk(txn.AddTimer(*t)));
-    ASSERT_TRUE(IsOk(txn.DeleteTimer(a.id)));
-    EXPECT_EQ(txn.NextTimerDue()->value_or(-1), 200);
-    ASSERT_TRUE(IsOk(txn.DeleteTimerFor(2, 7)));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(1, 1, "u", "reply", 1, 200))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(1, 2, 100))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(2, 7, 300))));
+    // The timeout fires: the wait goes with it.
+    ASSERT_TRUE(IsOk(txn.DeleteWakeup(1, 1)));
+    EXPECT_TRUE(txn.FindWaits("u", "reply")->empty());
     auto due = txn.DueTimers(1000, 10);
     ASSERT_EQ(due->size(), 2u);
-    EXPECT_EQ((*due)[0].id, b.id);
-    EXPECT_EQ((*due)[1].id, d.id);
-    ASSERT_TRUE(IsOk(txn.DeleteTimersOf(1)));
+    EXPECT_EQ((*due)[0].wait_id, 2);
+    EXPECT_EQ((*due)[1].execution_id, 2);
+    ASSERT_TRUE(IsOk(txn.DeleteWakeupsOf(1)));
     ASSERT_EQ(txn.DueTimers(1000, 10)->size(), 1u);
-    EXPECT_EQ(txn.NextTimerDue()->value_or(-1), 400);
+    EXPECT_EQ(txn.NextTimerDue()->value_or(-1), 300);
   });
 }
 
-TEST_F(SqliteTxnTest, Timers_IdsAreNeverReusedAfterDeletingTheNewest) {
-  int64_t first_id = 0;
+TEST_F(SqliteTxnTest, ReserveExecutionId_IsNeverReusedAlsoWhenNothingIsInserted) {
+  int64_t reserved = 0, inserted = 0;
   InJob([&](StoreTxn& txn) {
-    TimerRecord t{0, 100, 1, 0};
-    ASSERT_TRUE(IsOk(txn.AddTimer(t)));
-    first_id = t.id;
-    ASSERT_TRUE(IsOk(txn.DeleteTimer(t.id)));
-    TimerRecord next{0, 100, 1, 0};
-    ASSERT_TRUE(IsOk(txn.AddTimer(next)));
-    EXPECT_GT(next.id, first_id);
+    reserved = *txn.ReserveExecutionId();
+    ExecutionRecord e;
+    e.flow = e.chain = "c";
+    e.user_id = "u";
+    ASSERT_TRUE(IsOk(txn.InsertExecution(e)));
+    EXPECT_GT(e.id, reserved);
+    ExecutionRecord with_reserved = e;
+    with_reserved.id = *txn.ReserveExecutionId();
+    ASSERT_TRUE(IsOk(txn.InsertExecution(with_reserved)));
+    EXPECT_EQ(with_reserved.id, e.id + 1);
+    inserted = with_reserved.id;
   });
+  // A new store on the same file (the counter is read again from the file) goes on after both.
+  store_->Close();
+  store_ = OpenOrDie(dir_.File("reach.db"));
+  InJob([&](StoreTxn& txn) { EXPECT_GT(*txn.ReserveExecutionId(), inserted); });
 }
 
 TEST_F(SqliteTxnTest, Schedules_LastTickIsZeroUntilSet) {
