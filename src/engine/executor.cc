@@ -83,6 +83,13 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
     AddWaitId(frame_, id);
     return id;
   }
+  int64_t WaitForEventUntil(const std::string& type, int64_t due_ms) override {
+    int64_t id = ex_.NewWaitId();
+    Check(ex_.host_.AddWait(ex_.exec_->id, id, type));
+    Check(ex_.host_.AddTimer(ex_.exec_->id, id, due_ms));
+    AddWaitId(frame_, id);
+    return id;
+  }
   void SetEvent(const json::value& event) override {
     ex_.event_json_ = event;
   }

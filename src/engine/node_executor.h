@@ -76,6 +76,9 @@ class NodeContext {
   virtual int64_t WaitForEvent(const std::string& type) = 0;
   // Registers a timer at `due_ms`; returns its wait id.
   virtual int64_t WaitUntil(int64_t due_ms) = 0;
+  // Registers a wait for an event of `type` that times out at `due_ms`, as one wakeup with one
+  // wait id (the Wakeup's kind tells which came first; the other is gone with it).
+  virtual int64_t WaitForEventUntil(const std::string& type, int64_t due_ms) = 0;
   // Replaces the execution's current event (after a wait_event matched).
   virtual void SetEvent(const boost::json::value& event) = 0;
   // Events of `type` for this user in the last `window_ms`.

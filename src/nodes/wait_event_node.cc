@@ -41,13 +41,16 @@ engine::NodeOutcome WaitEventKind::Execute(const dsl::NodeDef& node, engine::Nod
   if (frame.empty()) {
     // First call: register the event wait and the deadline, then sleep.
     const int64_t timeout = node.timeout_millis > 0 ? node.timeout_millis : config.timeout_millis.value_or(0);
-    frame[kEventWait] = ctx.WaitForEvent(config.event_type);
     if (timeout > 0) {
+      // One wakeup for both: the event or the deadline, whichever comes first.
       const int64_t deadline = ctx.NowMillis() + timeout;
-      frame[kTimer] = ctx.WaitUntil(deadline);
+      const int64_t id = ctx.WaitForEventUntil(config.event_type, deadline);
+      frame[kEventWait] = id;
+      frame[kTimer] = id;
       frame[kDeadline] = deadline;
       ctx.Note("waiting for " + config.event_type + " until " + FormatTimestamp(deadline));
     } else {
+      frame[kEventWait] = ctx.WaitForEvent(config.event_type);
       ctx.Note("waiting for " + config.event_type + " (no timeout)");
     }
     return NodeOutcome::Suspended();

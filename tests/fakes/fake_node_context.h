@@ -31,12 +31,14 @@ namespace reach::testing {
 
 class FakeNodeContext final : public engine::NodeContext, public dsl::EvalHost {
  public:
-  // A wait or timer the node registered and that has not been removed.
+  // A wait, a timer or both (a wait with its timeout, one id) the node registered and that
+  // has not been removed.
   struct Registered {
     int64_t id = 0;
     std::string event_type;  // event waits
     int64_t due_ms = -1;     // timers
     bool is_timer() const { return due_ms >= 0; }
+    bool is_wait() const { return !event_type.empty(); }
   };
 
   // ---- state a test sets up and inspects ----
@@ -77,7 +79,7 @@ class FakeNodeContext final : public engine::NodeContext, public dsl::EvalHost {
   // engine's event path). The event is {type, user_id, properties, timestamp, message_id}.
   engine::NodeOutcome DeliverEvent(const engine::NodeExecutor& executor, const dsl::NodeDef& node,
                                    std::string type, boost::json::object properties) {
-    const Registered* wait = Find([&](const Registered& r) { return !r.is_timer() && r.event_type == type; });
+    const Registered* wait = Find([&](const Registered& r) { return r.is_wait() && r.event_type == type; });
     if (!wait) return engine::NodeOutcome::Failed("test: no wait for " + type, "Test");
     storage::EventRecord record;
     record.type = type;
@@ -132,6 +134,10 @@ class FakeNodeContext final : public engine::NodeContext, public dsl::EvalHost {
     registered.push_back({next_id_, "", due_ms});
     return next_id_++;
   }
+  int64_t WaitForEventUntil(const std::string& type, int64_t due_ms) override {
+    registered.push_back({next_id_, type, due_ms});
+    return next_id_++;
+  }
   void SetEvent(const boost::json::value& e) override { event = e; }
   int64_t CountEvents(std::string_view type, int64_t window_ms) override {
     return static_cast<const FakeNodeContext*>(this)->CountEvents(type, window_ms);
@@ -178,7 +184,7 @@ class FakeNodeContext final : public engine::NodeContext, public dsl::EvalHost {
   std::vector<Registered> Filter(bool want_timers) const {
     std::vector<Registered> out;
     for (const Registered& r : registered)
-      if (r.is_timer() == want_timers) out.push_back(r);
+      if (want_timers ? r.is_timer() : r.is_wait()) out.push_back(r);
     return out;
   }
 

@@ -31,6 +31,8 @@ TEST(WaitEventRuntime, FirstCallRegistersTheEventWaitAndTheTimeout) {
   EXPECT_EQ(ctx.event_waits()[0].event_type, "form_submitted");
   ASSERT_EQ(ctx.timers().size(), 1u);
   EXPECT_EQ(ctx.timers()[0].due_ms, At("2026-01-04T00:00:00Z"));
+  // One registration for both (one wakeup row in the store, removed once).
+  EXPECT_EQ(ctx.timers()[0].id, ctx.event_waits()[0].id);
   EXPECT_FALSE(ctx.node_frame.empty());
   ASSERT_EQ(ctx.notes.size(), 1u);
   EXPECT_EQ(ctx.notes[0], "waiting for form_submitted until 2026-01-04T00:00:00Z");
@@ -41,7 +43,8 @@ TEST(WaitEventRuntime, NonMatchingEventKeepsWaiting) {
   FakeNodeContext ctx;
   n.Run(ctx);
   EXPECT_EQ(Show(n.Event(ctx, "form_submitted", {{"form_id", "autumn"}})), "suspended");
-  EXPECT_EQ(ctx.registered.size(), 2u);  // both the wait and the timer are still there
+  ASSERT_EQ(ctx.registered.size(), 1u);  // the wait, with its timeout, is still there
+  EXPECT_TRUE(ctx.registered[0].is_wait() && ctx.registered[0].is_timer());
   EXPECT_TRUE(ctx.event.is_null());      // the execution's event is untouched
 }
 
