@@ -200,7 +200,7 @@ double Percentile(const std::vector<double>& sorted, double p) {
 
 int main(int argc, char** argv) {
   double seconds = 4;
-  int rounds = 3, connections = 32;
+  int rounds = 3, connections = 32, io_threads = 1;
   bool overlap_sync = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -212,10 +212,11 @@ int main(int argc, char** argv) {
     if (a == "--seconds") seconds = std::atof(argv[i + 1]);
     else if (a == "--rounds") rounds = std::atoi(argv[i + 1]);
     else if (a == "--connections") connections = std::atoi(argv[i + 1]);
+    else if (a == "--io-threads") io_threads = std::atoi(argv[i + 1]);
     ++i;
   }
-  std::printf("command: build/bench/ingest_bench --seconds %g --rounds %d --connections %d%s\n", seconds, rounds,
-              connections, overlap_sync ? "" : " --inline-sync");
+  std::printf("command: build/bench/ingest_bench --seconds %g --rounds %d --connections %d --io-threads %d%s\n",
+              seconds, rounds, connections, io_threads, overlap_sync ? "" : " --inline-sync");
 
   // The full stack.
   std::string dir = (std::filesystem::temp_directory_path() / "reach-ingest-XXXXXX").string();
@@ -240,6 +241,7 @@ int main(int argc, char** argv) {
   api.set_ready(true);
   reach::server::HttpServerOptions ho;
   ho.address = "127.0.0.1";
+  ho.io_threads = io_threads;  // both servers alike
   reach::server::HttpServer full(ho, api);
   BareHandler bare_handler;
   reach::server::HttpServer bare(ho, bare_handler);

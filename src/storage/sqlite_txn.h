@@ -106,9 +106,6 @@ class SqliteTxn final : public StoreTxn {
   // Runs a cached statement that returns no rows, binding `args` to ?1, ?2 ...
   template <class... Args>
   Status RunSql(const char* sql, const Args&... args);
-  // Runs a DELETE ... RETURNING event_type, due_ms and takes the removed waits and timers off
-  // the gauges.
-  Status DeleteWakeupRows(Statement& stmt);
 
   SqliteConnection& connection_;
   SqliteWriterState& state_;
