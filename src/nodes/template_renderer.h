@@ -18,6 +18,17 @@
 // No HTML escaping: these texts go to WeChat, WeCom, SMS and JSON bodies, not into HTML, and
 // an escaped "&amp;" in a text message is a visible bug. {{x}} and {{{x}}} render the same.
 //
+// How it is fast (the result is the same as converting the whole view to kainjow data and
+// parsing every template with kainjow, which tests/nodes/template_renderer_test.cc checks
+// against that reference):
+//   - a text without "{{" is copied as it is;
+//   - a text whose tags are all plain variables ({{a.b.c}}, {{{a.b}}}, {{&a}}) is rendered by
+//     walking the JSON directly, without kainjow;
+//   - anything else (sections, partials, comments, delimiters, malformed tags) goes to kainjow:
+//     its parse is kept in a small per-thread cache keyed by the text (flow files hold few
+//     distinct texts), and only the parts of the view the text can name (user, event, ctx) are
+//     converted to kainjow data, once per renderer.
+//
 // Not thread-safe to share across threads while rendering (cheap to build: one per send).
 
 #include <memory>
@@ -33,10 +44,14 @@ namespace reach::nodes {
 
 class TemplateRenderer {
  public:
-  // Copies what it needs from `user`, `event` (may be null: {{event.*}} renders nothing) and
-  // `ctx`; the arguments need not outlive the renderer.
+  // Renders over `user`, `event` (may be null: {{event.*}} renders nothing) and `ctx`, which it
+  // reads when rendering and does not copy: they must outlive the renderer and not change
+  // while it is used (a send node builds one over its NodeContext and drops it before
+  // returning). The deleted overloads refuse temporaries at compile time.
   TemplateRenderer(const storage::UserRecord& user, const boost::json::value* event,
                    const boost::json::object& ctx);
+  TemplateRenderer(storage::UserRecord&&, const boost::json::value*, const boost::json::object&) = delete;
+  TemplateRenderer(const storage::UserRecord&, const boost::json::value*, boost::json::object&&) = delete;
   ~TemplateRenderer();
   TemplateRenderer(const TemplateRenderer&) = delete;
   TemplateRenderer& operator=(const TemplateRenderer&) = delete;
@@ -57,9 +72,18 @@ class TemplateRenderer {
 
  private:
   bool RenderAt(boost::json::value& value, std::string& path, std::string& error) const;
+  // The fast path: false (and `out` unspecified) when `text` holds anything but plain variables.
+  bool RenderVariables(std::string_view text, std::string& out) const;
+  // Appends what the plain variable `name` renders to (a string or a number; nothing else).
+  void AppendVariable(std::string_view name, std::string& out) const;
+  // Everything else: kainjow, with the parse cached per thread and the view built lazily.
+  bool RenderWithMustache(std::string_view text, std::string& out, std::string& error) const;
 
-  struct Data;  // the kainjow data tree, kept out of this header
-  std::unique_ptr<Data> data_;
+  const storage::UserRecord& user_;
+  const boost::json::value* event_;
+  const boost::json::object& ctx_;
+  struct Data;  // the kainjow data tree, built on the first template that needs kainjow
+  mutable std::unique_ptr<Data> data_;
 };
 
 }  // namespace reach::nodes

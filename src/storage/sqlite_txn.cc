@@ -1,5 +1,6 @@
 #include "storage/sqlite_txn.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "storage/sqlite_queries.h"
@@ -118,9 +119,28 @@ Status SqliteTxn::PutUser(const UserRecord& user) {
       JsonText(user.subscriptions), user.created_ms, user.updated_ms);
   if (!status.ok()) return status;
 
-  status = RunSql("DELETE FROM user_identities WHERE user_id = ?1", user.id);
-  if (!status.ok()) return status;
+  // The user's identity rows: only the difference is written (nothing for an unchanged user,
+  // inserts only for a new one). Deleting by primary key, not `WHERE user_id = ?`: on a
+  // WITHOUT ROWID table a delete through a secondary index goes through an ephemeral table.
+  std::vector<std::pair<std::string, std::string>> stored;
+  {
+    Result<Statement> stmt = connection_.Prepare("SELECT kind, value FROM user_identities WHERE user_id = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, user.id);
+    while (true) {
+      Result<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      stored.emplace_back(stmt->ColumnText(0), stmt->ColumnText(1));
+    }
+  }
+  for (const auto& [kind, value] : stored) {
+    if (std::find(identities->begin(), identities->end(), std::make_pair(kind, value)) != identities->end()) continue;
+    status = RunSql("DELETE FROM user_identities WHERE kind = ?1 AND value = ?2", kind, value);
+    if (!status.ok()) return status;
+  }
   for (const auto& [kind, value] : *identities) {
+    if (std::find(stored.begin(), stored.end(), std::make_pair(kind, value)) != stored.end()) continue;
     // OR IGNORE: the same (kind, value) twice in one user's identities is one row.
     status = RunSql("INSERT OR IGNORE INTO user_identities (kind, value, user_id) VALUES (?1, ?2, ?3)", kind, value,
                     user.id);

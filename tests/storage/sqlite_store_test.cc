@@ -465,7 +465,7 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
                "AND +status = ?5 ORDER BY id LIMIT ?2",
                "executions_by_user_entry");
   expect_index("SELECT user_id FROM user_identities WHERE kind = ?1 AND value = ?2", "PRIMARY KEY");
-  expect_index("DELETE FROM user_identities WHERE user_id = ?1", "user_identities_by_user");
+  expect_index("SELECT kind, value FROM user_identities WHERE user_id = ?1", "user_identities_by_user");
   expect_index("SELECT node, sum(waiting) FROM node_stats WHERE chain = ?1 GROUP BY node", "PRIMARY KEY");
 }
 
