@@ -202,10 +202,15 @@ int main(int argc, char** argv) {
   double seconds = 4;
   int rounds = 3, connections = 32, io_threads = 1;
   bool overlap_sync = true;
+  bool full_only = false;  // for profiling the full stack alone: no bare rounds, no latency run
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--inline-sync") {
       overlap_sync = false;
+      continue;
+    }
+    if (a == "--full-only") {
+      full_only = true;
       continue;
     }
     if (i + 1 >= argc) break;
@@ -251,7 +256,7 @@ int main(int argc, char** argv) {
   uint64_t errs = 0;
   for (int r = 0; r < rounds; ++r) {
     double bare_cpu = 0, full_cpu = 0;
-    bare_rates.push_back(MaxRate(bare.port(), connections, seconds, errs, bare_cpu));
+    bare_rates.push_back(full_only ? 1 : MaxRate(bare.port(), connections, seconds, errs, bare_cpu));
     const auto before = (*store)->counters();
     full_rates.push_back(MaxRate(full.port(), connections, seconds, errs, full_cpu));
     const auto after = (*store)->counters();
@@ -269,7 +274,7 @@ int main(int argc, char** argv) {
   std::printf("ratio full / bare: %.2f   (errors: %llu, sends rendered: %llu)\n", f / b,
               static_cast<unsigned long long>(errs), static_cast<unsigned long long>(sink.sends.load()));
 
-  std::vector<double> lat = Latencies(full.port(), connections, f / 2, seconds);
+  std::vector<double> lat = full_only ? std::vector<double>{} : Latencies(full.port(), connections, f / 2, seconds);
   std::printf("\nlatency at half load (%.0f events/s, open loop, %zu requests): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
               f / 2, lat.size(), Percentile(lat, 0.5) * 1e3, Percentile(lat, 0.99) * 1e3, lat.empty() ? 0 : lat.back() * 1e3);
 

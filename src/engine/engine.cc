@@ -87,6 +87,8 @@ class Engine::TxnHost final : public ExecutionHost {
   Status FlushWakeups() {
     for (storage::WakeupRecord& w : pending_) {
       w.execution_id = exec_.id;
+      if (w.due_ms > 0 && (engine_.job_earliest_due_ == 0 || w.due_ms < engine_.job_earliest_due_))
+        engine_.job_earliest_due_ = w.due_ms;
       if (Status s = txn_.AddWakeup(w); !s.ok()) return s;
     }
     pending_.clear();
@@ -399,6 +401,7 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
                            UserRecord* known_user) {
   if (event.received_ms == 0) event.received_ms = clock_.NowMillis();
   if (event.timestamp_ms == 0) event.timestamp_ms = event.received_ms;
+  job_earliest_due_ = 0;
   auto inserted = txn.InsertEvent(event);
   if (!inserted.ok()) return inserted.status();
   outcome.seq = event.seq;
@@ -441,6 +444,7 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
     if (e.trace.size() != trace_before || e.status != status_before) outcome.resumed.push_back(exec_id);
   }
 
+  outcome.earliest_due_ms = job_earliest_due_;
   auto graph = current();
   if (!graph) return Status::Ok();
   for (size_t c = 0; c < graph->chains().size(); ++c) {
@@ -459,6 +463,7 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
       return s;
     if (id) outcome.started.push_back(id);
   }
+  outcome.earliest_due_ms = job_earliest_due_;
   return Status::Ok();
 }
 

@@ -60,6 +60,7 @@ struct EventOutcome {
   bool duplicate = false;
   std::vector<int64_t> started;   // executions enrolled
   std::vector<int64_t> resumed;   // executions resumed
+  int64_t earliest_due_ms = 0;    // the earliest timer the event's runs registered (0: none)
 };
 
 class Engine {
@@ -158,6 +159,9 @@ class Engine {
   std::map<std::string, bool> paused_;  // flow name -> paused
   std::map<std::string, int64_t> last_ticks_;
   std::atomic<bool> fanouts_pending_{false};  // schedule chain -> last tick run (cache)
+  // The earliest due time the current job's runs registered (jobs run one at a time: the
+  // writer's thread, or `reach run`'s); HandleEvent reports it in EventOutcome.
+  int64_t job_earliest_due_ = 0;
 };
 
 // The JSON view of an event that expressions and templates see.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <memory>
 
 namespace reach::engine {
@@ -57,7 +58,9 @@ void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object 
           counters_.events_accepted++;
           counters_.executions_started += state->second.started.size();
           counters_.executions_resumed += state->second.resumed.size();
-          if (!state->second.started.empty() || !state->second.resumed.empty()) Wake();
+          // The timer thread needs waking only for a timer due before it wakes anyway.
+          const int64_t due = state->second.earliest_due_ms;
+          if (due > 0 && due < planned_wake_ms_.load(std::memory_order_relaxed)) Wake();
         }
         done(s, state->second);
       });
@@ -98,6 +101,9 @@ void EngineService::TimerLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
       woken_ = false;
+      // Until it decides how long to sleep, any new timer wakes it (it may read the store
+      // before that timer's commit).
+      planned_wake_ms_.store(std::numeric_limits<int64_t>::max(), std::memory_order_relaxed);
     }
     int64_t now = clock_.NowMillis();
     // The earliest due timer, from the index; and the earliest schedule tick.
@@ -128,6 +134,7 @@ void EngineService::TimerLoop() {
     }
     int64_t sleep_ms = max_sleep_ms_;
     if (next) sleep_ms = std::clamp<int64_t>(*next - now, 1, max_sleep_ms_);
+    planned_wake_ms_.store(now + sleep_ms, std::memory_order_relaxed);
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms), [this] { return stop_ || woken_; });
   }

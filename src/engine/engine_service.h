@@ -5,6 +5,7 @@
 // never by scanning executions) and fires due timers in batches.
 
 #include <atomic>
+#include <limits>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -67,6 +68,8 @@ class EngineService {
   Engine& engine_;
   const Clock& clock_;
   int64_t max_sleep_ms_;
+  // When the timer thread will look again by itself (clock ms); earlier timers wake it.
+  std::atomic<int64_t> planned_wake_ms_{std::numeric_limits<int64_t>::max()};
   ServiceCounters counters_;
 
   std::mutex mu_;
