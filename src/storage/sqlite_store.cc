@@ -138,13 +138,6 @@ class SqliteStore final : public Store {
   std::thread thread_;
   int wal_fd_ = -1;                  // the -wal file, for the sync thread's fdatasync()
   std::thread sync_thread_;          // runs only when wal_fd_ >= 0
-  // With the sync thread, checkpoints run there on this connection instead of inside the
-  // writer's COMMIT (where SQLite's auto-checkpoint would stall every batch behind it for the
-  // copy and two fsyncs). The writer's wal hook tells how many frames the WAL holds.
-  std::unique_ptr<SqliteConnection> checkpointer_;
-  std::atomic<int> wal_frames_{0};
-  static int WalHook(void* self, sqlite3*, const char*, int frames);
-  void MaybeCheckpoint();
 
   std::mutex sync_mutex_;
   std::condition_variable sync_cv_;
@@ -215,35 +208,9 @@ bool SqliteStore::OpenWalForSync() {
   // closes; it is truncated (journal_size_limit) but never replaced while the writer is open,
   // so this descriptor names it for the store's life. A read makes sure it exists.
   if (!writer_->Run("SELECT 1 FROM meta LIMIT 1").ok()) return false;
-  SqliteConnection::Options options;
-  options.synchronous_full = false;  // a checkpoint syncs the WAL before and the file after
-  options.busy_timeout_ms = kBusyTimeoutMs;
-  Result<std::unique_ptr<SqliteConnection>> checkpointer = SqliteConnection::Open(options_.path, options);
-  if (!checkpointer.ok()) return false;
   const std::string wal = options_.path + "-wal";
   wal_fd_ = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
-  if (wal_fd_ < 0) return false;
-  checkpointer_ = std::move(*checkpointer);
-  // Replaces SQLite's auto-checkpoint on the writer (which is itself a wal hook).
-  sqlite3_wal_hook(writer_->handle(), &SqliteStore::WalHook, this);
-  return true;
-}
-
-int SqliteStore::WalHook(void* self, sqlite3*, const char*, int frames) {
-  static_cast<SqliteStore*>(self)->wal_frames_.store(frames, std::memory_order_relaxed);
-  return SQLITE_OK;
-}
-
-void SqliteStore::MaybeCheckpoint() {
-  // SQLite's default threshold (1000 pages). PASSIVE: copies what no reader still needs and
-  // never waits; the writer goes on appending meanwhile and restarts the WAL from its start
-  // once a checkpoint has copied all of it.
-  constexpr int kCheckpointFrames = 1000;
-  if (!checkpointer_ || wal_frames_.load(std::memory_order_relaxed) < kCheckpointFrames) return;
-  int log = 0, copied = 0;
-  sqlite3_wal_checkpoint_v2(checkpointer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-  // Not counted again until the writer's next commit reports the WAL's size.
-  wal_frames_.store(0, std::memory_order_relaxed);
+  return wal_fd_ >= 0;
 }
 
 int SqliteStore::CommitHook(void* self) {
@@ -309,7 +276,6 @@ void SqliteStore::Close() {
     ::close(wal_fd_);
     wal_fd_ = -1;
   }
-  checkpointer_.reset();
   writer_.reset();  // finalizes the statements, closes the file (checkpointing the WAL)
 }
 
@@ -499,7 +465,6 @@ void SqliteStore::SyncLoop() {
     }
     for (Committed& committed : ready) Report(committed, failure);
     ready.clear();
-    if (failure.ok()) MaybeCheckpoint();
   }
   tls_writer_of = nullptr;
 }
