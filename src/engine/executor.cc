@@ -190,8 +190,6 @@ Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& u
   steps_ = 0;
   waiting_nodes_.clear();
   user_json_ = UserJson(user);
-  event_json_ = execution.event;
-  ctx_json_ = execution.ctx;
 
   int32_t chain = graph_.FindChain(execution.chain);
   if (chain == kNone) {
@@ -202,6 +200,21 @@ Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& u
   if (storage::IsFinished(execution.status)) return Status::Ok();
   flow_tz_ = graph_.chain(static_cast<uint32_t>(chain)).tz;
 
+  // The run works on the execution's event and ctx in place of copies: moved in here and moved
+  // back on every way out (nothing reads them from the record while it runs).
+  event_json_ = std::move(execution.event);
+  ctx_json_ = std::move(execution.ctx);
+  struct GiveBack {
+    Executor& ex;
+    storage::ExecutionRecord& e;
+    ~GiveBack() {
+      e.event = std::move(ex.event_json_);
+      if (ex.ctx_json_.is_object()) e.ctx = std::move(ex.ctx_json_.as_object());
+      ex.ctx_json_ = json::object();
+      ex.event_json_ = nullptr;
+    }
+  } give_back{*this, execution};
+
   // Boost.JSON objects move their values when a key is added, so every key a run may add to
   // a frame is created before references into that frame are taken (here and in each Run*).
   if (!execution.state.contains("next_wait")) execution.state["next_wait"] = 1;
@@ -209,8 +222,6 @@ Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& u
   Sub(execution.state, "root");
   R r = Run(graph_.chain(static_cast<uint32_t>(chain)).root, execution.state["root"].as_object(), true);
   if (!host_status_.ok()) return host_status_;
-  execution.ctx = ctx_json_.as_object();
-  execution.event = event_json_;
   switch (r.st) {
     case St::kSuspend:
       execution.status = storage::ExecutionStatus::kWaiting;
@@ -218,7 +229,7 @@ Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& u
     case St::kOk:
     case St::kExit:
       execution.status = storage::ExecutionStatus::kCompleted;
-      if (r.st == St::kExit && !r.error.empty()) execution.ctx["exit_reason"] = r.error;
+      if (r.st == St::kExit && !r.error.empty()) ctx_json_.as_object()["exit_reason"] = r.error;
       break;
     case St::kFail:
       execution.status = storage::ExecutionStatus::kFailed;

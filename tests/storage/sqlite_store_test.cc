@@ -602,5 +602,30 @@ TEST(SqliteStoreTest, MigrationToV3_MergesWaitsAndTimersAndCountsWaitingNodes) {
             "0");
 }
 
+TEST(SqliteStoreTest, MigrationToV4_StatusCheckStillRefusesUnknownStatusesWithoutAnInList) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  OpenOrDie(path).reset();
+  const std::string sql = RawQuery(path, "SELECT sql FROM sqlite_schema WHERE name = 'executions'");
+  EXPECT_EQ(sql.find("status IN"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("status = 'cancelled'"), std::string::npos) << sql;
+  // The constraint still holds, through the store and through any other connection.
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  EXPECT_TRUE(IsOk(store->Write([](StoreTxn& txn) {
+    ExecutionRecord e = MakeExecution("u1", "welcome", ExecutionStatus::kWaiting);
+    return txn.InsertExecution(e);
+  })));
+  store->Close();
+  auto connection = SqliteConnection::Open(path, {});
+  ASSERT_TRUE(IsOk(connection));
+  Status bad = (*connection)->Exec(
+      "INSERT INTO executions (flow, chain, chain_version, set_version, user_id, status, created_ms, updated_ms) "
+      "VALUES ('f', 'c', 'v', 's', 'u', 'bogus', 1, 1)");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("CHECK"), std::string::npos) << bad.ToString();
+  EXPECT_TRUE(IsOk((*connection)->Exec("PRAGMA integrity_check")));
+  EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), "ok");
+}
+
 }  // namespace
 }  // namespace reach::storage
