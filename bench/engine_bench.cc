@@ -4,14 +4,14 @@
 //   engine  N `cart` events SubmitEvent()ed from T threads to a started EngineService over a
 //           SqliteStore (group commit, synchronous=FULL). Each event is stored, finds no wait,
 //           enrolls one execution of the 5-node chain THEN(a, cond, w, b, c)
-//           (engine_bench_support.h), which runs a and cond and suspends at w (a wait row and a
-//           timeout timer). Timed from the first Submit to the last `done` (every event
-//           acknowledged after its batch's COMMIT). The users exist beforehand (created before
+//           (engine_bench_support.h), which runs a and cond and suspends at w (one wakeup row:
+//           the wait and its timeout). Timed from the first Submit to the last `done` (every
+//           event acknowledged after its batch's WAL is on disk). The users exist beforehand (created before
 //           the clock starts), as they mostly do in production.
 //   raw     the rows such an item leaves, through raw sqlite3: one event, one execution (the
-//           state, ctx and event JSON the engine wrote, serialized per item), one wait and one
-//           timer row per item, prepared statements, 1000 items per transaction, the store's
-//           schema (indexes, triggers) and pragmas (WAL, synchronous=FULL, temp_store=MEMORY).
+//           state, ctx and event JSON the engine wrote, serialized per item), one wakeup row per
+//           item, prepared statements, 1000 items per transaction, the store's schema (indexes)
+//           and pragmas (WAL, synchronous=FULL, temp_store=MEMORY).
 //           The floor under any engine: no reads, no savepoints, no interpretation.
 //
 // Rounds alternate raw / engine on fresh files; medians are reported with the ratio (goal >= 0.4),
@@ -345,7 +345,7 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("\nmedian of %lld rounds:\n", static_cast<long long>(args.rounds));
-  std::printf("raw sqlite3, 4 inserts/item, 1000 items/txn : %10.0f items/s        %6.1f us cpu/item\n", Median(raw),
+  std::printf("raw sqlite3, 3 inserts/item, 1000 items/txn : %10.0f items/s        %6.1f us cpu/item\n", Median(raw),
               Median(raw_cpu));
   std::printf("engine, SubmitEvent (group commit)          : %10.0f executions/s   %6.1f us cpu/item\n", Median(eng),
               Median(eng_cpu));
