@@ -270,7 +270,7 @@ int Serve(const ServeArgs& args) {
              std::string(storage::ExecutionStatusName(static_cast<storage::ExecutionStatus>(i))) + "\"} " +
              std::to_string(g->executions_by_status[i]) + "\n";
     }
-    out += "# HELP reach_waits_pending Executions waiting for an event\n# TYPE reach_waits_pending gauge\n";
+    out += "# HELP reach_waits_pending Waits for an event not yet resolved (an execution may hold several)\n# TYPE reach_waits_pending gauge\n";
     out += "reach_waits_pending " + std::to_string(g->waits) + "\n";
     out += "# HELP reach_timers_pending Timers not yet fired\n# TYPE reach_timers_pending gauge\n";
     out += "reach_timers_pending " + std::to_string(g->timers) + "\n";

@@ -23,22 +23,18 @@ Statement& Statement::Bind(int index, int64_t value) {
   return *this;
 }
 
-Statement& Statement::Bind(int index, std::string_view value) {
+Statement& Statement::BindText(int index, std::string_view value, sqlite3_destructor_type lifetime) {
   // A non-null pointer even for "": binding nullptr would store NULL, not ''.
   static const char kEmpty[] = "";
   const char* data = value.empty() ? kEmpty : value.data();
-  int rc = sqlite3_bind_text64(stmt_, index, data, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  int rc = sqlite3_bind_text64(stmt_, index, data, value.size(), lifetime, SQLITE_UTF8);
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
   return *this;
 }
 
-Statement& Statement::BindStatic(int index, std::string_view value) {
-  static const char kEmpty[] = "";
-  const char* data = value.empty() ? kEmpty : value.data();
-  int rc = sqlite3_bind_text64(stmt_, index, data, value.size(), SQLITE_STATIC, SQLITE_UTF8);
-  if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
-  return *this;
-}
+Statement& Statement::Bind(int index, std::string_view value) { return BindText(index, value, SQLITE_TRANSIENT); }
+
+Statement& Statement::BindStatic(int index, std::string_view value) { return BindText(index, value, SQLITE_STATIC); }
 
 Statement& Statement::BindNull(int index) {
   int rc = sqlite3_bind_null(stmt_, index);

@@ -57,6 +57,7 @@ class Statement {
   std::string ColumnText(int column) const { return std::string(ColumnView(column)); }
 
  private:
+  Statement& BindText(int index, std::string_view value, sqlite3_destructor_type lifetime);
   SqliteConnection* connection_;
   sqlite3_stmt* stmt_;
   int bind_error_ = SQLITE_OK;

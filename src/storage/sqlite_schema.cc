@@ -237,10 +237,14 @@ UPDATE gauges SET n = (SELECT count(*) FROM wakeups WHERE event_type IS NOT NULL
 UPDATE gauges SET n = (SELECT count(*) FROM wakeups WHERE due_ms IS NOT NULL) WHERE name = 'timers';
 
 ALTER TABLE node_stats ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
-UPDATE node_stats SET waiting = (
-  SELECT count(*) FROM waiting_nodes AS w JOIN executions AS e ON e.id = w.execution_id
-  WHERE e.status = 'waiting' AND e.chain = node_stats.chain AND e.chain_version = node_stats.chain_version
-    AND w.node = node_stats.node);
+-- One grouped pass over the waiting executions (UPDATE ... FROM materializes it once), not a
+-- count per node_stats row: a million waiting executions times hundreds of rows took minutes.
+UPDATE node_stats SET waiting = c.n
+  FROM (SELECT e.chain AS chain, e.chain_version AS chain_version, w.node AS node, count(*) AS n
+          FROM waiting_nodes AS w JOIN executions AS e ON e.id = w.execution_id
+         WHERE e.status = 'waiting'
+         GROUP BY e.chain, e.chain_version, w.node) AS c
+ WHERE c.chain = node_stats.chain AND c.chain_version = node_stats.chain_version AND c.node = node_stats.node;
 UPDATE executions SET state = json_set(state, '$.wn',
     (SELECT json_group_array(w.node) FROM waiting_nodes AS w WHERE w.execution_id = executions.id))
   WHERE status = 'waiting' AND EXISTS (SELECT 1 FROM waiting_nodes AS w WHERE w.execution_id = executions.id);

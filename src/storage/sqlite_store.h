@@ -17,9 +17,9 @@ namespace reach::storage {
 Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options);
 
 // ---- For tests only --------------------------------------------------------------------------
-// Makes the next `count` COMMITs of `store` (from OpenSqliteStore; others are ignored) fail the
-// way a failed fsync would: SQLite rolls the batch back, its jobs get kIoError and the store
-// enters its sticky error state. Implemented with sqlite3_commit_hook.
+// Makes the next `count` COMMITs of `store` (from OpenSqliteStore; others are ignored) fail as
+// a commit that cannot be written would: SQLite rolls the batch back, its jobs get kIoError and
+// the store enters its sticky error state. Implemented with sqlite3_commit_hook.
 void InjectCommitFailuresForTesting(Store& store, int count);
 // The next `count` WAL fsyncs of the sync thread fail as if the disk had returned EIO.
 void InjectSyncFailuresForTesting(Store& store, int count);

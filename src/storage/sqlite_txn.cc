@@ -266,7 +266,7 @@ Status SqliteTxn::UpdateExecution(const ExecutionRecord& e) {
   // Only the columns a run can change: an indexed column named in SET has its index entry
   // rewritten even when the value is the same (flow, chain, user_id/entry_key are indexed and
   // fixed at enrollment, as are the versions, created_ms and request_id). `status` is indexed
-  // too, but it changes, and naming it keeps the gauge trigger (UPDATE OF status) firing.
+  // too, but it is what most often changes.
   // The status before, for the gauges: a point read of a page the UPDATE reads anyway.
   std::optional<ExecutionStatus> before;
   {

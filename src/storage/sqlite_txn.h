@@ -1,17 +1,18 @@
 #pragma once
 // SqliteTxn: the StoreTxn a write job receives. It runs on the writer thread over the writer's
-// connection, inside the batch's transaction and the job's savepoint (SqliteStore opens and
-// closes both); it only adds reads and writes.
+// connection, inside the batch's transaction (and a savepoint per job when SqliteStore runs a
+// batch again to isolate a failing job); it only adds reads and writes.
 //
 // Each method either does all it says or changes nothing it can be blamed for: checks that can
 // fail on the caller's input (an identity held by another user, an unknown execution) run
 // before the first write. Errors from SQLite itself (I/O) may leave partial writes; the job then
-// fails and its savepoint is rolled back.
+// fails and SqliteStore undoes it (sqlite_store.cc: a failure after writes re-runs the batch
+// with savepoints).
 //
 // Counters (the gauges table and node_stats) are not written per row: each method adds its
 // change to the job's deltas in memory; SqliteStore merges a job's deltas into the batch's when
-// the job's savepoint is released (drops them when it is rolled back) and writes the batch's
-// once, just before COMMIT (FlushCounters). So the counters commit with the rows they count,
+// the job succeeds (drops them when it fails) and writes the batch's once, just before COMMIT
+// (FlushCounters). So the counters commit with the rows they count,
 // for a handful of statements per batch instead of a trigger per row.
 
 #include <array>
@@ -52,7 +53,7 @@ class SqliteTxn final : public StoreTxn {
   SqliteTxn(SqliteConnection& connection, SqliteWriterState& state) : connection_(connection), state_(state) {}
 
   // Job boundaries (SqliteStore): EndJob(true) keeps the job's counter deltas for the batch,
-  // EndJob(false) drops them (the job's savepoint was rolled back).
+  // EndJob(false) drops them (the job failed: its writes are undone).
   void BeginJob() { job_.Clear(); }
   void EndJob(bool kept) {
     if (kept) state_.batch.Add(job_);

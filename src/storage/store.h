@@ -4,7 +4,7 @@
 //
 // Writes go through one writer (group commit): a caller Submit()s a job; the writer runs many
 // queued jobs in one transaction (a job that fails is rolled back alone: what it wrote is
-// undone, the other jobs' writes commit), commits once (one fsync for the batch) and only then
+// undone, the other jobs' writes commit), commits once (one fsync for the batch, or for several) and only then
 // calls each job's `done`. A job may run more than once (an implementation may roll a batch
 // back and run it again to isolate a failing job): a job must set its outputs afresh each time
 // it runs, and what it does outside the store may happen again.
@@ -45,8 +45,9 @@ class StoreTxn {
   virtual Result<int64_t> CountEvents(const std::string& user_id, const std::string& type, int64_t since_ms) = 0;
 
   // Executions.
-  // An id for an execution inserted later (by this job): ids are never reused, also when the
-  // execution is never inserted. Lets a caller key things by the id before the row exists.
+  // An id for an execution inserted later (by this job). The id of a committed execution is
+  // never handed out again; one reserved by a job that did not commit may be, after a restart
+  // (nothing kept names it). Lets a caller key things by the id before the row exists.
   virtual Result<int64_t> ReserveExecutionId() = 0;
   // Inserts `execution` with its id when it holds a reserved one, else sets a new id.
   virtual Status InsertExecution(ExecutionRecord& execution) = 0;
@@ -107,8 +108,8 @@ class StoreReader {
   virtual Result<std::vector<FlowRecord>> ListFlows() = 0;
   virtual Result<std::optional<FlowSetRecord>> GetFlowSet(const std::string& version) = 0;
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
-  // Per-node stats of `chain` summed over its versions, with `waiting` counted from the
-  // executions suspended now.
+  // Per-node stats of `chain` summed over its versions; `waiting` is the number of executions
+  // suspended at the node now (a counter kept with the executions' writes).
   virtual Result<std::vector<NodeStats>> GetNodeStats(const std::string& chain) = 0;
   // Gauges for /metrics.
   struct Gauges {
@@ -131,8 +132,9 @@ struct StoreOptions {
   // the next batch executes while the previous one reaches the disk. A `done` still runs only
   // after its batch is durable. false: SQLite fsyncs inside COMMIT (synchronous=FULL).
   bool overlap_sync = true;
-  // Called on the writer thread after each commit with the batch's job count and the
-  // transaction's duration (for the commit histograms in /metrics). Optional.
+  // Called after each batch is durable, on the thread that runs the `done`s, with the batch's
+  // job count and the time from its BEGIN to durable (for the commit histograms in /metrics).
+  // Optional.
   std::function<void(size_t jobs, int64_t micros)> on_commit;
 };
 
@@ -146,8 +148,7 @@ class Store {
   // Queues `job` for the writer. `done` runs on the store's thread (the writer's, or the sync
   // thread's: see StoreOptions::overlap_sync) once the batch holding the job has committed and
   // is durable (with the job's status), or failed to (with that error); `done`s run in commit
-  // order, one at a time. Never
-  // blocks on I/O. After Close(), jobs are refused with kUnavailable, and after a failed commit
+  // order, one at a time. Never blocks on I/O. After Close(), jobs are refused with kUnavailable, and after a failed commit
   // with health()'s error; a refused job never runs and its `done` is called at once on the
   // calling thread (so do not hold a lock in Submit that `done` takes). `done` may be empty.
   // Thread-safe. Jobs may Submit() further jobs (they join a later batch).
@@ -161,8 +162,8 @@ class Store {
   // Finishes queued jobs, commits, stops the writer. Idempotent. Readers already handed out
   // keep working until destroyed.
   virtual void Close() = 0;
-  // Set when a commit failed (disk full, I/O error): the store then refuses every write,
-  // as LevelDB does, instead of pretending. Ok while healthy.
+  // Set when a commit or the WAL's fsync failed (disk full, I/O error): the store then refuses
+  // every write, as LevelDB does, instead of pretending. Ok while healthy.
   virtual Status health() const = 0;
   // Batches committed and jobs run since open (for metrics), and the last batch's size.
   struct Counters {
