@@ -114,7 +114,8 @@ struct NodeStats {
   int64_t entered = 0;
   int64_t completed = 0;
   int64_t failed = 0;
-  int64_t waiting = 0;                // executions suspended at this node now
+  int64_t waiting = 0;                // suspensions at this node now (an execution that uses the
+                                      // node twice and waits at both counts twice)
 };
 
 struct ExecutionFilter {

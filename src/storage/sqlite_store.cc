@@ -108,6 +108,10 @@ class SqliteStore final : public Store {
   // Runs one batch in one transaction; calls its `done`s, or hands them to the sync thread.
   void RunBatch(std::vector<PendingJob>& batch);
   enum class JobsOutcome { kRan, kRetryIsolated, kAborted };
+  // Inside a batch's transaction: when another connection (another process) committed since
+  // this writer's last batch, forgets what the writer remembers of the file (the next
+  // execution id), so that it is read again.
+  Status NoteOtherWriters();
   // Runs the batch's jobs inside the open transaction, each in a savepoint when `isolated`.
   // kRetryIsolated: (not isolated) a job failed after changing rows; the caller rolls back and
   // runs the batch again isolated. kAborted: the batch was failed (AbortBatch) already.
@@ -173,11 +177,17 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   // the WAL cannot be opened).
   connection_options.synchronous_full = options.synchronous_full && !options.overlap_sync;
   connection_options.busy_timeout_ms = kBusyTimeoutMs;
+  {
+    // Migrations on a connection of their own, closed before the writer opens: a connection
+    // keeps the schema it parsed, and v4 changes a CHECK in place (writable_schema), which only
+    // connections opened afterwards see.
+    Result<std::unique_ptr<SqliteConnection>> migrator = SqliteConnection::Open(options.path, connection_options);
+    if (!migrator.ok()) return migrator.status();
+    if (Status migrated = MigrateSchema(**migrator); !migrated.ok()) return migrated;
+  }
   Result<std::unique_ptr<SqliteConnection>> writer = SqliteConnection::Open(options.path, connection_options);
   if (!writer.ok()) return writer.status();
-  Status status = MigrateSchema(**writer);
-  if (!status.ok()) return status;
-  status = (*writer)->Exec("PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes));
+  Status status = (*writer)->Exec("PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes));
   if (!status.ok()) return status;
 
   std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(*writer)));
@@ -206,11 +216,29 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
 bool SqliteStore::OpenWalForSync() {
   // The -wal file exists from the first read of a WAL database until the last connection
   // closes; it is truncated (journal_size_limit) but never replaced while the writer is open,
-  // so this descriptor names it for the store's life. A read makes sure it exists.
+  // so this descriptor names it for the store's life. A read makes sure it exists. Its name is
+  // SQLite's (the database path may be a symbolic link: the WAL sits next to the target).
   if (!writer_->Run("SELECT 1 FROM meta LIMIT 1").ok()) return false;
-  const std::string wal = options_.path + "-wal";
-  wal_fd_ = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
-  return wal_fd_ >= 0;
+  const char* db_file = sqlite3_db_filename(writer_->handle(), "main");
+  const char* wal = db_file ? sqlite3_filename_wal(db_file) : nullptr;
+  if (wal == nullptr || *wal == '\0') return false;
+  wal_fd_ = ::open(wal, O_RDONLY | O_CLOEXEC);
+  if (wal_fd_ < 0) return false;
+  // The WAL may have just been created: its directory entry must be durable before any commit
+  // in it is acknowledged (SQLite syncs the directory on its own first sync of the file, which
+  // with the sync thread it never does).
+  std::string dir(wal);
+  const size_t slash = dir.rfind('/');
+  dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = dir_fd >= 0 && ::fsync(dir_fd) == 0;
+  if (dir_fd >= 0) ::close(dir_fd);
+  if (!synced) {
+    ::close(wal_fd_);
+    wal_fd_ = -1;
+    return false;
+  }
+  return true;
 }
 
 int SqliteStore::CommitHook(void* self) {
@@ -343,6 +371,7 @@ void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
       return;
     }
     writer_state_.batch.Clear();
+    if (Status seen = NoteOtherWriters(); !seen.ok()) return AbortBatch(batch, seen);
     SqliteTxn txn(*writer_, writer_state_);
     switch (RunJobs(batch, results, txn, isolated)) {
       case JobsOutcome::kAborted:
@@ -400,11 +429,16 @@ SqliteStore::JobsOutcome SqliteStore::RunJobs(std::vector<PendingJob>& batch, st
       return JobsOutcome::kAborted;
     }
     txn.EndJob(result.ok());
-    if (!isolated) {
-      // A job that failed before changing a row (a refused request, most failures) leaves
-      // nothing to undo; one that changed rows cannot be undone alone without a savepoint.
-      if (!result.ok() && sqlite3_total_changes64(db) != changes_before) return JobsOutcome::kRetryIsolated;
-    } else {
+    if (!isolated && !result.ok()) {
+      // A job refused for its input before changing a row (most failures) leaves nothing to
+      // undo; one that changed rows cannot be undone alone without a savepoint. An error of
+      // the store itself always counts as "may have written": a statement that fails in the
+      // middle (SQLITE_CORRUPT, say) has no statement journal and does not count its changes.
+      const bool refused = result.code() == StatusCode::kInvalidArgument || result.code() == StatusCode::kNotFound ||
+                           result.code() == StatusCode::kAlreadyExists ||
+                           result.code() == StatusCode::kFailedPrecondition;
+      if (!refused || sqlite3_total_changes64(db) != changes_before) return JobsOutcome::kRetryIsolated;
+    } else if (isolated) {
       Status status = result.ok() ? writer_->Run("RELEASE job") : writer_->Run("ROLLBACK TO job");
       if (status.ok() && !result.ok()) status = writer_->Run("RELEASE job");
       if (!status.ok()) {
@@ -415,6 +449,19 @@ SqliteStore::JobsOutcome SqliteStore::RunJobs(std::vector<PendingJob>& batch, st
     results[i] = std::move(result);
   }
   return JobsOutcome::kRan;
+}
+
+Status SqliteStore::NoteOtherWriters() {
+  Result<Statement> stmt = writer_->Prepare("PRAGMA data_version");
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  const int64_t version = *row ? stmt->ColumnInt(0) : 0;
+  if (version != writer_state_.data_version) {
+    writer_state_.data_version = version;
+    writer_state_.next_execution_id = 0;
+  }
+  return Status::Ok();
 }
 
 void SqliteStore::Finish(Committed committed) {

@@ -44,6 +44,7 @@ struct CounterDeltas {
 // What the writer keeps from batch to batch.
 struct SqliteWriterState {
   int64_t next_execution_id = 0;  // 0: not read from the file yet
+  int64_t data_version = -1;      // PRAGMA data_version when it was read (others' commits move it)
   CounterDeltas batch;            // the committed jobs' deltas of the batch being run
 };
 

@@ -7,7 +7,9 @@
 // undone, the other jobs' writes commit), commits once (one fsync for the batch, or for several) and only then
 // calls each job's `done`. A job may run more than once (an implementation may roll a batch
 // back and run it again to isolate a failing job): a job must set its outputs afresh each time
-// it runs, and what it does outside the store may happen again.
+// it runs, and what it does outside the store may happen again. (In a batch run again, the
+// jobs before the failing one run after the first run's later jobs changed memory that is not
+// in the store — a flow paused, a flow set deployed — and see that change.)
 // Jobs run on the writer thread, one at a time, and see each other's writes. Reads that are
 // not part of a write use a StoreReader (own connection; snapshot per call).
 

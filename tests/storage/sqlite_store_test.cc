@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <future>
@@ -625,6 +628,52 @@ TEST(SqliteStoreTest, MigrationToV4_StatusCheckStillRefusesUnknownStatusesWithou
   EXPECT_NE(bad.message().find("CHECK"), std::string::npos) << bad.ToString();
   EXPECT_TRUE(IsOk((*connection)->Exec("PRAGMA integrity_check")));
   EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteStoreTest, ExecutionIds_TwoStoresOnOneFileNeverCollide) {
+  // Two writers on one file (two processes, say): each notices the other's commits
+  // (PRAGMA data_version) and reads the next id again instead of counting on from memory.
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  std::unique_ptr<Store> a = OpenOrDie(path);
+  std::unique_ptr<Store> b = OpenOrDie(path);
+  std::vector<int64_t> ids;
+  auto insert = [&](Store& store) {
+    int64_t id = 0;
+    Status status = store.Write([&](StoreTxn& txn) {
+      ExecutionRecord e = MakeExecution("u1", "welcome", ExecutionStatus::kWaiting);
+      Status s = txn.InsertExecution(e);
+      id = e.id;
+      return s;
+    });
+    EXPECT_TRUE(IsOk(status));
+    ids.push_back(id);
+  };
+  insert(*a);
+  insert(*b);
+  insert(*a);
+  insert(*a);
+  insert(*b);
+  std::vector<int64_t> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+  a->Close();
+  b->Close();
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM executions"), "5");
+}
+
+TEST(SqliteStoreTest, OverlappedSync_FindsTheWalOfADatabaseReachedThroughASymlink) {
+  TempDir dir;
+  const std::string target = dir.File("real.db");
+  const std::string link = dir.File("link.db");
+  OpenOrDie(target).reset();
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  std::unique_ptr<Store> store = OpenOrDie(link);
+  ASSERT_TRUE(IsOk(store->Write(PutMetaJob("a", "1"))));
+  // Only the sync thread fsyncs through InjectSyncFailures: the write failing shows that it
+  // runs, i.e. that the store found the -wal next to the target (not "link.db-wal").
+  InjectSyncFailuresForTesting(*store, 1);
+  EXPECT_EQ(store->Write(PutMetaJob("b", "1")).code(), StatusCode::kIoError);
 }
 
 }  // namespace
