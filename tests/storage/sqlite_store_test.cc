@@ -676,5 +676,36 @@ TEST(SqliteStoreTest, OverlappedSync_FindsTheWalOfADatabaseReachedThroughASymlin
   EXPECT_EQ(store->Write(PutMetaJob("b", "1")).code(), StatusCode::kIoError);
 }
 
+TEST(SqliteStoreTest, FailingJob_AStoreErrorRerunsTheBatchEvenWithoutCountedChanges) {
+  // A statement that fails half-way (a corrupt page, say) does not count its changes and has no
+  // statement journal: a job failing with an error of the store is isolated like one that wrote.
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  std::atomic<int> runs_before{0}, runs_failing{0};
+  WriterGate gate(*store);
+  std::promise<Status> before, failing;
+  store->Submit(
+      [&](StoreTxn& txn) {
+        ++runs_before;
+        return txn.PutMeta("before", "1");
+      },
+      [&](const Status& s) { before.set_value(s); });
+  store->Submit(
+      [&](StoreTxn&) {
+        ++runs_failing;
+        return Status::Io("disk said no");
+      },
+      [&](const Status& s) { failing.set_value(s); });
+  gate.Open();
+  EXPECT_TRUE(IsOk(before.get_future().get()));
+  EXPECT_EQ(failing.get_future().get().code(), StatusCode::kIoError);
+  EXPECT_EQ(runs_before.load(), 2);
+  EXPECT_EQ(runs_failing.load(), 2);
+  EXPECT_TRUE(IsOk(store->health()));  // a job's error is not the store's
+  store->Close();
+  EXPECT_EQ(RawQuery(path, "SELECT value FROM meta WHERE key = 'before'"), "1");
+}
+
 }  // namespace
 }  // namespace reach::storage
