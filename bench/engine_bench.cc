@@ -180,12 +180,6 @@ EngineResult RunEngine(const Args& args, const std::string& path) {
   return r;
 }
 
-void Check(int rc, sqlite3* db, const char* what) {
-  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return;
-  std::fprintf(stderr, "raw: %s: %s\n", what, sqlite3_errmsg(db));
-  std::exit(1);
-}
-
 struct RawResult {
   double items_per_second = 0;
   double cpu_us_per_item = 0;
@@ -193,14 +187,7 @@ struct RawResult {
 
 RawResult RunRaw(const Args& args, const std::string& path, const RowTemplate& t) {
   OpenStore(path)->Close();  // the store's schema, indexes and triggers
-  sqlite3* db = nullptr;
-  Check(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), db, "open");
-  // The store's pragmas (sqlite_connection.cc, sqlite_schema.cc, sqlite_store.cc).
-  Check(sqlite3_exec(db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; "
-                     "PRAGMA journal_size_limit=67108864;",
-                     nullptr, nullptr, nullptr),
-        db, "pragmas");
+  sqlite3* db = OpenRawLikeTheStore(path);
   sqlite3_stmt *event_stmt, *execution_stmt, *wait_stmt;
   Check(sqlite3_prepare_v2(db,
                            "INSERT INTO events (message_id, type, user_id, properties, timestamp_ms, received_ms, "

@@ -6,9 +6,9 @@
 //
 //   cart ──▶ a (noop) ──▶ cond (condition on the event) ──▶ w (wait_event `paid`, 1h) ──▶ b ──▶ c
 //
-// An enrolling event runs a, cond and w and suspends at w: one execution row, one wait row
-// (user, `paid`) and one timer row (w's timeout). When the timer fires, w is false and the
-// execution runs b and c to completion.
+// An enrolling event runs a, cond and w and suspends at w: one execution row and one wakeup row
+// (the wait for `paid` by the user, with w's timeout). When the timeout fires, w is false and
+// the execution runs b and c to completion.
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -165,5 +165,26 @@ class Flags {
   char** argv_;
   const char* usage_;
 };
+
+// For the raw sqlite3 baselines: exits with the error when `rc` is not a success.
+inline void Check(int rc, sqlite3* db, const char* what) {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return;
+  std::fprintf(stderr, "raw: %s: %s\n", what, sqlite3_errmsg(db));
+  std::exit(1);
+}
+
+// Opens `path` (a store's file) with raw sqlite3 and the store's pragmas (sqlite_connection.cc,
+// sqlite_schema.cc, sqlite_store.cc: WAL, synchronous=FULL, temp_store=MEMORY, the journal size
+// limit), for a baseline that writes what the store writes with nothing of the store around it.
+inline sqlite3* OpenRawLikeTheStore(const std::string& path) {
+  sqlite3* db = nullptr;
+  Check(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), db, "open");
+  Check(sqlite3_exec(db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; "
+                     "PRAGMA journal_size_limit=67108864;",
+                     nullptr, nullptr, nullptr),
+        db, "pragmas");
+  return db;
+}
 
 }  // namespace reach::bench

@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine_bench_support.h"
 #include "engine/engine.h"
 #include "engine/engine_service.h"
 #include "nodes/builtin_kinds.h"
@@ -125,13 +125,6 @@ std::string NextEvent() {
 }
 
 // Closed loop: each connection sends the next request when the last is answered.
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
 // Closed loop: the rate; `cpu_us` gets the process's CPU time per request (server, store and
 // generator together: the machine's whole cost of one request).
 double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors, double& cpu_us) {
@@ -149,11 +142,11 @@ double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors,
     });
   auto t0 = SteadyClock::now();
   const uint64_t n0 = done.load();
-  const double cpu0 = CpuSeconds();
+  const double cpu0 = reach::bench::ProcessCpuSeconds();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   uint64_t n = done.load() - n0;
   double elapsed = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-  cpu_us = n ? (CpuSeconds() - cpu0) / static_cast<double>(n) * 1e6 : 0;
+  cpu_us = n ? (reach::bench::ProcessCpuSeconds() - cpu0) / static_cast<double>(n) * 1e6 : 0;
   stop = true;
   for (auto& t : threads) t.join();
   errors += bad.load();

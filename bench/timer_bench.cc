@@ -246,12 +246,6 @@ double TimeStartup(const std::string& path, int64_t& next_due) {
 
 // ---- fire ----------------------------------------------------------------------------------
 
-void Check(int rc, sqlite3* db, const char* what) {
-  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return;
-  std::fprintf(stderr, "raw: %s: %s\n", what, sqlite3_errmsg(db));
-  std::exit(1);
-}
-
 struct FireResult {
   double timers_per_second = 0;
   double cpu_us_per_timer = 0;  // the whole process's CPU time over the round
@@ -259,11 +253,7 @@ struct FireResult {
 };
 
 FireResult FireRaw(const std::string& path, int64_t count, int64_t now_ms) {
-  sqlite3* db = nullptr;
-  Check(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), db, "open");
-  Check(sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864;",
-                     nullptr, nullptr, nullptr),
-        db, "pragmas");
+  sqlite3* db = OpenRawLikeTheStore(path);
   sqlite3_stmt *select, *remove;
   Check(sqlite3_prepare_v2(db,
                            "SELECT execution_id, wait_id FROM wakeups WHERE due_ms <= ?1 "

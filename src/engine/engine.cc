@@ -1,7 +1,9 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
+#include <map>
 
 #include <boost/json.hpp>
 
@@ -444,10 +446,8 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
     if (e.trace.size() != trace_before || e.status != status_before) outcome.resumed.push_back(exec_id);
   }
 
-  outcome.earliest_due_ms = job_earliest_due_;
   auto graph = current();
-  if (!graph) return Status::Ok();
-  for (size_t c = 0; c < graph->chains().size(); ++c) {
+  for (size_t c = 0; graph && c < graph->chains().size(); ++c) {
     const dsl::ChainDef& chain = graph->chain(static_cast<uint32_t>(c));
     if (chain.trigger.kind != dsl::Trigger::Kind::kEvent || chain.trigger.event != event.type) continue;
     if (chain.trigger.match) {
@@ -601,9 +601,8 @@ Status Engine::ContinueFanouts(StoreTxn& txn, int& started, bool& more) {
   return txn.PutMeta("fanouts", json::serialize(list));
 }
 
-Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::string& user_id, UserRecord* out,
-                           bool* loaded) {
-  if (loaded) *loaded = false;
+Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::string& user_id,
+                           UserRecord* out) {
   // Identities in a stable order, so that the same event always resolves the same way.
   std::vector<std::pair<std::string, std::string>> ids;
   for (const auto& kv : identities)
@@ -650,10 +649,7 @@ Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::s
     if (*existing) user.updated_ms = clock_.NowMillis();
     if (Status s = txn.PutUser(user); !s.ok()) return s;
   }
-  if (out) {
-    *out = std::move(user);
-    if (loaded) *loaded = true;
-  }
+  if (out) *out = std::move(user);
   return Status::Ok();
 }
 

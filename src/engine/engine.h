@@ -8,14 +8,12 @@
 // Flow sets: the engine knows the current deployed set and can compile any earlier one from
 // the store, so that an execution always runs on the version it entered.
 
-#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -99,10 +97,10 @@ class Engine {
   // Finds the user an event or profile update is about: `user_id` when given; else the user
   // holding one of `identities` (kind -> value, e.g. {"openid": "o6_b..."}); else a new user
   // whose id is the first identity as "kind:value". Identities the user lacks are added (unless
-  // another user holds them). Sets `user_id`; sets `*user` to the user's record (and returns true
-  // in `*loaded`) when it had to read or write it anyway.
+  // another user holds them). Sets `user_id`; sets `*user` to the user's record when it had to
+  // read or write it anyway (else leaves it alone: HandleEvent reads a user whose id differs).
   Status ResolveUser(storage::StoreTxn& txn, const boost::json::object& identities, std::string& user_id,
-                     storage::UserRecord* user = nullptr, bool* loaded = nullptr);
+                     storage::UserRecord* user = nullptr);
   // Pauses or resumes a flow: a paused flow enrolls nobody (its running executions go on).
   // `found` is false when no flow has that name.
   Status SetPaused(storage::StoreTxn& txn, const std::string& flow, bool paused, bool& found);

@@ -44,10 +44,9 @@ void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object 
   store_.Submit(
       [this, state, identities = std::move(identities)](storage::StoreTxn& txn) {
         state->second = EventOutcome{};
-        storage::UserRecord user;
-        bool loaded = false;
-        if (Status s = engine_.ResolveUser(txn, identities, state->first.user_id, &user, &loaded); !s.ok()) return s;
-        return engine_.HandleEvent(txn, state->first, state->second, loaded ? &user : nullptr);
+        storage::UserRecord user;  // stays without an id unless ResolveUser read or wrote it
+        if (Status s = engine_.ResolveUser(txn, identities, state->first.user_id, &user); !s.ok()) return s;
+        return engine_.HandleEvent(txn, state->first, state->second, &user);
       },
       [this, state, done = std::move(done)](const Status& s) {
         if (!s.ok()) {

@@ -162,6 +162,14 @@ Status SqliteConnection::Run(const char* sql) {
   return stmt->Run();
 }
 
+Result<int64_t> SqliteConnection::QueryInt(const char* sql) {
+  Result<Statement> stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->ColumnInt(0) : int64_t{0};
+}
+
 Status SqliteConnection::Error(int rc, std::string_view what) const {
   std::string message(path_);
   message += ": ";

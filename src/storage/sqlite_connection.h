@@ -87,6 +87,9 @@ class SqliteConnection {
   Status Exec(const std::string& sql);
   // Runs a cached statement that returns no rows (BEGIN, COMMIT, SAVEPOINT ...).
   Status Run(const char* sql);
+  // Runs a cached statement without parameters and returns the first column of its first row
+  // as an integer (0 when there is no row): pragmas, counts, max().
+  Result<int64_t> QueryInt(const char* sql);
 
   // A Status for SQLite result code `rc` with this connection's error message:
   // "<what>: <sqlite message> (<extended code name>)".

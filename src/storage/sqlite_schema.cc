@@ -275,14 +275,6 @@ constexpr MigrationStep kMigrations[] = {
     {4, kSchemaV4},
 };
 
-Result<int64_t> ReadPragma(SqliteConnection& connection, const char* sql) {
-  Result<Statement> stmt = connection.Prepare(sql);
-  if (!stmt.ok()) return stmt.status();
-  Result<bool> row = stmt->Step();
-  if (!row.ok()) return row.status();
-  return *row ? stmt->ColumnInt(0) : int64_t{0};
-}
-
 // Switches to WAL (persistent: recorded in the file header, so every later connection uses it).
 Status EnableWal(SqliteConnection& connection) {
   Result<Statement> stmt = connection.Prepare("PRAGMA journal_mode=WAL");
@@ -305,11 +297,11 @@ Status MigrateSchema(SqliteConnection& connection) { return MigrateSchema(connec
 
 Status MigrateSchema(SqliteConnection& connection, std::span<const MigrationStep> steps) {
   // Checks first: a file that is refused must be left exactly as it was (not even switched to WAL).
-  Result<int64_t> application_id = ReadPragma(connection, "PRAGMA application_id");
+  Result<int64_t> application_id = connection.QueryInt("PRAGMA application_id");
   if (!application_id.ok()) return application_id.status();
-  Result<int64_t> version = ReadPragma(connection, "PRAGMA user_version");
+  Result<int64_t> version = connection.QueryInt("PRAGMA user_version");
   if (!version.ok()) return version.status();
-  Result<int64_t> objects = ReadPragma(connection, "SELECT count(*) FROM sqlite_schema");
+  Result<int64_t> objects = connection.QueryInt("SELECT count(*) FROM sqlite_schema");
   if (!objects.ok()) return objects.status();
 
   const std::string& path = connection.path();

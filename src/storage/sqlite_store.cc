@@ -164,7 +164,6 @@ class SqliteStore final : public Store {
   std::atomic<int> injected_commit_failures_{0};
   std::atomic<int> injected_sync_failures_{0};
   std::atomic<int64_t> writer_prepares_{0};
-  std::atomic<uint64_t> isolated_retries_{0};  // batches run again with savepoints
 };
 
 // The store whose writer runs on this thread (to refuse Write() from inside a job).
@@ -378,7 +377,6 @@ void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
         return;
       case JobsOutcome::kRetryIsolated:
         if (Status rollback = writer_->Run("ROLLBACK"); !rollback.ok()) return AbortBatch(batch, rollback);
-        ++isolated_retries_;
         continue;
       case JobsOutcome::kRan:
         break;
@@ -452,13 +450,10 @@ SqliteStore::JobsOutcome SqliteStore::RunJobs(std::vector<PendingJob>& batch, st
 }
 
 Status SqliteStore::NoteOtherWriters() {
-  Result<Statement> stmt = writer_->Prepare("PRAGMA data_version");
-  if (!stmt.ok()) return stmt.status();
-  Result<bool> row = stmt->Step();
-  if (!row.ok()) return row.status();
-  const int64_t version = *row ? stmt->ColumnInt(0) : 0;
-  if (version != writer_state_.data_version) {
-    writer_state_.data_version = version;
+  Result<int64_t> version = writer_->QueryInt("PRAGMA data_version");
+  if (!version.ok()) return version.status();
+  if (*version != writer_state_.data_version) {
+    writer_state_.data_version = *version;
     writer_state_.next_execution_id = 0;
   }
   return Status::Ok();

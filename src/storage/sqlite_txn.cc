@@ -232,13 +232,11 @@ Result<int64_t> SqliteTxn::ReserveExecutionId() {
   if (state_.next_execution_id == 0) {
     // The writer is the only one inserting executions, so the next id is known once read:
     // past every id ever used (sqlite_sequence: AUTOINCREMENT's high-water mark) and every row.
-    Result<Statement> stmt = connection_.Prepare(
+    Result<int64_t> last = connection_.QueryInt(
         "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'executions'), 0), "
         "coalesce((SELECT max(id) FROM executions), 0))");
-    if (!stmt.ok()) return stmt.status();
-    Result<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    state_.next_execution_id = stmt->ColumnInt(0) + 1;
+    if (!last.ok()) return last.status();
+    state_.next_execution_id = *last + 1;
   }
   // Not given back when the job rolls back: a gap is harmless, a reuse would not be.
   return state_.next_execution_id++;

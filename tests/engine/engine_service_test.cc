@@ -1,4 +1,4 @@
-// EngineService::FireDueNow: timers fire in small jobs (one savepoint each) that commit together,
+// EngineService::FireDueNow: timers fire in jobs of timer_batch that commit together,
 // one job per round while idle, timer_jobs jobs per round once a round comes back full.
 #include <gtest/gtest.h>
 
