@@ -121,8 +121,9 @@ size_t CodePoints(std::string_view s) {
 }
 
 bool HasTag(const Scope& scope, std::string_view name) {
-  if (!scope.user || !scope.user->is_object()) return false;
-  const boost::json::value* tags = scope.user->get_object().if_contains("tags");
+  const boost::json::value* user = scope.User();
+  if (!user || !user->is_object()) return false;
+  const boost::json::value* tags = user->get_object().if_contains("tags");
   if (!tags || !tags->is_array()) return false;
   for (const boost::json::value& tag : tags->get_array()) {
     if (tag.is_string() && tag.get_string() == name) return true;

@@ -45,7 +45,7 @@ PathNode::PathNode(NodePtr base, size_t offset) : Node(ExprType::kAny, offset), 
 }
 
 Value PathNode::EvalRoot(const Scope& scope) const {
-  const boost::json::value* at = root_ == Root::kUser ? scope.user : root_ == Root::kEvent ? scope.event : scope.ctx;
+  const boost::json::value* at = root_ == Root::kUser ? scope.User() : root_ == Root::kEvent ? scope.Event() : scope.ctx;
   if (!at) return Value::Null();
   for (size_t i = 0; i < segments_.size(); ++i) {
     const PathSegment& seg = segments_[i];

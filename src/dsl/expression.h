@@ -41,6 +41,12 @@ class EvalHost {
   virtual int64_t NowMillis() const = 0;
   // How many events of `type` the current user had in the last `window_millis`.
   virtual int64_t CountEvents(std::string_view type, int64_t window_millis) const = 0;
+  // The user's JSON when the scope's `user` is null: a host may read the user only when an
+  // expression first needs it (a timer's run that never looks at the user never loads it).
+  virtual const boost::json::value* LazyUser() const { return nullptr; }
+  // Likewise the event when the scope's `event` is null (a timer's run parses the execution's
+  // event only if something reads it).
+  virtual const boost::json::value* LazyEvent() const { return nullptr; }
 };
 
 // The roots that paths resolve against. Any pointer may be null: paths under it are null.
@@ -54,6 +60,11 @@ struct Scope {
   const boost::json::value* event = nullptr;
   const boost::json::value* ctx = nullptr;
   const EvalHost* host = nullptr;  // null: now() is 0 and count_events() is 0
+
+  // `user`, or the host's lazily read user when `user` is null.
+  const boost::json::value* User() const { return user ? user : host ? host->LazyUser() : nullptr; }
+  // `event`, or the host's lazily parsed event when `event` is null.
+  const boost::json::value* Event() const { return event ? event : host ? host->LazyEvent() : nullptr; }
 };
 
 class Expression {

@@ -119,7 +119,9 @@ class Engine::TxnHost final : public ExecutionHost {
   void Note(std::string line) override {
     if (engine_.note_sink_) engine_.note_sink_(exec_.id, line);
   }
+  bool WantsNotes() const override { return static_cast<bool>(engine_.note_sink_); }
   bool FlowPaused(const std::string& flow) const override { return engine_.IsPaused(flow); }
+  Status LoadUser(UserRecord& user) override { return engine_.LoadUser(txn_, user.id, user); }
   void StepDone(const std::string& type, bool failed) override {
     if (engine_.step_observer_) engine_.step_observer_(type, failed);
   }
@@ -281,14 +283,15 @@ std::map<std::string, int64_t> WaitingAt(const json::object& state) {
 
 }  // namespace
 
-Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& user, const Wakeup* wakeup, bool fresh) {
+Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& user, const Wakeup* wakeup, bool fresh,
+                            bool user_loaded) {
   auto graph = GraphFor(txn, exec.set_version);
   if (!graph.ok()) return graph.status();
   TxnHost host(*this, txn, exec, /*stored=*/!fresh);
   if (wakeup && wakeup->kind == Wakeup::Kind::kTimer) host.SetFiredTimer(wakeup->wait_id);
   const std::map<std::string, int64_t> waiting_before = WaitingAt(exec.state);
   Executor executor(**graph, executors_, host, options_.executor);
-  Status s = executor.Run(exec, user, wakeup);
+  Status s = executor.Run(exec, user, wakeup, user_loaded);
   if (!s.ok()) return s;
   exec.updated_ms = clock_.NowMillis();
   const bool finished = storage::IsFinished(exec.status);
@@ -480,21 +483,32 @@ Status Engine::Start(StoreTxn& txn, const std::string& chain, const std::string&
 
 Status Engine::FireDueTimers(StoreTxn& txn, int& fired) {
   fired = 0;
-  auto due = txn.DueTimers(clock_.NowMillis(), options_.timer_batch);
+  // The due wakeups with their executions in one statement; the rows are as of its start.
+  auto due = txn.DueWakeups(clock_.NowMillis(), options_.timer_batch);
   if (!due.ok()) return due.status();
-  for (const storage::TimerRecord& t : *due) {
-    // Deleting the wakeup in the same transaction as the resume makes it fire exactly once.
-    if (Status s = txn.DeleteWakeup(t.execution_id, t.wait_id); !s.ok()) return s;
+  std::vector<int64_t> ran;  // executions run by this batch: their rows read above are stale
+  for (storage::DueWakeup& d : *due) {
+    // Taking the wakeup in the same transaction as the resume makes it fire exactly once; one
+    // that is gone was taken by an earlier run of this batch (a WHEN branch it abandoned).
+    auto taken = txn.TakeWakeup(d.wakeup);
+    if (!taken.ok()) return taken.status();
+    if (!*taken) continue;
     ++fired;
-    auto exec = txn.GetExecution(t.execution_id);
-    if (!exec.ok()) return exec.status();
-    if (!*exec || storage::IsFinished((*exec)->status)) continue;
+    std::optional<ExecutionRecord> exec = std::move(d.execution);
+    if (std::find(ran.begin(), ran.end(), d.wakeup.execution_id) != ran.end()) {
+      auto fresh = txn.GetExecution(d.wakeup.execution_id);
+      if (!fresh.ok()) return fresh.status();
+      exec = std::move(*fresh);
+    }
+    if (!exec || storage::IsFinished(exec->status)) continue;
+    ran.push_back(exec->id);
+    // The user is read only if the run looks at it.
     UserRecord user;
-    if (Status s = LoadUser(txn, (*exec)->user_id, user); !s.ok()) return s;
+    user.id = exec->user_id;
     Wakeup wake;
     wake.kind = Wakeup::Kind::kTimer;
-    wake.wait_id = t.wait_id;
-    if (Status s = RunExecution(txn, **exec, user, &wake); !s.ok()) return s;
+    wake.wait_id = d.wakeup.wait_id;
+    if (Status s = RunExecution(txn, *exec, user, &wake, /*fresh=*/false, /*user_loaded=*/false); !s.ok()) return s;
   }
   return Status::Ok();
 }

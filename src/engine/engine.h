@@ -139,8 +139,9 @@ class Engine {
   // Runs `execution` and writes what changed. Node counters go to `stats` when given (the
   // caller flushes them within the same job), else are written before returning. `fresh`: the
   // execution is not in the store yet; it is inserted (and gets its id) during or after the run.
+  // `user_loaded` false: `user` holds only the id and is read if the run needs it.
   Status RunExecution(storage::StoreTxn& txn, storage::ExecutionRecord& execution, storage::UserRecord& user,
-                      const Wakeup* wakeup, bool fresh = false);
+                      const Wakeup* wakeup, bool fresh = false, bool user_loaded = true);
   Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
   // The segment node whose audience a chain fans out to, or null.
   const dsl::NodeDef* AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const;

@@ -4,6 +4,9 @@
 #include <chrono>
 #include <limits>
 #include <memory>
+#include <optional>
+
+#include "common/thread_name.h"
 
 namespace reach::engine {
 
@@ -93,7 +96,77 @@ Status EngineService::FireDueNow(int& fired, int& started) {
   return s;
 }
 
+bool EngineService::stopping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_;
+}
+
+Status EngineService::FireAllDue(int& fired) {
+  fired = 0;
+  const EngineOptions& options = engine_.options();
+  const int max_queued = std::max(1, options.timer_jobs);
+  // Jobs of timer_batch timers, each reading what is due when it runs. Up to timer_jobs wait
+  // for the writer at a time, and the next is queued as soon as one has run (not once it is
+  // durable): the writer goes on firing while the previous batch's fsync runs. A job that
+  // finds fewer than timer_batch due ends the round.
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    int queued = 0;   // queued, not yet run
+    int pending = 0;  // queued, not yet durable
+    int fired = 0;
+    bool drained = false;
+    Status error;
+  };
+  struct Job {
+    int fired = 0;
+    bool ran = false;
+  };
+  auto shared = std::make_shared<Shared>();
+  auto ran = [shared](Job& job) {  // under shared->mu
+    if (job.ran) return;
+    job.ran = true;
+    --shared->queued;
+    shared->cv.notify_all();
+  };
+  while (!stopping()) {
+    {
+      std::unique_lock<std::mutex> lock(shared->mu);
+      shared->cv.wait(lock, [&] { return shared->queued < max_queued || shared->drained || !shared->error.ok(); });
+      if (shared->drained || !shared->error.ok()) break;
+      ++shared->queued;
+      ++shared->pending;
+    }
+    auto job = std::make_shared<Job>();
+    store_.Submit(
+        [this, shared, job, ran, batch = options.timer_batch](storage::StoreTxn& txn) {
+          Status s = engine_.FireDueTimers(txn, job->fired);
+          std::lock_guard<std::mutex> lock(shared->mu);
+          if (s.ok() && job->fired < batch) shared->drained = true;
+          ran(*job);
+          return s;
+        },
+        [this, shared, job, ran](const Status& s) {
+          std::lock_guard<std::mutex> lock(shared->mu);
+          ran(*job);  // a refused job never ran
+          --shared->pending;
+          if (s.ok()) {
+            shared->fired += job->fired;
+            counters_.timers_fired += static_cast<uint64_t>(job->fired);
+          } else if (shared->error.ok()) {
+            shared->error = s;
+          }
+          shared->cv.notify_all();
+        });
+  }
+  std::unique_lock<std::mutex> lock(shared->mu);
+  shared->cv.wait(lock, [&] { return shared->pending == 0; });
+  fired = shared->fired;
+  return shared->error;
+}
+
 void EngineService::TimerLoop() {
+  NameThisThread("reach-timer");
   auto reader = store_.NewReader();
   for (;;) {
     {
@@ -116,22 +189,22 @@ void EngineService::TimerLoop() {
       if (s.ok()) counters_.executions_started += static_cast<uint64_t>(started);
       if (s.ok() && more) continue;
     }
-    int64_t tick = engine_.NextScheduleDue();
-    if (tick >= 0 && (!next || tick < *next)) next = tick;
-
-    if (next && *next <= now) {
-      int fired = 0, started = 0;
-      int64_t lag = now - *next;
-      Status s = FireDueNow(fired, started);
-      if (s.ok()) {
-        counters_.timers_fired += static_cast<uint64_t>(fired);
-        counters_.timer_lag_ms = lag;
-        counters_.executions_started += static_cast<uint64_t>(started);
-        continue;  // there may be more due (batches are bounded)
-      }
+    bool failing = false;
+    if (int64_t tick = engine_.NextScheduleDue(); tick >= 0 && tick <= now) {
+      int started = 0;
+      Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.RunDueSchedules(txn, started); });
+      if (s.ok()) counters_.executions_started += static_cast<uint64_t>(started);
+      failing = !s.ok();
+    }
+    if (next && *next <= now && !failing) {
+      counters_.timer_lag_ms = now - *next;
+      int fired = 0;
+      if (FireAllDue(fired).ok()) continue;  // more may have come due meanwhile
       // The store is failing: do not spin.
     }
     int64_t sleep_ms = max_sleep_ms_;
+    int64_t tick = engine_.NextScheduleDue();
+    if (tick >= 0 && (!next || tick < *next)) next = tick;
     if (next) sleep_ms = std::clamp<int64_t>(*next - now, 1, max_sleep_ms_);
     planned_wake_ms_.store(now + sleep_ms, std::memory_order_relaxed);
     std::unique_lock<std::mutex> lock(mu_);

@@ -51,8 +51,15 @@ class EngineService {
   void Submit(storage::Store::Job job, storage::Store::Done done) { store_.Submit(std::move(job), std::move(done)); }
   // Tells the timer thread that timers may have changed (a new earlier one).
   void Wake();
-  // Fires the timers due now and runs the due schedule ticks, as the timer thread does each
-  // round: jobs of EngineOptions::timer_batch timers (up to timer_jobs of them when the previous
+  // Fires every timer due at the clock's now, as the timer thread does: jobs of
+  // EngineOptions::timer_batch timers, up to timer_jobs of them queued for the writer at a
+  // time, the next queued as soon as one has run, until a job finds fewer than timer_batch due.
+  // Returns once every job it queued is durable, with the first error; `fired` counts the
+  // timers of the jobs that committed (counters().timers_fired grows as each commits). One
+  // caller at a time, never from a job or a `done`.
+  Status FireAllDue(int& fired);
+  // One round of the timer thread before it read ahead (kept for tests that count rounds):
+  // fires the timers due now and runs the due schedule ticks: jobs of EngineOptions::timer_batch timers (up to timer_jobs of them when the previous
   // round found a backlog, else one), queued together so that they commit in one batch, each
   // under its own savepoint; the schedules run in the last job. Returns after the last job's
   // commit with its status; `fired` counts the timers of the jobs that committed. One caller at
@@ -63,6 +70,7 @@ class EngineService {
 
  private:
   void TimerLoop();
+  bool stopping();
 
   storage::Store& store_;
   Engine& engine_;

@@ -51,8 +51,8 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
  public:
   Context(Executor& ex, const dsl::Construct& use, json::object& frame, const Wakeup* wakeup)
       : ex_(ex), use_(use), frame_(frame), wakeup_(wakeup) {
-    scope_.user = &ex.user_json_;
-    scope_.event = &ex.event_json_;
+    scope_.user = ex.user_loaded_ ? &ex.user_json_ : nullptr;  // else read when needed: LazyUser
+    scope_.event = ex.event_parsed_ ? &ex.event_json_ : nullptr;  // else parsed when needed: LazyEvent
     scope_.ctx = &ex.ctx_json_;
     scope_.host = this;
   }
@@ -61,12 +61,14 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
   int64_t CountEvents(std::string_view type, int64_t window_millis) const override {
     return ex_.host_.CountEvents(ex_.user_->id, type, NowMillis() - window_millis);
   }
+  const json::value* LazyUser() const override { return &ex_.UserView(); }
+  const json::value* LazyEvent() const override { return &ex_.EventView(); }
   const dsl::Scope& scope() const override { return scope_; }
   json::object& ctx() override { return ex_.ctx_json_.as_object(); }
-  storage::UserRecord& user() override { return *ex_.user_; }
+  storage::UserRecord& user() override { return ex_.LoadedUser(); }
   void UserChanged() override {
     ex_.user_changed_ = true;
-    ex_.user_json_ = UserJson(*ex_.user_);
+    ex_.user_json_ = UserJson(ex_.LoadedUser());
   }
   const json::value* data() const override { return use_.data ? &*use_.data : nullptr; }
   json::object& frame() override { return Sub(frame_, "n"); }
@@ -92,6 +94,8 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
   }
   void SetEvent(const json::value& event) override {
     ex_.event_json_ = event;
+    ex_.event_parsed_ = true;
+    ex_.event_text_.clear();
   }
   int64_t CountEvents(std::string_view type, int64_t window_ms) override {
     return static_cast<const Context*>(this)->CountEvents(type, window_ms);
@@ -119,6 +123,7 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
     return ex_.host_.Send(*ex_.exec_, key, std::move(request), error);
   }
   void Note(std::string line) override { ex_.host_.Note(std::move(line)); }
+  bool noting() const override { return ex_.host_.WantsNotes(); }
   bool SendsHeld() const override { return ex_.host_.FlowPaused(ex_.exec_->flow); }
 
  private:
@@ -181,7 +186,39 @@ void Executor::Step(const std::string& label) {
   exec_->trace += label;
 }
 
-Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& user, const Wakeup* wakeup) {
+storage::UserRecord& Executor::LoadedUser() {
+  if (!user_loaded_) {
+    user_loaded_ = true;
+    Status s = host_.LoadUser(*user_);
+    if (!s.ok() && host_status_.ok()) host_status_ = s;
+    user_json_ = UserJson(*user_);
+  }
+  return *user_;
+}
+
+const json::value& Executor::UserView() {
+  LoadedUser();
+  return user_json_;
+}
+
+const json::value& Executor::EventView() {
+  if (!event_parsed_) {
+    event_parsed_ = true;
+    boost::system::error_code ec;
+    event_json_ = json::parse(event_text_, ec);
+    if (ec) {
+      event_json_ = nullptr;
+      if (host_status_.ok())
+        host_status_ = Status::Corruption("execution " + std::to_string(exec_->id) +
+                                          ": stored event does not parse: " + ec.message());
+    }
+    event_text_.clear();
+  }
+  return event_json_;
+}
+
+Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& user, const Wakeup* wakeup,
+                     bool user_loaded) {
   exec_ = &execution;
   user_ = &user;
   wakeup_ = wakeup;
@@ -189,7 +226,12 @@ Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& u
   host_status_ = Status::Ok();
   steps_ = 0;
   waiting_nodes_.clear();
-  user_json_ = UserJson(user);
+  user_loaded_ = user_loaded;
+  if (user_loaded) {
+    user_json_ = UserJson(user);
+  } else {
+    user_json_ = nullptr;
+  }
 
   int32_t chain = graph_.FindChain(execution.chain);
   if (chain == kNone) {
@@ -203,12 +245,17 @@ Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& u
   // The run works on the execution's event and ctx in place of copies: moved in here and moved
   // back on every way out (nothing reads them from the record while it runs).
   event_json_ = std::move(execution.event);
+  event_text_ = std::move(execution.event_text);
+  execution.event_text.clear();
+  event_parsed_ = event_text_.empty();
   ctx_json_ = std::move(execution.ctx);
   struct GiveBack {
     Executor& ex;
     storage::ExecutionRecord& e;
     ~GiveBack() {
       e.event = std::move(ex.event_json_);
+      if (!ex.event_parsed_) e.event_text = std::move(ex.event_text_);  // never looked at: stored as read
+      ex.event_text_.clear();
       if (ex.ctx_json_.is_object()) e.ctx = std::move(ex.ctx_json_.as_object());
       ex.ctx_json_ = json::object();
       ex.event_json_ = nullptr;
@@ -360,10 +407,12 @@ Executor::R Executor::RunNode(const Construct& c, json::object& f, bool step) {
   f.erase("n");
   Step(def.label);
   host_.StepDone(def.type, out.kind == NodeOutcome::Kind::kFailed);
-  switch (out.kind) {
-    case NodeOutcome::Kind::kFailed: host_.Note(def.label + ": failed: " + out.error); break;
-    case NodeOutcome::Kind::kExit: host_.Note(def.label + ": exit" + (out.error.empty() ? "" : " (" + out.error + ")")); break;
-    default: host_.Note(def.label + ": " + (out.value.is_null() ? std::string("done") : json::serialize(out.value)));
+  if (host_.WantsNotes()) {
+    switch (out.kind) {
+      case NodeOutcome::Kind::kFailed: host_.Note(def.label + ": failed: " + out.error); break;
+      case NodeOutcome::Kind::kExit: host_.Note(def.label + ": exit" + (out.error.empty() ? "" : " (" + out.error + ")")); break;
+      default: host_.Note(def.label + ": " + (out.value.is_null() ? std::string("done") : json::serialize(out.value)));
+    }
   }
   switch (out.kind) {
     case NodeOutcome::Kind::kFailed:

@@ -44,6 +44,9 @@ class ExecutionHost {
   virtual bool Send(const storage::ExecutionRecord& execution, const std::string& key, SendRequest request,
                     std::string& error) = 0;
   virtual void Note(std::string line) = 0;
+  // Whether anyone reads the notes (`reach run` does; the daemon does not): a note is built
+  // only when one is wanted.
+  virtual bool WantsNotes() const { return true; }
   virtual void BumpStats(const std::string& node, int64_t entered, int64_t completed, int64_t failed) = 0;
   // Whether `flow` is paused (its sends are held). Optional.
   virtual bool FlowPaused(const std::string& flow) const { return false; }
@@ -53,6 +56,11 @@ class ExecutionHost {
   // execution until its first run ends (one write instead of two); the executor calls this
   // before it uses the id in anything kept (a send key, a node's execution_id()). Optional.
   virtual Status EnsureStored(storage::ExecutionRecord& execution) { return Status::Ok(); }
+  // Fills `user` (whose id is set) from the store, for a run that was given its user unread
+  // (Executor::Run with user_loaded false) when a node or an expression first needs it.
+  virtual Status LoadUser(storage::UserRecord& user) {
+    return Status::Precondition("this host cannot read user '" + user.id + "'");
+  }
 };
 
 struct ExecutorOptions {
@@ -70,9 +78,13 @@ class Executor {
   // `wakeup` (null for a fresh start or a plain re-run). Updates state, ctx, event, trace,
   // status and error. `user` is the execution's user (changes are flagged by user_changed()).
   // Returns non-ok only when the host failed (the caller should abandon the whole write).
-  Status Run(storage::ExecutionRecord& execution, storage::UserRecord& user, const Wakeup* wakeup);
+  // With `user_loaded` false, `user` holds only the id and is read through the host the first
+  // time a node or an expression needs it (user_loaded() tells afterwards whether it was).
+  Status Run(storage::ExecutionRecord& execution, storage::UserRecord& user, const Wakeup* wakeup,
+             bool user_loaded = true);
 
   bool user_changed() const { return user_changed_; }
+  bool user_loaded() const { return user_loaded_; }
   // Node ids suspended after the last Run (for "waiting" stats).
   const std::vector<std::string>& waiting_nodes() const { return waiting_nodes_; }
 
@@ -110,6 +122,9 @@ class Executor {
   void Forget(boost::json::object& frame);   // removes wakeups registered here (not below)
   void Abandon(boost::json::value& frame);   // removes every wakeup registered in the subtree
   void Step(const std::string& label);
+  storage::UserRecord& LoadedUser();           // the user, read through the host if not yet
+  const boost::json::value& UserView();        // its JSON view (UserJson), likewise
+  const boost::json::value& EventView();       // the event, parsed from event_text_ if not yet
   static R Fail(std::string error, std::string name = "NodeError");
 
   const dsl::FlowGraph& graph_;
@@ -123,8 +138,11 @@ class Executor {
   const Wakeup* wakeup_ = nullptr;
   boost::json::value user_json_;
   boost::json::value event_json_;
+  std::string event_text_;     // the stored event while it is not parsed (event_parsed_ false)
+  bool event_parsed_ = true;
   boost::json::value ctx_json_;
   bool user_changed_ = false;
+  bool user_loaded_ = true;
   Status host_status_;
   int steps_ = 0;
   std::vector<std::string> waiting_nodes_;

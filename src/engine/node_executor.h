@@ -100,6 +100,8 @@ class NodeContext {
   virtual bool SendsHeld() const { return false; }
   // A line about what the node did, for `reach run` and debug logs.
   virtual void Note(std::string line) = 0;
+  // Whether notes are read at all: a node builds a costly note only when this is true.
+  virtual bool noting() const { return true; }
 };
 
 class NodeExecutor {

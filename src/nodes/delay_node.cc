@@ -295,7 +295,7 @@ engine::NodeOutcome DelayKind::Execute(const dsl::NodeDef& node, engine::NodeCon
   if (due <= now) return NodeOutcome::Done();  // already past, or the window is open now
   frame[kTimer] = ctx.WaitUntil(due);
   frame[kDue] = due;
-  ctx.Note("delay " + what);
+  if (ctx.noting()) ctx.Note("delay " + what);
   return NodeOutcome::Suspended();
 }
 

@@ -52,7 +52,7 @@ engine::NodeOutcome Deliver(const dsl::NodeDef& node, engine::NodeContext& ctx, 
     // resuming the flow lets held messages go without anyone having to find them.
     constexpr int64_t kHoldRecheckMillis = 60 * 1000;
     ctx.WaitUntil(ctx.NowMillis() + kHoldRecheckMillis);
-    ctx.Note(node.id + ": held (flow paused)");
+    if (ctx.noting()) ctx.Note(node.id + ": held (flow paused)");
     return NodeOutcome::Suspended();
   }
   engine::SendRequest request;
@@ -62,7 +62,7 @@ engine::NodeOutcome Deliver(const dsl::NodeDef& node, engine::NodeContext& ctx, 
   std::string error;
   if (!ctx.Send(std::move(request), error))
     return NodeOutcome::Failed(error.empty() ? "the message could not be queued" : error, "SendError");
-  ctx.Note("send " + node.type + " to " + std::string(recipient));
+  if (ctx.noting()) ctx.Note("send " + node.type + " to " + std::string(recipient));
   return NodeOutcome::Done();
 }
 

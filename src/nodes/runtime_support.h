@@ -49,7 +49,7 @@ engine::NodeOutcome TemplateFailed(std::string_view field, std::string_view erro
 
 // A renderer over the context's user, event and ctx.
 inline TemplateRenderer RendererFor(engine::NodeContext& ctx) {
-  return TemplateRenderer(ctx.user(), ctx.scope().event, ctx.ctx());
+  return TemplateRenderer(ctx.user(), ctx.scope().Event(), ctx.ctx());
 }
 
 // Hands `payload` to the engine as SendRequest{channel = node.type, node = node.id}. Returns

@@ -48,10 +48,10 @@ engine::NodeOutcome WaitEventKind::Execute(const dsl::NodeDef& node, engine::Nod
       frame[kEventWait] = id;
       frame[kTimer] = id;
       frame[kDeadline] = deadline;
-      ctx.Note("waiting for " + config.event_type + " until " + FormatTimestamp(deadline));
+      if (ctx.noting()) ctx.Note("waiting for " + config.event_type + " until " + FormatTimestamp(deadline));
     } else {
       frame[kEventWait] = ctx.WaitForEvent(config.event_type);
-      ctx.Note("waiting for " + config.event_type + " (no timeout)");
+      if (ctx.noting()) ctx.Note("waiting for " + config.event_type + " (no timeout)");
     }
     return NodeOutcome::Suspended();
   }
@@ -62,7 +62,7 @@ engine::NodeOutcome WaitEventKind::Execute(const dsl::NodeDef& node, engine::Nod
 
   if (wakeup->kind == Wakeup::Kind::kTimer) {
     if (wakeup->wait_id != GetInt(frame, kTimer)) return NodeOutcome::Suspended();
-    ctx.Note("no matching " + config.event_type + " by " + FormatTimestamp(deadline) + ": false");
+    if (ctx.noting()) ctx.Note("no matching " + config.event_type + " by " + FormatTimestamp(deadline) + ": false");
     return NodeOutcome::Done(false);  // the timeout is the node's false result, not a failure
   }
 
@@ -70,7 +70,7 @@ engine::NodeOutcome WaitEventKind::Execute(const dsl::NodeDef& node, engine::Nod
   // An event that reaches us after the deadline (the timer is due but not fired yet) is late:
   // the answer is the timeout's, whatever the order the engine sees them in.
   if (deadline >= 0 && ctx.NowMillis() >= deadline) {
-    ctx.Note(config.event_type + " came after the deadline " + FormatTimestamp(deadline) + ": false");
+    if (ctx.noting()) ctx.Note(config.event_type + " came after the deadline " + FormatTimestamp(deadline) + ": false");
     return NodeOutcome::Done(false);
   }
   if (config.match) {
@@ -80,13 +80,13 @@ engine::NodeOutcome WaitEventKind::Execute(const dsl::NodeDef& node, engine::Nod
     // A runtime error against one event (a field of the wrong type, say) is that event not
     // matching: one malformed event must not end a wait of days. The note keeps it visible.
     if (v.is_error()) {
-      ctx.Note("match: " + std::string(v.as_string()) + " (event ignored, still waiting)");
+      if (ctx.noting()) ctx.Note("match: " + std::string(v.as_string()) + " (event ignored, still waiting)");
       return NodeOutcome::Suspended();
     }
     if (v.kind() != dsl::Value::Kind::kBool || !v.as_bool()) return NodeOutcome::Suspended();
   }
   ctx.SetEvent(*wakeup->event_json);
-  ctx.Note("got " + config.event_type + ": true");
+  if (ctx.noting()) ctx.Note("got " + config.event_type + ": true");
   return NodeOutcome::Done(true);
 }
 

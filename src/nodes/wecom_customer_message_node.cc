@@ -143,7 +143,7 @@ engine::NodeOutcome WecomCustomerMessageKind::Execute(const dsl::NodeDef& node, 
   // {"content"}, "attachments"}. Welcome (send_welcome_msg): {"welcome_code", "text",
   // "attachments"}.
   if (config.mode == Mode::kWelcome) {
-    std::string code = WelcomeCodeOf(ctx.scope().event);
+    std::string code = WelcomeCodeOf(ctx.scope().Event());
     if (code.empty())
       return engine::NodeOutcome::Failed("the event has no welcome_code (a welcome message answers the "
                                          "add_external_contact event that carries one)",

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "common/thread_name.h"
 #include "server/http_listener.h"
 #include "server/http_session.h"
 #include "server/server_state.h"
@@ -80,6 +81,7 @@ Status HttpServer::Start() {
 }
 
 void HttpServer::RunIoThread() noexcept {
+  NameThisThread("reach-io");
   // A handler that throws unwinds out of run(); log it and keep serving.
   for (;;) {
     try {

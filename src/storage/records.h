@@ -55,12 +55,20 @@ struct ExecutionRecord {
   boost::json::object state;          // the executor's resumable position (frames)
   boost::json::object ctx;            // the execution's data
   boost::json::value event;           // the event that started it / last resumed it (or null)
+  // Not empty: `event` was not parsed (a timer's run reads it only when a node needs it) and
+  // this is its text as stored; whoever needs `event` parses it (and clears this).
+  std::string event_text;
   std::string trace;                  // "a==>b==>c"
   std::string error;                  // why it failed
   std::string request_id;             // of the request that started it
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   int64_t finished_ms = 0;            // 0 while not finished
+  // The row's revision: every UpdateExecution bumps it. A record read (or written) by the store
+  // carries the revision and status the row has, so that an update needs no read first, and an
+  // update from a record that is no longer current (a lost update) is refused.
+  int64_t rev = 0;
+  std::optional<ExecutionStatus> stored_status;  // nullopt: not read from the store
 };
 
 // What a suspended execution waits for at one of its wait ids: an event of `event_type` for
@@ -90,6 +98,13 @@ struct TimerRecord {
   int64_t due_ms = 0;
   int64_t execution_id = 0;
   int64_t wait_id = 0;
+};
+
+// A due wakeup and its execution, read together (one statement for a batch of timers instead
+// of a query per timer).
+struct DueWakeup {
+  WakeupRecord wakeup;
+  std::optional<ExecutionRecord> execution;  // nullopt: the execution is not in the store
 };
 
 // One deployed flow set: every flow file's text, so that any version can be compiled again.

@@ -1,6 +1,6 @@
 #include "storage/sqlite_queries.h"
 
-#include <boost/json/parse.hpp>
+#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace reach::storage {
@@ -10,10 +10,17 @@ std::string JsonText(const boost::json::object& value) { return boost::json::ser
 std::string JsonText(const boost::json::array& value) { return boost::json::serialize(value); }
 
 Result<boost::json::value> ParseJsonValue(std::string_view text, std::string_view where) {
+  // One parser per thread, reused: its working stack is allocated once, not for every value
+  // (boost::json::parse builds a parser per call: a third of a small document's parse).
+  thread_local boost::json::parser parser;
+  parser.reset();
   boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(text, ec);
-  if (ec) return Status::Corruption(std::string(where) + ": stored JSON does not parse: " + ec.message());
-  return value;
+  parser.write(text.data(), text.size(), ec);
+  if (ec) {
+    parser.reset();
+    return Status::Corruption(std::string(where) + ": stored JSON does not parse: " + ec.message());
+  }
+  return parser.release();
 }
 
 Result<boost::json::object> ParseJsonObject(std::string_view text, std::string_view where) {
@@ -30,34 +37,42 @@ Result<boost::json::array> ParseJsonArray(std::string_view text, std::string_vie
   return std::move(value->get_array());
 }
 
-Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt) {
+Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first, bool parse_event) {
   ExecutionRecord e;
-  e.id = stmt.ColumnInt(0);
-  e.flow = stmt.ColumnText(1);
-  e.chain = stmt.ColumnText(2);
-  e.chain_version = stmt.ColumnText(3);
-  e.set_version = stmt.ColumnText(4);
-  e.user_id = stmt.ColumnText(5);
-  e.entry_key = stmt.ColumnText(6);
-  const std::string where = "executions " + std::to_string(e.id);
-  std::optional<ExecutionStatus> status = ParseExecutionStatus(stmt.ColumnView(7));
-  if (!status) return Status::Corruption(where + ": unknown status '" + stmt.ColumnText(7) + "'");
+  const int c = first;
+  e.id = stmt.ColumnInt(c + 0);
+  e.flow = stmt.ColumnText(c + 1);
+  e.chain = stmt.ColumnText(c + 2);
+  e.chain_version = stmt.ColumnText(c + 3);
+  e.set_version = stmt.ColumnText(c + 4);
+  e.user_id = stmt.ColumnText(c + 5);
+  e.entry_key = stmt.ColumnText(c + 6);
+  std::optional<ExecutionStatus> status = ParseExecutionStatus(stmt.ColumnView(c + 7));
+  // The row's name for messages is built only when one is needed.
+  auto fail = [&](const Status& s) { return Status(s.code(), "executions " + std::to_string(e.id) + " " + s.message()); };
+  if (!status) return fail(Status::Corruption("status: unknown status '" + stmt.ColumnText(c + 7) + "'"));
   e.status = *status;
-  Result<boost::json::object> state = ParseJsonObject(stmt.ColumnView(8), where + " state");
-  if (!state.ok()) return state.status();
+  e.stored_status = *status;
+  Result<boost::json::object> state = ParseJsonObject(stmt.ColumnView(c + 8), "state");
+  if (!state.ok()) return fail(state.status());
   e.state = std::move(*state);
-  Result<boost::json::object> ctx = ParseJsonObject(stmt.ColumnView(9), where + " ctx");
-  if (!ctx.ok()) return ctx.status();
+  Result<boost::json::object> ctx = ParseJsonObject(stmt.ColumnView(c + 9), "ctx");
+  if (!ctx.ok()) return fail(ctx.status());
   e.ctx = std::move(*ctx);
-  Result<boost::json::value> event = ParseJsonValue(stmt.ColumnView(10), where + " event");
-  if (!event.ok()) return event.status();
-  e.event = std::move(*event);
-  e.trace = stmt.ColumnText(11);
-  e.error = stmt.ColumnText(12);
-  e.request_id = stmt.ColumnText(13);
-  e.created_ms = stmt.ColumnInt(14);
-  e.updated_ms = stmt.ColumnInt(15);
-  e.finished_ms = stmt.ColumnInt(16);
+  if (parse_event) {
+    Result<boost::json::value> event = ParseJsonValue(stmt.ColumnView(c + 10), "event");
+    if (!event.ok()) return fail(event.status());
+    e.event = std::move(*event);
+  } else {
+    e.event_text = stmt.ColumnText(c + 10);
+  }
+  e.trace = stmt.ColumnText(c + 11);
+  e.error = stmt.ColumnText(c + 12);
+  e.request_id = stmt.ColumnText(c + 13);
+  e.created_ms = stmt.ColumnInt(c + 14);
+  e.updated_ms = stmt.ColumnInt(c + 15);
+  e.finished_ms = stmt.ColumnInt(c + 16);
+  e.rev = stmt.ColumnInt(c + 17);
   return e;
 }
 

@@ -31,11 +31,14 @@ Result<boost::json::array> ParseJsonArray(std::string_view text, std::string_vie
 
 // The executions columns in the order ReadExecutionRow expects; use in SELECT lists as
 // "SELECT " REACH_EXECUTION_COLUMNS " FROM executions ...".
-#define REACH_EXECUTION_COLUMNS                                                                    \
-  "id, flow, chain, chain_version, set_version, user_id, entry_key, status, state, ctx, event, " \
-  "trace, error, request_id, created_ms, updated_ms, finished_ms"
-// Reads the current row of a statement selecting REACH_EXECUTION_COLUMNS.
-Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt);
+#define REACH_EXECUTION_COLUMNS_OF(t)                                                              \
+  t "id, " t "flow, " t "chain, " t "chain_version, " t "set_version, " t "user_id, " t "entry_key, " \
+  t "status, " t "state, " t "ctx, " t "event, " t "trace, " t "error, " t "request_id, "            \
+  t "created_ms, " t "updated_ms, " t "finished_ms, " t "rev"
+#define REACH_EXECUTION_COLUMNS REACH_EXECUTION_COLUMNS_OF("")
+// Reads the current row of a statement selecting REACH_EXECUTION_COLUMNS, starting at column
+// `first`. With `parse_event` false the event is left as text (ExecutionRecord::event_text).
+Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first = 0, bool parse_event = true);
 
 Result<std::optional<UserRecord>> QueryUser(SqliteConnection& connection, const std::string& id);
 Result<std::optional<ExecutionRecord>> QueryExecution(SqliteConnection& connection, int64_t id);

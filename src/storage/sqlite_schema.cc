@@ -12,7 +12,7 @@
 //   meta             key PK | value
 //   executions       id PK AUTOINCREMENT | flow chain chain_version set_version user_id entry_key
 //                    status | state ctx event (JSON) | trace error request_id |
-//                    created_ms updated_ms finished_ms;
+//                    created_ms updated_ms finished_ms | rev (v5: bumped by every update);
 //                    indexes (user_id, chain, entry_key), (flow), (chain), (status)
 //   wakeups          (execution_id, wait_id) PK | user_id event_type due_ms created_ms;
 //                    partial indexes (user_id, event_type) WHERE event_type IS NOT NULL,
@@ -257,15 +257,25 @@ DROP TABLE waiting_nodes;
 // ("Making Other Kinds Of Table Schema Changes"): the stored CREATE TABLE text is edited (the
 // file format does not change; every row satisfies the new constraint as it did the old), then
 // a throw-away table bumps the schema version so that every connection reloads the schema.
+// RESET (not OFF) makes this connection reload it too: ALTER TABLE ADD COLUMN (version 5)
+// places the new column by offsets into the CREATE text this connection parsed, and with the
+// IN-list text still loaded it cut the edited text in the wrong place.
 constexpr const char kSchemaV4[] = R"sql(
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema
    SET sql = replace(sql, 'CHECK (status IN (''running'', ''waiting'', ''completed'', ''failed'', ''cancelled''))',
                      'CHECK (status = ''running'' OR status = ''waiting'' OR status = ''completed'' OR status = ''failed'' OR status = ''cancelled'')')
  WHERE type = 'table' AND name = 'executions';
-PRAGMA writable_schema = OFF;
+PRAGMA writable_schema = RESET;
 CREATE TABLE schema_bump_v4 (x);
 DROP TABLE schema_bump_v4;
+)sql";
+
+// Version 5: executions.rev, the row's revision, bumped by every update: the timer thread reads
+// due wakeups and their executions ahead of the writer, which then checks one integer instead
+// of reading and parsing the row again. (ADD COLUMN with a constant default rewrites nothing.)
+constexpr const char kSchemaV5[] = R"sql(
+ALTER TABLE executions ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
 )sql";
 
 constexpr MigrationStep kMigrations[] = {
@@ -273,6 +283,7 @@ constexpr MigrationStep kMigrations[] = {
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
+    {5, kSchemaV5},
 };
 
 // Switches to WAL (persistent: recorded in the file header, so every later connection uses it).

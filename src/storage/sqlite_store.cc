@@ -54,6 +54,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/thread_name.h"
 #include "storage/sqlite_connection.h"
 #include "storage/sqlite_connection_pool.h"
 #include "storage/sqlite_reader.h"
@@ -326,6 +327,7 @@ void SqliteStore::SetSticky(const Status& error) {
 }
 
 void SqliteStore::WriterLoop() {
+  NameThisThread("reach-writer");
   tls_writer_of = this;
   const size_t max_jobs = std::max<size_t>(options_.max_batch_jobs, 1);
   std::vector<PendingJob> batch;
@@ -477,6 +479,7 @@ void SqliteStore::FailBatch(std::vector<PendingJob>& batch, const Status& error)
 }
 
 void SqliteStore::SyncLoop() {
+  NameThisThread("reach-sync");
   tls_writer_of = this;  // a `done` must not Write() and wait for itself here either
   std::deque<Committed> ready;
   while (true) {

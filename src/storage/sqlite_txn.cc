@@ -40,6 +40,9 @@ Result<std::vector<std::pair<std::string, std::string>>> IdentityRows(const User
   return rows;
 }
 
+// The event column's text: as read when it was never parsed, else serialized.
+std::string EventText(const ExecutionRecord& e) { return e.event_text.empty() ? JsonText(e.event) : e.event_text; }
+
 }  // namespace
 
 void CounterDeltas::Add(const CounterDeltas& other) {
@@ -253,37 +256,47 @@ Status SqliteTxn::InsertExecution(ExecutionRecord& e) {
       "event, trace, error, request_id, created_ms, updated_ms, finished_ms) "
       "VALUES (?17, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
       e.flow, e.chain, e.chain_version, e.set_version, e.user_id, e.entry_key, ExecutionStatusName(e.status),
-      JsonText(e.state), JsonText(e.ctx), JsonText(e.event), e.trace, e.error, e.request_id, e.created_ms,
+      JsonText(e.state), JsonText(e.ctx), EventText(e), e.trace, e.error, e.request_id, e.created_ms,
       e.updated_ms, e.finished_ms, e.id);
   if (!status.ok()) return status;
   job_.gauges[static_cast<size_t>(e.status)] += 1;
+  e.rev = 0;  // the column's default
+  e.stored_status = e.status;
   return Status::Ok();
 }
 
-Status SqliteTxn::UpdateExecution(const ExecutionRecord& e) {
+Status SqliteTxn::UpdateExecution(ExecutionRecord& e) {
   // Only the columns a run can change: an indexed column named in SET has its index entry
   // rewritten even when the value is the same (flow, chain, user_id/entry_key are indexed and
   // fixed at enrollment, as are the versions, created_ms and request_id). `status` is indexed
   // too, but it is what most often changes.
-  // The status before, for the gauges: a point read of a page the UPDATE reads anyway.
-  std::optional<ExecutionStatus> before;
-  {
-    Result<Statement> stmt = connection_.Prepare("SELECT status FROM executions WHERE id = ?1");
+  // The status before (for the gauges) and the revision come with a record the store handed
+  // out; a record made elsewhere has them read first.
+  if (!e.stored_status) {
+    Result<Statement> stmt = connection_.Prepare("SELECT status, rev FROM executions WHERE id = ?1");
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, e.id);
     Result<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
-    if (*row) before = ParseExecutionStatus(stmt->ColumnView(0));
+    if (!*row) return Status::NotFound("execution " + std::to_string(e.id) + " does not exist");
+    e.stored_status = ParseExecutionStatus(stmt->ColumnView(0));
+    if (!e.stored_status) return Status::Corruption("execution " + std::to_string(e.id) + ": unknown status");
+    e.rev = stmt->ColumnInt(1);
   }
-  if (!before) return Status::NotFound("execution " + std::to_string(e.id) + " does not exist");
   Status status = RunSql(
       "UPDATE OR FAIL executions SET status = ?2, state = ?3, ctx = ?4, event = ?5, trace = ?6, error = ?7, "
-      "updated_ms = ?8, finished_ms = ?9 WHERE id = ?1",
-      e.id, ExecutionStatusName(e.status), JsonText(e.state), JsonText(e.ctx), JsonText(e.event), e.trace, e.error,
-      e.updated_ms, e.finished_ms);
+      "updated_ms = ?8, finished_ms = ?9, rev = ?10 + 1 WHERE id = ?1 AND rev = ?10",
+      e.id, ExecutionStatusName(e.status), JsonText(e.state), JsonText(e.ctx), EventText(e), e.trace, e.error,
+      e.updated_ms, e.finished_ms, e.rev);
   if (!status.ok()) return status;
-  job_.gauges[static_cast<size_t>(*before)] -= 1;
+  if (connection_.changes() != 1) {
+    return Status::Internal("execution " + std::to_string(e.id) + " changed since revision " +
+                            std::to_string(e.rev) + " was read (or is gone): update refused");
+  }
+  job_.gauges[static_cast<size_t>(*e.stored_status)] -= 1;
   job_.gauges[static_cast<size_t>(e.status)] += 1;
+  e.stored_status = e.status;
+  e.rev += 1;
   return Status::Ok();
 }
 
@@ -373,6 +386,50 @@ Result<std::vector<TimerRecord>> SqliteTxn::DueTimers(int64_t now_ms, int limit)
     timers.push_back({stmt->ColumnInt(0), stmt->ColumnInt(1), stmt->ColumnInt(2)});
   }
   return timers;
+}
+
+Result<std::vector<DueWakeup>> SqliteTxn::DueWakeups(int64_t now_ms, int limit) {
+  std::vector<DueWakeup> due;
+  if (limit <= 0) return due;
+  // wakeups_by_due is (due_ms) plus the primary key: the scan is in this order and stops after
+  // `limit` rows; each row's execution is one lookup by id.
+  Result<Statement> stmt = connection_.Prepare(
+      "SELECT w.due_ms, w.execution_id, w.wait_id, w.user_id, w.event_type, w.created_ms, "
+      REACH_EXECUTION_COLUMNS_OF("e.") " "
+      "FROM wakeups AS w LEFT JOIN executions AS e ON e.id = w.execution_id "
+      "WHERE w.due_ms <= ?1 ORDER BY w.due_ms, w.execution_id, w.wait_id LIMIT ?2");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, now_ms).Bind(2, int64_t{limit});
+  due.reserve(static_cast<size_t>(limit));
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    DueWakeup& d = due.emplace_back();
+    d.wakeup.due_ms = stmt->ColumnInt(0);
+    d.wakeup.execution_id = stmt->ColumnInt(1);
+    d.wakeup.wait_id = stmt->ColumnInt(2);
+    d.wakeup.user_id = stmt->ColumnText(3);
+    if (!stmt->ColumnIsNull(4)) d.wakeup.event_type = stmt->ColumnText(4);
+    d.wakeup.created_ms = stmt->ColumnInt(5);
+    if (stmt->ColumnIsNull(6)) continue;
+    // The event stays text: a run after a timer rarely looks at it.
+    Result<ExecutionRecord> execution = ReadExecutionRow(*stmt, 6, /*parse_event=*/false);
+    if (!execution.ok()) return execution.status();
+    d.execution = std::move(*execution);
+  }
+  return due;
+}
+
+Result<bool> SqliteTxn::TakeWakeup(const WakeupRecord& w) {
+  // The row is what DueWakeups read: a (execution, wait id) pair is never used twice, so a row
+  // still there is that row, and the gauges need no second look at it.
+  Status status = RunSql("DELETE FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2", w.execution_id, w.wait_id);
+  if (!status.ok()) return status;
+  if (connection_.changes() == 0) return false;
+  if (!w.event_type.empty()) job_.gauges[CounterDeltas::kWaits] -= 1;
+  if (w.due_ms > 0) job_.gauges[CounterDeltas::kTimers] -= 1;
+  return true;
 }
 
 Status SqliteTxn::DeleteWakeup(int64_t execution_id, int64_t wait_id) {

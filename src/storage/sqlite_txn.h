@@ -78,7 +78,7 @@ class SqliteTxn final : public StoreTxn {
   Result<int64_t> ReserveExecutionId() override;
   Status InsertExecution(ExecutionRecord& execution) override;
   // kNotFound when no such execution.
-  Status UpdateExecution(const ExecutionRecord& execution) override;
+  Status UpdateExecution(ExecutionRecord& execution) override;
   Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) override;
   Result<EntryState> GetEntryState(const std::string& chain, const std::string& user_id,
                                    const std::string& entry_key) override;
@@ -87,7 +87,9 @@ class SqliteTxn final : public StoreTxn {
   Result<std::vector<WaitRecord>> FindWaits(const std::string& user_id, const std::string& event_type) override;
   // limit <= 0 returns nothing.
   Result<std::vector<TimerRecord>> DueTimers(int64_t now_ms, int limit) override;
+  Result<std::vector<DueWakeup>> DueWakeups(int64_t now_ms, int limit) override;
   Status DeleteWakeup(int64_t execution_id, int64_t wait_id) override;
+  Result<bool> TakeWakeup(const WakeupRecord& wakeup) override;
   Status DeleteWakeupsOf(int64_t execution_id) override;
   Result<std::optional<int64_t>> NextTimerDue() override;
 

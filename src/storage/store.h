@@ -55,8 +55,10 @@ class StoreTxn {
   virtual Status InsertExecution(ExecutionRecord& execution) = 0;
   // Writes what a run can change: status, state, ctx, event, trace, error, updated_ms and
   // finished_ms. The enrollment fields (flow, chain, versions, user_id, entry_key, request_id,
-  // created_ms) are kept as inserted.
-  virtual Status UpdateExecution(const ExecutionRecord& execution) = 0;
+  // created_ms) are kept as inserted. Bumps the revision, and sets the record's rev and
+  // stored_status to the row's. A record read from the store (stored_status set) must still be
+  // current: an update over a change made since it was read is refused (kInternal: a lost update would be a bug).
+  virtual Status UpdateExecution(ExecutionRecord& execution) = 0;
   virtual Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) = 0;
   // For entry rules: whether `user_id` has any execution of `chain` with `entry_key`, and
   // whether one is still unfinished.
@@ -74,8 +76,13 @@ class StoreTxn {
   virtual Result<std::vector<WaitRecord>> FindWaits(const std::string& user_id, const std::string& event_type) = 0;
   // Up to `limit` wakeups due at or before now_ms, earliest first (then by execution, wait id).
   virtual Result<std::vector<TimerRecord>> DueTimers(int64_t now_ms, int limit) = 0;
+  // The same, each with its execution as it is at the start of the call.
+  virtual Result<std::vector<DueWakeup>> DueWakeups(int64_t now_ms, int limit) = 0;
   // Removes a wakeup, its wait and its timer (nothing when there is none).
   virtual Status DeleteWakeup(int64_t execution_id, int64_t wait_id) = 0;
+  // Removes `wakeup` (as DueWakeups read it): true when it was still there, false when
+  // something removed it since. Cheaper than DeleteWakeup: the row need not be read first.
+  virtual Result<bool> TakeWakeup(const WakeupRecord& wakeup) = 0;
   virtual Status DeleteWakeupsOf(int64_t execution_id) = 0;
   // The earliest due time, or nullopt when no wakeup has one.
   virtual Result<std::optional<int64_t>> NextTimerDue() = 0;

@@ -4,6 +4,8 @@
 
 #include <future>
 
+#include <boost/json/parse.hpp>
+
 #include "storage/store_test_util.h"
 
 namespace reach::storage {
@@ -188,6 +190,30 @@ TEST_F(SqliteTxnTest, Executions_InsertGetUpdateRoundTrip) {
   });
 }
 
+TEST_F(SqliteTxnTest, UpdateExecution_BumpsTheRevisionAndRefusesAStaleRecord) {
+  InJob([](StoreTxn& txn) {
+    ExecutionRecord e = MakeExecution("u1", "welcome", ExecutionStatus::kWaiting);
+    ASSERT_TRUE(IsOk(txn.InsertExecution(e)));
+    EXPECT_EQ(e.rev, 0);
+    ExecutionRecord stale = **txn.GetExecution(e.id);
+    ExecutionRecord fresh = stale;
+    fresh.trace = "a";
+    ASSERT_TRUE(IsOk(txn.UpdateExecution(fresh)));
+    EXPECT_EQ(fresh.rev, 1);
+    EXPECT_EQ((*txn.GetExecution(e.id))->rev, 1);
+    // The stale copy would overwrite "a": refused, and nothing changes.
+    stale.trace = "b";
+    EXPECT_EQ(txn.UpdateExecution(stale).code(), StatusCode::kInternal);
+    EXPECT_EQ((*txn.GetExecution(e.id))->trace, "a");
+    // A record the store did not hand out reads the revision first.
+    ExecutionRecord made = MakeExecution("u1", "welcome", ExecutionStatus::kCompleted);
+    made.id = e.id;
+    made.trace = "c";
+    ASSERT_TRUE(IsOk(txn.UpdateExecution(made)));
+    EXPECT_EQ((*txn.GetExecution(e.id))->rev, 2);
+  });
+}
+
 TEST_F(SqliteTxnTest, GetEntryState_TellsAnyAndActivePerChainUserAndKey) {
   InJob([](StoreTxn& txn) {
     auto none = txn.GetEntryState("welcome", "u1", "k");
@@ -253,6 +279,39 @@ TEST_F(SqliteTxnTest, Wakeups_AddFindDelete) {
     EXPECT_TRUE(txn.FindWaits("u2", "purchase")->empty());
     EXPECT_TRUE(txn.FindWaits("", "")->empty());
     ASSERT_TRUE(IsOk(txn.DeleteWakeup(99, 1)));  // none: nothing to do
+  });
+}
+
+TEST_F(SqliteTxnTest, DueWakeups_ReadsEachWithItsExecutionAndLeavesTheEventAsText) {
+  InJob([](StoreTxn& txn) {
+    ExecutionRecord e = MakeExecution("u1", "welcome", ExecutionStatus::kWaiting);
+    e.event = boost::json::object{{"type", "cart"}, {"n", 1}};
+    ASSERT_TRUE(IsOk(txn.InsertExecution(e)));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(e.id, 3, "u1", "reply", 1, 200))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(e.id + 50, 1, 100))));  // no such execution
+    auto due = txn.DueWakeups(1000, 10);
+    ASSERT_TRUE(IsOk(due));
+    ASSERT_EQ(due->size(), 2u);
+    EXPECT_EQ((*due)[0].wakeup.execution_id, e.id + 50);
+    EXPECT_FALSE((*due)[0].execution.has_value());
+    const storage::DueWakeup& d = (*due)[1];
+    EXPECT_EQ(d.wakeup.event_type, "reply");
+    EXPECT_EQ(d.wakeup.due_ms, 200);
+    ASSERT_TRUE(d.execution.has_value());
+    EXPECT_EQ(d.execution->chain, "welcome");
+    EXPECT_TRUE(d.execution->event.is_null());
+    EXPECT_EQ(boost::json::parse(d.execution->event_text), e.event);
+    // Updated without being parsed, the event is written back as it was.
+    ExecutionRecord run = *d.execution;
+    run.status = ExecutionStatus::kCompleted;
+    ASSERT_TRUE(IsOk(txn.UpdateExecution(run)));
+    EXPECT_EQ((*txn.GetExecution(e.id))->event, e.event);
+
+    // TakeWakeup removes it once; the second time it is gone.
+    EXPECT_TRUE(*txn.TakeWakeup(d.wakeup));
+    EXPECT_FALSE(*txn.TakeWakeup(d.wakeup));
+    EXPECT_TRUE(txn.FindWaits("u1", "reply")->empty());
+    EXPECT_EQ(txn.DueWakeups(1000, 10)->size(), 1u);
   });
 }
 
