@@ -179,18 +179,36 @@ std::string FormatTimestamp(int64_t unix_millis) {
   int64_t days = FloorDiv(unix_millis, kDay);
   int64_t in_day = unix_millis - days * kDay;
   std::chrono::year_month_day date{std::chrono::sys_days(std::chrono::days(days))};
-  int hour = static_cast<int>(in_day / kHour);
-  int minute = static_cast<int>(in_day % kHour / kMinute);
-  int second = static_cast<int>(in_day % kMinute / kSecond);
-  int millis = static_cast<int>(in_day % kSecond);
-  char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(date.year()),
-                        static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), hour,
-                        minute, second);
-  std::string out(buf, static_cast<size_t>(n));
+  const int year = static_cast<int>(date.year());
+  if (year < 0 || year > 9999) {
+    // Outside what four digits hold: the general (slow) path.
+    char buf[64];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
+                          static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                          static_cast<int>(in_day / kHour), static_cast<int>(in_day % kHour / kMinute),
+                          static_cast<int>(in_day % kMinute / kSecond), static_cast<int>(in_day % kSecond));
+    std::string out(buf, static_cast<size_t>(n));
+    if (out.compare(out.size() - 5, 4, ".000") == 0) out.erase(out.size() - 5, 4);
+    return out;
+  }
+  // Every event and timer is formatted at least once: digits by hand, not snprintf.
+  char buf[24] = "0000-00-00T00:00:00.000";
+  auto put = [&](int at, int value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) buf[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, year, 4);
+  put(5, static_cast<int>(static_cast<unsigned>(date.month())), 2);
+  put(8, static_cast<int>(static_cast<unsigned>(date.day())), 2);
+  put(11, static_cast<int>(in_day / kHour), 2);
+  put(14, static_cast<int>(in_day % kHour / kMinute), 2);
+  put(17, static_cast<int>(in_day % kMinute / kSecond), 2);
+  const int millis = static_cast<int>(in_day % kSecond);
+  std::string out;
   if (millis != 0) {
-    std::snprintf(buf, sizeof buf, ".%03d", millis);
-    out += buf;
+    put(20, millis, 3);
+    out.assign(buf, 23);
+  } else {
+    out.assign(buf, 19);
   }
   out += 'Z';
   return out;

@@ -623,6 +623,7 @@ Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::s
     if (kv.value().is_string() && !kv.value().as_string().empty())
       ids.emplace_back(std::string(kv.key()), std::string(kv.value().as_string()));
   std::sort(ids.begin(), ids.end());
+  size_t known_free = 0;  // ids[0 .. known_free) are held by nobody (looked up just now)
   if (user_id.empty()) {
     for (const auto& [kind, value] : ids) {
       auto found = txn.FindUserByIdentity(kind, value);
@@ -631,6 +632,7 @@ Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::s
         user_id = **found;
         break;
       }
+      ++known_free;
     }
   }
   if (user_id.empty()) {
@@ -650,12 +652,15 @@ Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::s
     user.created_ms = user.updated_ms = clock_.NowMillis();
     changed = true;
   }
-  for (const auto& [kind, value] : ids) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto& [kind, value] = ids[i];
     const json::value* have = user.identities.if_contains(kind);
     if (have && have->is_string() && have->as_string() == value) continue;
-    auto holder = txn.FindUserByIdentity(kind, value);
-    if (!holder.ok()) return holder.status();
-    if (*holder && **holder != user_id) continue;  // another user's: never move it silently
+    if (i >= known_free) {
+      auto holder = txn.FindUserByIdentity(kind, value);
+      if (!holder.ok()) return holder.status();
+      if (*holder && **holder != user_id) continue;  // another user's: never move it silently
+    }
     user.identities[kind] = value;
     changed = true;
   }

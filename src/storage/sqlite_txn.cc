@@ -109,13 +109,33 @@ Status SqliteTxn::PutUser(const UserRecord& user) {
   Result<std::vector<std::pair<std::string, std::string>>> identities = IdentityRows(user);
   if (!identities.ok()) return identities.status();
 
-  // Check every identity before writing anything (see the class comment).
-  for (const auto& [kind, value] : *identities) {
-    Result<std::optional<std::string>> holder = FindUserByIdentity(kind, value);
+  // The user's identity rows as stored: only the difference is written (nothing for an
+  // unchanged user, inserts only for a new one), and only identities it does not hold yet can
+  // belong to someone else.
+  std::vector<std::pair<std::string, std::string>> stored;
+  {
+    Result<Statement> stmt = connection_.Prepare("SELECT kind, value FROM user_identities WHERE user_id = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, user.id);
+    while (true) {
+      Result<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      stored.emplace_back(stmt->ColumnText(0), stmt->ColumnText(1));
+    }
+  }
+  auto is_stored = [&](const std::pair<std::string, std::string>& id) {
+    return std::find(stored.begin(), stored.end(), id) != stored.end();
+  };
+
+  // Check every new identity before writing anything (see the class comment).
+  for (const auto& id : *identities) {
+    if (is_stored(id)) continue;
+    Result<std::optional<std::string>> holder = FindUserByIdentity(id.first, id.second);
     if (!holder.ok()) return holder.status();
     if (*holder && **holder != user.id) {
-      return Status(StatusCode::kAlreadyExists,
-                    "identity " + kind + "=" + value + " belongs to user '" + **holder + "', not '" + user.id + "'");
+      return Status(StatusCode::kAlreadyExists, "identity " + id.first + "=" + id.second + " belongs to user '" +
+                                                    **holder + "', not '" + user.id + "'");
     }
   }
 
@@ -130,31 +150,18 @@ Status SqliteTxn::PutUser(const UserRecord& user) {
       JsonText(user.subscriptions), user.created_ms, user.updated_ms);
   if (!status.ok()) return status;
 
-  // The user's identity rows: only the difference is written (nothing for an unchanged user,
-  // inserts only for a new one). Deleting by primary key, not `WHERE user_id = ?`: on a
-  // WITHOUT ROWID table a delete through a secondary index goes through an ephemeral table.
-  std::vector<std::pair<std::string, std::string>> stored;
-  {
-    Result<Statement> stmt = connection_.Prepare("SELECT kind, value FROM user_identities WHERE user_id = ?1");
-    if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, user.id);
-    while (true) {
-      Result<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      stored.emplace_back(stmt->ColumnText(0), stmt->ColumnText(1));
-    }
-  }
+  // Deleting by primary key, not `WHERE user_id = ?`: on a WITHOUT ROWID table a delete
+  // through a secondary index goes through an ephemeral table.
   for (const auto& [kind, value] : stored) {
     if (std::find(identities->begin(), identities->end(), std::make_pair(kind, value)) != identities->end()) continue;
     status = RunSql("DELETE FROM user_identities WHERE kind = ?1 AND value = ?2", kind, value);
     if (!status.ok()) return status;
   }
-  for (const auto& [kind, value] : *identities) {
-    if (std::find(stored.begin(), stored.end(), std::make_pair(kind, value)) != stored.end()) continue;
+  for (const auto& id : *identities) {
+    if (is_stored(id)) continue;
     // OR IGNORE: the same (kind, value) twice in one user's identities is one row.
-    status = RunSql("INSERT OR IGNORE INTO user_identities (kind, value, user_id) VALUES (?1, ?2, ?3)", kind, value,
-                    user.id);
+    status = RunSql("INSERT OR IGNORE INTO user_identities (kind, value, user_id) VALUES (?1, ?2, ?3)", id.first,
+                    id.second, user.id);
     if (!status.ok()) return status;
   }
   return Status::Ok();

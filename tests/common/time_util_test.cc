@@ -119,6 +119,13 @@ TEST(FormatTimestamp, WritesUtcWithoutMillisWhenWhole) {
   EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00Z");
 }
 
+TEST(FormatTimestamp, EdgesOfTheFourDigitYearsAndBeforeTheEpoch) {
+  EXPECT_EQ(FormatTimestamp(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatTimestamp(253402300799999), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatTimestamp(253402300800000), "10000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTimestamp(951782400000 + 45296007), "2000-02-29T12:34:56.007Z");
+}
+
 TEST(FormatTimestamp, WritesMillisWhenPresent) {
   EXPECT_EQ(FormatTimestamp(kJan1st2026 + 123), "2026-01-01T00:00:00.123Z");
   EXPECT_EQ(FormatTimestamp(kJan1st2026 + 5), "2026-01-01T00:00:00.005Z");
