@@ -445,7 +445,15 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
       "LIMIT ?2";
   expect_index(due, "wakeups_by_due");
   EXPECT_EQ(testing::QueryPlan(path, due).find("TEMP B-TREE"), std::string::npos);
+  // A timer batch (DueWakeups): the same scan, each row's execution by its primary key.
+  const std::string due_with_executions =
+      "SELECT w.due_ms, e.state FROM wakeups AS w LEFT JOIN executions AS e ON e.id = w.execution_id "
+      "WHERE w.due_ms <= ?1 ORDER BY w.due_ms, w.execution_id, w.wait_id LIMIT ?2";
+  expect_index(due_with_executions, "wakeups_by_due");
+  expect_index(due_with_executions, "INTEGER PRIMARY KEY");
+  EXPECT_EQ(testing::QueryPlan(path, due_with_executions).find("TEMP B-TREE"), std::string::npos);
   expect_index("DELETE FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2", "PRIMARY KEY");
+  expect_index("UPDATE executions SET trace = ?2, rev = ?3 + 1 WHERE id = ?1 AND rev = ?3", "INTEGER PRIMARY KEY");
   expect_index("SELECT min(due_ms) FROM wakeups WHERE due_ms IS NOT NULL", "wakeups_by_due");
   expect_index("SELECT execution_id, wait_id, created_ms FROM wakeups WHERE user_id = ?1 AND event_type = ?2 "
                "ORDER BY execution_id, wait_id",
