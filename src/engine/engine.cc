@@ -126,12 +126,12 @@ class Engine::TxnHost final : public ExecutionHost {
     if (engine_.step_observer_) engine_.step_observer_(type, failed);
   }
   void BumpStats(const std::string& node, int64_t entered, int64_t completed, int64_t failed) override {
-    auto& d = stats_[node];
+    auto& d = Stats(node);
     d[0] += entered;
     d[1] += completed;
     d[2] += failed;
   }
-  void BumpWaiting(const std::string& node, int64_t delta) { stats_[node][3] += delta; }
+  void BumpWaiting(const std::string& node, int64_t delta) { Stats(node)[3] += delta; }
   // Counters are summed over the run, then handed to the store once per node (which sums
   // them over the batch).
   Status FlushStats() {
@@ -160,7 +160,13 @@ class Engine::TxnHost final : public ExecutionHost {
     return w;
   }
   std::vector<storage::WakeupRecord> pending_;       // registered by this run, not written yet
-  std::map<std::string, std::array<int64_t, 4>> stats_;
+  // By node: a run touches a handful, so a vector searched in order (no map nodes to allocate).
+  std::vector<std::pair<std::string, std::array<int64_t, 4>>> stats_;
+  std::array<int64_t, 4>& Stats(const std::string& node) {
+    for (auto& [name, d] : stats_)
+      if (name == node) return d;
+    return stats_.emplace_back(node, std::array<int64_t, 4>{}).second;
+  }
 };
 
 Engine::Engine(const dsl::NodeKindRegistry& kinds, const NodeExecutorRegistry& executors, const Clock& clock,

@@ -1,6 +1,8 @@
 #include "storage/sqlite_txn.h"
 
 #include <algorithm>
+#include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "storage/sqlite_queries.h"
@@ -496,7 +498,10 @@ Result<std::optional<int64_t>> SqliteTxn::NextTimerDue() {
 
 Status SqliteTxn::BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
                                 int64_t entered, int64_t completed, int64_t failed, int64_t waiting) {
-  auto& d = job_.node_stats[{chain, chain_version, node}];
+  auto it = job_.node_stats.find(std::make_tuple(std::string_view(chain), std::string_view(chain_version),
+                                                 std::string_view(node)));
+  if (it == job_.node_stats.end()) it = job_.node_stats.try_emplace({chain, chain_version, node}).first;
+  auto& d = it->second;
   d[0] += entered;
   d[1] += completed;
   d[2] += failed;

@@ -32,7 +32,9 @@ struct CounterDeltas {
   static constexpr size_t kWaits = 5, kTimers = 6, kGauges = 7;
   std::array<int64_t, kGauges> gauges{};
   using NodeKey = std::tuple<std::string, std::string, std::string>;  // chain, version, node
-  std::map<NodeKey, std::array<int64_t, 4>> node_stats;  // entered, completed, failed, waiting
+  // entered, completed, failed, waiting. Transparent: looked up by string_views, so a bump of a
+  // counter already there copies no strings.
+  std::map<NodeKey, std::array<int64_t, 4>, std::less<>> node_stats;
 
   void Add(const CounterDeltas& other);
   void Clear() {
