@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -79,48 +80,6 @@ class BareHandler final : public reach::server::RequestHandler {
   }
 };
 
-// One keep-alive connection speaking just enough HTTP/1.1 for this benchmark.
-class Connection {
- public:
-  explicit Connection(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      std::perror("connect");
-      std::exit(1);
-    }
-  }
-  ~Connection() { close(fd_); }
-
-  // Sends one POST and reads the response; returns the status (0 on error).
-  int Post(const std::string& body) {
-    std::string req = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\n\r\n" + body;
-    if (write(fd_, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return 0;
-    buffer_.clear();
-    char chunk[4096];
-    for (;;) {
-      ssize_t n = read(fd_, chunk, sizeof chunk);
-      if (n <= 0) return 0;
-      buffer_.append(chunk, static_cast<size_t>(n));
-      size_t head = buffer_.find("\r\n\r\n");
-      if (head == std::string::npos) continue;
-      size_t cl = buffer_.find("Content-Length: ");
-      size_t length = cl != std::string::npos ? std::strtoul(buffer_.c_str() + cl + 16, nullptr, 10) : 0;
-      if (buffer_.size() >= head + 4 + length) return std::atoi(buffer_.c_str() + 9);
-    }
-  }
-
- private:
-  int fd_;
-  std::string buffer_;
-};
-
 std::atomic<uint64_t> g_next_event{0};
 
 std::string NextEvent() {
@@ -130,80 +89,125 @@ std::string NextEvent() {
          R"("},"properties":{"campaign":"bench"},"message_id":"b-)" + id + "\"}";
 }
 
-// Closed loop, the way wrk drives a server: `connections` keep-alive connections, one request in
-// flight on each, all driven by one thread over epoll (a thread per connection would cost the
-// machine more than the server it measures). Returns the rate; `cpu_us` gets the process's CPU
-// time per request (server, store and generator together: the machine's whole cost of one).
-double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors, double& cpu_us) {
-  struct Conn {
-    int fd = -1;
-    std::string out;   // the request being written
-    size_t written = 0;
-    std::string in;    // the response being read
-  };
-  const int ep = epoll_create1(0);
-  std::vector<Conn> conns(static_cast<size_t>(connections));
-  auto start_request = [&](Conn& c) {
+// Keep-alive connections on one epoll set, each with at most one request in flight, all driven
+// by the calling thread (as wrk does: a thread per connection would cost the machine more than
+// the server it measures).
+class Clients {
+ public:
+  static constexpr uint64_t kTimerTag = ~uint64_t{0};  // the epoll tag of an added timerfd
+
+  Clients(uint16_t port, int n) : ep_(epoll_create1(0)), conns_(static_cast<size_t>(n)) {
+    for (size_t i = 0; i < conns_.size(); ++i) {
+      Conn& c = conns_[i];
+      c.fd = socket(AF_INET, SOCK_STREAM, 0);
+      int one = 1;
+      setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(port);
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (connect(c.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        std::perror("connect");
+        std::exit(1);
+      }
+      fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
+      Watch(c.fd, i);
+    }
+    events_.resize(conns_.size() + 1);
+  }
+  ~Clients() {
+    for (Conn& c : conns_) close(c.fd);
+    close(ep_);
+  }
+  size_t size() const { return conns_.size(); }
+  void Watch(int fd, uint64_t tag) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+    ev.data.u64 = tag;
+    epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  // Starts the next event on connection i (idle). Only writes: the answer is read when epoll
+  // reports it (edge-triggered, so nothing may be read here and left unreported).
+  void Send(size_t i) {
+    Conn& c = conns_[i];
     const std::string body = NextEvent();
     c.out = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
             std::to_string(body.size()) + "\r\n\r\n" + body;
     c.written = 0;
     c.in.clear();
-  };
-  for (size_t i = 0; i < conns.size(); ++i) {
-    Conn& c = conns[i];
-    c.fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(c.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      std::perror("connect");
-      std::exit(1);
-    }
-    fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
-    ev.data.u64 = i;
-    epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
-    start_request(c);
+    c.busy = true;
+    Write(c);
   }
-  uint64_t done = 0, bad = 0, counted_from = 0;
-  double cpu0 = 0;
-  const auto begin = SteadyClock::now();
-  const auto warm = begin + std::chrono::milliseconds(200);  // connections settle first
-  const auto end = warm + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds));
-  bool counting = false;
-  std::vector<epoll_event> events(conns.size());
-  char chunk[8192];
-  // Writes what is left of `c`'s request, then reads whatever answer has come; on a whole
-  // answer, counts it and starts the next request at once.
-  auto pump = [&](Conn& c) {
-    for (;;) {
-      while (c.written < c.out.size()) {
-        ssize_t n = write(c.fd, c.out.data() + c.written, c.out.size() - c.written);
-        if (n <= 0) return;  // EAGAIN: EPOLLOUT comes back
-        c.written += static_cast<size_t>(n);
+  // Waits up to `timeout_ms` and moves every ready connection on; on_done(i, status) for each
+  // whole answer (the connection is idle then). on_timer() when the timerfd fires.
+  template <class Done, class Timer>
+  void Poll(int timeout_ms, const Done& on_done, const Timer& on_timer) {
+    const int n = epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
+    for (int k = 0; k < n; ++k) {
+      if (events_[k].data.u64 == kTimerTag) {
+        on_timer();
+        continue;
       }
+      const size_t i = events_[k].data.u64;
+      Conn& c = conns_[i];
+      Write(c);
+      char chunk[8192];
       for (;;) {
-        ssize_t n = read(c.fd, chunk, sizeof chunk);
-        if (n <= 0) break;
-        c.in.append(chunk, static_cast<size_t>(n));
+        ssize_t got = read(c.fd, chunk, sizeof chunk);
+        if (got <= 0) break;
+        c.in.append(chunk, static_cast<size_t>(got));
       }
+      if (!c.busy) continue;
       const size_t head = c.in.find("\r\n\r\n");
-      if (head == std::string::npos) return;
+      if (head == std::string::npos) continue;
       const size_t cl = c.in.find("Content-Length: ");
       const size_t length = cl != std::string::npos ? std::strtoul(c.in.c_str() + cl + 16, nullptr, 10) : 0;
-      if (c.in.size() < head + 4 + length) return;
-      if (std::atoi(c.in.c_str() + 9) == 202) {
-        ++done;
-      } else {
-        ++bad;
-      }
-      start_request(c);
+      if (c.in.size() < head + 4 + length) continue;
+      c.busy = false;
+      on_done(i, std::atoi(c.in.c_str() + 9));
     }
+  }
+
+ private:
+  struct Conn {
+    int fd = -1;
+    std::string out;   // the request being written
+    size_t written = 0;
+    std::string in;    // the answer being read
+    bool busy = false; // a request is out and its answer not whole yet
+  };
+  // Writes what is left of the request (EAGAIN: EPOLLOUT comes back).
+  static void Write(Conn& c) {
+    while (c.written < c.out.size()) {
+      ssize_t n = write(c.fd, c.out.data() + c.written, c.out.size() - c.written);
+      if (n <= 0) return;
+      c.written += static_cast<size_t>(n);
+    }
+  }
+
+  int ep_;
+  std::vector<Conn> conns_;
+  std::vector<epoll_event> events_;
+};
+
+// Closed loop: every connection sends its next event as soon as the last is answered. Returns
+// the rate; `cpu_us` gets the process's CPU time per request (server, store and generator
+// together: the machine's whole cost of one).
+double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors, double& cpu_us) {
+  Clients clients(port, connections);
+  uint64_t done = 0, bad = 0, counted_from = 0;
+  double cpu0 = 0;
+  const auto warm = SteadyClock::now() + std::chrono::milliseconds(200);  // connections settle first
+  const auto end = warm + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds));
+  bool counting = false;
+  for (size_t i = 0; i < clients.size(); ++i) clients.Send(i);
+  auto on_done = [&](size_t i, int status) {
+    if (status == 202) {
+      ++done;
+    } else {
+      ++bad;
+    }
+    clients.Send(i);
   };
   for (;;) {
     const auto now = SteadyClock::now();
@@ -213,42 +217,73 @@ double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors,
       cpu0 = reach::bench::ProcessCpuSeconds();
     }
     if (now >= end) break;
-    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 10);
-    for (int i = 0; i < n; ++i) pump(conns[events[i].data.u64]);
+    clients.Poll(10, on_done, [] {});
   }
   const uint64_t n = done - counted_from;
   const double elapsed = std::chrono::duration<double>(SteadyClock::now() - warm).count();
   cpu_us = n ? (reach::bench::ProcessCpuSeconds() - cpu0) / static_cast<double>(n) * 1e6 : 0;
-  for (Conn& c : conns) close(c.fd);
-  close(ep);
   errors += bad;
   return static_cast<double>(n) / elapsed;
 }
 
-// Open loop at `rate` requests/s spread over the connections; latency from the scheduled time.
+// Open loop at `rate` events/s for `seconds`, from the same one-thread client over
+// `connections` connections: each event has a scheduled send time (a timerfd wakes the thread
+// for it) and goes out on an idle connection; its latency runs from the scheduled time to the
+// whole answer, so an event that had to wait for a free connection or for the generator counts
+// that wait (no coordinated omission). Returns the sorted latencies in seconds.
 std::vector<double> Latencies(uint16_t port, int connections, double rate, double seconds) {
-  std::vector<std::vector<double>> per(static_cast<size_t>(connections));
-  std::vector<std::thread> threads;
-  auto start = SteadyClock::now() + std::chrono::milliseconds(50);
-  double interval = connections / rate;  // seconds between one connection's requests
-  for (int c = 0; c < connections; ++c)
-    threads.emplace_back([&, c] {
-      Connection conn(port);
-      for (int i = 0;; ++i) {
-        auto scheduled = start + std::chrono::duration_cast<SteadyClock::duration>(
-                                     std::chrono::duration<double>((i + static_cast<double>(c) / connections) * interval));
-        if (scheduled > start + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds)))
-          break;
-        std::this_thread::sleep_until(scheduled);
-        conn.Post(NextEvent());
-        per[static_cast<size_t>(c)].push_back(std::chrono::duration<double>(SteadyClock::now() - scheduled).count());
+  Clients clients(port, connections);
+  const int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+  clients.Watch(timer, Clients::kTimerTag);
+  const auto start = SteadyClock::now() + std::chrono::milliseconds(50);
+  const auto interval = std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(1.0 / rate));
+  const uint64_t total = static_cast<uint64_t>(rate * seconds);
+  std::vector<SteadyClock::time_point> scheduled_on(clients.size());
+  std::vector<size_t> idle;
+  for (size_t i = 0; i < clients.size(); ++i) idle.push_back(clients.size() - 1 - i);
+  std::vector<double> latencies;
+  latencies.reserve(total);
+  uint64_t sent = 0;
+  auto arm = [&](SteadyClock::time_point at) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count();
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
+    spec.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+    timerfd_settime(timer, TFD_TIMER_ABSTIME, &spec, nullptr);
+  };
+  // Sends every event whose time has come, while a connection is idle.
+  auto send_due = [&] {
+    const auto now = SteadyClock::now();
+    while (sent < total && !idle.empty()) {
+      const auto at = start + interval * static_cast<int64_t>(sent);
+      if (at > now) {
+        arm(at);
+        return;
       }
-    });
-  for (auto& t : threads) t.join();
-  std::vector<double> all;
-  for (auto& v : per) all.insert(all.end(), v.begin(), v.end());
-  std::sort(all.begin(), all.end());
-  return all;
+      const size_t i = idle.back();
+      idle.pop_back();
+      scheduled_on[i] = at;
+      ++sent;
+      clients.Send(i);
+    }
+  };
+  auto on_done = [&](size_t i, int) {
+    latencies.push_back(std::chrono::duration<double>(SteadyClock::now() - scheduled_on[i]).count());
+    idle.push_back(i);
+    send_due();  // an event late for want of a connection goes now
+  };
+  auto on_timer = [&] {
+    uint64_t expirations = 0;
+    if (read(timer, &expirations, sizeof expirations) < 0) {}
+    send_due();
+  };
+  arm(start);
+  const auto give_up = start + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds + 10));
+  while (latencies.size() < total && SteadyClock::now() < give_up) clients.Poll(100, on_done, on_timer);
+  close(timer);
+  std::sort(latencies.begin(), latencies.end());
+  return latencies;
 }
 
 double Median(std::vector<double> v) {
@@ -347,11 +382,19 @@ int main(int argc, char** argv) {
               f / b, Median(ratios),
               static_cast<unsigned long long>(errs), static_cast<unsigned long long>(sink.sends.load()));
 
+  const auto before_latency = (*store)->counters();
   std::vector<double> lat = full_only ? std::vector<double>{} : Latencies(full.port(), latency_connections, f / 2, seconds);
+  const auto after_latency = (*store)->counters();
+  const double latency_batches = static_cast<double>(after_latency.batches - before_latency.batches);
   std::printf(
       "\nlatency at half load (%.0f events/s, open loop over %d connections, %zu requests): p50 %.2f ms, p99 %.2f ms, "
-      "max %.2f ms\n",
-      f / 2, latency_connections, lat.size(), Percentile(lat, 0.5) * 1e3, Percentile(lat, 0.99) * 1e3, lat.empty() ? 0 : lat.back() * 1e3);
+      "max %.2f ms\n  (%.1f jobs per commit, %.2f ms from BEGIN to durable)\n",
+      f / 2, latency_connections, lat.size(), Percentile(lat, 0.5) * 1e3, Percentile(lat, 0.99) * 1e3,
+      lat.empty() ? 0 : lat.back() * 1e3,
+      latency_batches > 0 ? static_cast<double>(after_latency.jobs - before_latency.jobs) / latency_batches : 0.0,
+      latency_batches > 0
+          ? static_cast<double>(after_latency.commit_micros_total - before_latency.commit_micros_total) / latency_batches / 1e3
+          : 0.0);
 
   full.Shutdown(std::chrono::milliseconds(2000));
   bare.Shutdown(std::chrono::milliseconds(2000));
