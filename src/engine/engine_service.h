@@ -58,12 +58,13 @@ class EngineService {
   // timers of the jobs that committed (counters().timers_fired grows as each commits). One
   // caller at a time, never from a job or a `done`.
   Status FireAllDue(int& fired);
-  // One round of the timer thread before it read ahead (kept for tests that count rounds):
-  // fires the timers due now and runs the due schedule ticks: jobs of EngineOptions::timer_batch timers (up to timer_jobs of them when the previous
-  // round found a backlog, else one), queued together so that they commit in one batch, each
-  // under its own savepoint; the schedules run in the last job. Returns after the last job's
-  // commit with its status; `fired` counts the timers of the jobs that committed. One caller at
-  // a time, never from a job or a `done`: the timer thread, or a benchmark that did not Start().
+  // One round of fixed size, as the timer thread fired before FireAllDue (tests count rounds
+  // with it; `timer_bench --in-writer` compares): fires the timers due now and runs the due
+  // schedule ticks, in jobs of EngineOptions::timer_batch timers (up to timer_jobs of them when
+  // the previous round found a backlog, else one) queued together so that they commit in one
+  // batch; the schedules run in the last job. Returns after the last job's commit with its
+  // status; `fired` counts the timers of the jobs that committed (counters() are not changed).
+  // One caller at a time, never from a job or a `done`.
   Status FireDueNow(int& fired, int& started);
 
   const ServiceCounters& counters() const { return counters_; }
