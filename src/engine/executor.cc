@@ -51,7 +51,7 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
  public:
   Context(Executor& ex, const dsl::Construct& use, json::object& frame, const Wakeup* wakeup)
       : ex_(ex), use_(use), frame_(frame), wakeup_(wakeup) {
-    scope_.user = ex.user_loaded_ ? &ex.user_json_ : nullptr;  // else read when needed: LazyUser
+    scope_.user = nullptr;  // built (and read, if need be) when an expression first needs it: LazyUser
     scope_.event = ex.event_parsed_ ? &ex.event_json_ : nullptr;  // else parsed when needed: LazyEvent
     scope_.ctx = &ex.ctx_json_;
     scope_.host = this;
@@ -68,7 +68,7 @@ class Executor::Context final : public NodeContext, public dsl::EvalHost {
   storage::UserRecord& user() override { return ex_.LoadedUser(); }
   void UserChanged() override {
     ex_.user_changed_ = true;
-    ex_.user_json_ = UserJson(ex_.LoadedUser());
+    ex_.user_json_valid_ = false;  // built again when next needed
   }
   const json::value* data() const override { return use_.data ? &*use_.data : nullptr; }
   json::object& frame() override { return Sub(frame_, "n"); }
@@ -191,13 +191,16 @@ storage::UserRecord& Executor::LoadedUser() {
     user_loaded_ = true;
     Status s = host_.LoadUser(*user_);
     if (!s.ok() && host_status_.ok()) host_status_ = s;
-    user_json_ = UserJson(*user_);
   }
   return *user_;
 }
 
 const json::value& Executor::UserView() {
-  LoadedUser();
+  // A copy of the whole profile: made only for a run whose expressions read `user`.
+  if (!user_json_valid_) {
+    user_json_ = UserJson(LoadedUser());
+    user_json_valid_ = true;
+  }
   return user_json_;
 }
 
@@ -227,11 +230,8 @@ Status Executor::Run(storage::ExecutionRecord& execution, storage::UserRecord& u
   steps_ = 0;
   waiting_nodes_.clear();
   user_loaded_ = user_loaded;
-  if (user_loaded) {
-    user_json_ = UserJson(user);
-  } else {
-    user_json_ = nullptr;
-  }
+  user_json_valid_ = false;
+  user_json_ = nullptr;
 
   int32_t chain = graph_.FindChain(execution.chain);
   if (chain == kNone) {

@@ -123,7 +123,7 @@ class Executor {
   void Abandon(boost::json::value& frame);   // removes every wakeup registered in the subtree
   void Step(const std::string& label);
   storage::UserRecord& LoadedUser();           // the user, read through the host if not yet
-  const boost::json::value& UserView();        // its JSON view (UserJson), likewise
+  const boost::json::value& UserView();        // its JSON view (UserJson), built on first use
   const boost::json::value& EventView();       // the event, parsed from event_text_ if not yet
   static R Fail(std::string error, std::string name = "NodeError");
 
@@ -143,6 +143,7 @@ class Executor {
   boost::json::value ctx_json_;
   bool user_changed_ = false;
   bool user_loaded_ = true;
+  bool user_json_valid_ = false;  // user_json_ is UserJson(*user_) as it is now
   Status host_status_;
   int steps_ = 0;
   std::vector<std::string> waiting_nodes_;
