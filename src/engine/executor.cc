@@ -387,8 +387,10 @@ Executor::R Executor::RunNode(const Construct& c, json::object& f, bool step) {
     f["in"] = true;
     host_.BumpStats(def.id, 1, 0, 0);
   }
-  Sub(f, "n");
-  if (!f.contains("w")) f["w"].emplace_array();
+  // The node's own frame ("n") and its wait ids ("w") are added when the node uses them; room is
+  // made first so that adding them never moves the frame's values (a node holds a reference to
+  // "n" while it registers a wait).
+  f.reserve(f.size() + 2);
   const NodeExecutor* executor = executors_.Find(def.type);
   NodeOutcome out;
   if (!executor) {
