@@ -13,7 +13,8 @@
 //   executions       id PK AUTOINCREMENT | flow chain chain_version set_version user_id entry_key
 //                    status | state ctx event (JSON) | trace error request_id |
 //                    created_ms updated_ms finished_ms | rev (v5: bumped by every update);
-//                    indexes (user_id, chain, entry_key), (flow), (chain), (status)
+//                    indexes (user_id, chain, entry_key), (flow), (chain),
+//                    (status) WHERE status <> 'completed' (v6)
 //   wakeups          (execution_id, wait_id) PK | user_id event_type due_ms created_ms;
 //                    partial indexes (user_id, event_type) WHERE event_type IS NOT NULL,
 //                    (due_ms) WHERE due_ms IS NOT NULL                     -- v3: waits + timers
@@ -278,12 +279,22 @@ constexpr const char kSchemaV5[] = R"sql(
 ALTER TABLE executions ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 6: executions_by_status leaves completed executions out. They are most rows, and
+// every timer that ends a journey moved its execution's entry from 'waiting' to 'completed'
+// (13 % of a firing's instructions went to that index); listing completed executions by status
+// alone reads the primary key in order instead (they are dense there).
+constexpr const char kSchemaV6[] = R"sql(
+DROP INDEX executions_by_status;
+CREATE INDEX executions_by_status ON executions (status) WHERE status <> 'completed';
+)sql";
+
 constexpr MigrationStep kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
     {5, kSchemaV5},
+    {6, kSchemaV6},
 };
 
 // Switches to WAL (persistent: recorded in the file header, so every later connection uses it).

@@ -183,6 +183,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
     // connections opened afterwards see.
     Result<std::unique_ptr<SqliteConnection>> migrator = SqliteConnection::Open(options.path, connection_options);
     if (!migrator.ok()) return migrator.status();
+    // A step that builds an index sorts every row: in temporary files, not in memory (the
+    // connections' temp_store=MEMORY is for small sorts), so that an upgrade of a large store
+    // does not grow the daemon by the size of the index.
+    if (Status temp = (*migrator)->Exec("PRAGMA temp_store=FILE"); !temp.ok()) return temp;
     if (Status migrated = MigrateSchema(**migrator); !migrated.ok()) return migrated;
   }
   Result<std::unique_ptr<SqliteConnection>> writer = SqliteConnection::Open(options.path, connection_options);

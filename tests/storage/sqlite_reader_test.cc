@@ -95,6 +95,10 @@ TEST_F(SqliteReaderTest, ListExecutions_FiltersByUserFlowOrChainAndStatusWithPag
   EXPECT_EQ(ids(Filter("", "promo")), (std::vector<int64_t>{c}));  // a chain name matches too
   EXPECT_EQ(ids(Filter("", "welcome.flow")), (std::vector<int64_t>{a, b, d}));
   EXPECT_EQ(ids(Filter("", "", ExecutionStatus::kWaiting)), (std::vector<int64_t>{b}));
+  EXPECT_EQ(ids(Filter("", "", ExecutionStatus::kRunning)), (std::vector<int64_t>{a, c}));
+  // Completed ones are not in executions_by_status (v6): the primary key, filtered.
+  EXPECT_EQ(ids(Filter("", "", ExecutionStatus::kCompleted)), (std::vector<int64_t>{d}));
+  EXPECT_EQ(ids(Filter("", "", ExecutionStatus::kCompleted, d)), (std::vector<int64_t>{}));
   EXPECT_EQ(ids(Filter("u1", "welcome", ExecutionStatus::kCompleted)),
             (std::vector<int64_t>{d}));
   // Paging: two per page, continuing after the last id seen.

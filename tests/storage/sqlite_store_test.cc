@@ -471,7 +471,8 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
   };
   expect_ordered("flow = ?3 AND +status = ?4", "executions_by_flow");
   expect_ordered("chain = ?3 AND +flow <> ?3", "executions_by_chain");
-  expect_ordered("status = ?3", "executions_by_status");
+  expect_ordered("status = ?3 AND status <> 'completed'", "executions_by_status");
+  expect_ordered("+status = 'completed'", "INTEGER PRIMARY KEY");
   expect_index("SELECT id FROM executions WHERE id > ?1 AND user_id = ?3 AND (+flow = ?4 OR +chain = ?4) "
                "AND +status = ?5 ORDER BY id LIMIT ?2",
                "executions_by_user_entry");
