@@ -1,5 +1,7 @@
 #include "storage/sqlite_queries.h"
 
+#include <memory>
+
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -9,11 +11,12 @@ std::string JsonText(const boost::json::value& value) { return boost::json::seri
 std::string JsonText(const boost::json::object& value) { return boost::json::serialize(value); }
 std::string JsonText(const boost::json::array& value) { return boost::json::serialize(value); }
 
-Result<boost::json::value> ParseJsonValue(std::string_view text, std::string_view where) {
+Result<boost::json::value> ParseJsonValue(std::string_view text, std::string_view where,
+                                          boost::json::storage_ptr storage) {
   // One parser per thread, reused: its working stack is allocated once, not for every value
   // (boost::json::parse builds a parser per call: a third of a small document's parse).
   thread_local boost::json::parser parser;
-  parser.reset();
+  parser.reset(std::move(storage));
   boost::system::error_code ec;
   parser.write(text.data(), text.size(), ec);
   if (ec) {
@@ -23,8 +26,9 @@ Result<boost::json::value> ParseJsonValue(std::string_view text, std::string_vie
   return parser.release();
 }
 
-Result<boost::json::object> ParseJsonObject(std::string_view text, std::string_view where) {
-  Result<boost::json::value> value = ParseJsonValue(text, where);
+Result<boost::json::object> ParseJsonObject(std::string_view text, std::string_view where,
+                                            boost::json::storage_ptr storage) {
+  Result<boost::json::value> value = ParseJsonValue(text, where, std::move(storage));
   if (!value.ok()) return value.status();
   if (!value->is_object()) return Status::Corruption(std::string(where) + ": stored JSON is not an object");
   return std::move(value->get_object());
@@ -37,7 +41,8 @@ Result<boost::json::array> ParseJsonArray(std::string_view text, std::string_vie
   return std::move(value->get_array());
 }
 
-Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first, bool parse_event) {
+Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first, bool parse_event,
+                                         const boost::json::storage_ptr& storage) {
   ExecutionRecord e;
   const int c = first;
   e.id = stmt.ColumnInt(c + 0);
@@ -53,12 +58,16 @@ Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first, bool 
   if (!status) return fail(Status::Corruption("status: unknown status '" + stmt.ColumnText(c + 7) + "'"));
   e.status = *status;
   e.stored_status = *status;
-  Result<boost::json::object> state = ParseJsonObject(stmt.ColumnView(c + 8), "state");
+  Result<boost::json::object> state = ParseJsonObject(stmt.ColumnView(c + 8), "state", storage);
   if (!state.ok()) return fail(state.status());
-  e.state = std::move(*state);
-  Result<boost::json::object> ctx = ParseJsonObject(stmt.ColumnView(c + 9), "ctx");
+  Result<boost::json::object> ctx = ParseJsonObject(stmt.ColumnView(c + 9), "ctx", storage);
   if (!ctx.ok()) return fail(ctx.status());
-  e.ctx = std::move(*ctx);
+  // A container's storage is fixed when it is constructed (assigning across storages copies):
+  // the record's are constructed from the parsed ones, keeping theirs.
+  std::destroy_at(&e.state);
+  std::construct_at(&e.state, std::move(*state));
+  std::destroy_at(&e.ctx);
+  std::construct_at(&e.ctx, std::move(*ctx));
   if (parse_event) {
     Result<boost::json::value> event = ParseJsonValue(stmt.ColumnView(c + 10), "event");
     if (!event.ok()) return fail(event.status());

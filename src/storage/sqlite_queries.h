@@ -25,8 +25,11 @@ namespace reach::storage {
 std::string JsonText(const boost::json::value& value);
 std::string JsonText(const boost::json::object& value);
 std::string JsonText(const boost::json::array& value);
-Result<boost::json::value> ParseJsonValue(std::string_view text, std::string_view where);
-Result<boost::json::object> ParseJsonObject(std::string_view text, std::string_view where);
+// `storage`: where the parsed value allocates (default: the heap).
+Result<boost::json::value> ParseJsonValue(std::string_view text, std::string_view where,
+                                          boost::json::storage_ptr storage = {});
+Result<boost::json::object> ParseJsonObject(std::string_view text, std::string_view where,
+                                            boost::json::storage_ptr storage = {});
 Result<boost::json::array> ParseJsonArray(std::string_view text, std::string_view where);
 
 // The executions columns in the order ReadExecutionRow expects; use in SELECT lists as
@@ -38,7 +41,9 @@ Result<boost::json::array> ParseJsonArray(std::string_view text, std::string_vie
 #define REACH_EXECUTION_COLUMNS REACH_EXECUTION_COLUMNS_OF("")
 // Reads the current row of a statement selecting REACH_EXECUTION_COLUMNS, starting at column
 // `first`. With `parse_event` false the event is left as text (ExecutionRecord::event_text).
-Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first = 0, bool parse_event = true);
+// `storage`: where its state and ctx allocate (a batch's arena; default: the heap).
+Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first = 0, bool parse_event = true,
+                                         const boost::json::storage_ptr& storage = {});
 
 Result<std::optional<UserRecord>> QueryUser(SqliteConnection& connection, const std::string& id);
 Result<std::optional<ExecutionRecord>> QueryExecution(SqliteConnection& connection, int64_t id);

@@ -5,6 +5,8 @@
 #include <tuple>
 #include <utility>
 
+#include <boost/json/monotonic_resource.hpp>
+
 #include "storage/sqlite_queries.h"
 
 namespace reach::storage {
@@ -410,6 +412,9 @@ Result<std::vector<DueWakeup>> SqliteTxn::DueWakeups(int64_t now_ms, int limit) 
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, now_ms).Bind(2, int64_t{limit});
   due.reserve(static_cast<size_t>(limit));
+  // The batch's states and contexts, and what its runs add to them, come from one arena freed
+  // with the last of them: no allocator call per JSON node, none per free.
+  boost::json::storage_ptr arena = boost::json::make_shared_resource<boost::json::monotonic_resource>();
   while (true) {
     Result<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
@@ -423,7 +428,7 @@ Result<std::vector<DueWakeup>> SqliteTxn::DueWakeups(int64_t now_ms, int limit) 
     d.wakeup.created_ms = stmt->ColumnInt(5);
     if (stmt->ColumnIsNull(6)) continue;
     // The event stays text: a run after a timer rarely looks at it.
-    Result<ExecutionRecord> execution = ReadExecutionRow(*stmt, 6, /*parse_event=*/false);
+    Result<ExecutionRecord> execution = ReadExecutionRow(*stmt, 6, /*parse_event=*/false, arena);
     if (!execution.ok()) return execution.status();
     d.execution = std::move(*execution);
   }
