@@ -90,7 +90,6 @@ void Prepare(storage::Store& store, engine::Engine& engine, const engine::Clock&
 struct RowTemplate {
   storage::ExecutionRecord execution;
   storage::WaitRecord wait;  // with its timeout: one wakeup row
-  storage::TimerRecord timer;
 };
 
 RowTemplate Calibrate(const std::string& path) {
@@ -111,11 +110,10 @@ RowTemplate Calibrate(const std::string& path) {
     if (!waits.ok()) return waits.status();
     if (waits->size() != 1) return Status::Internal("expected one wait");
     t.wait = (*waits)[0];
-    auto timers = txn.DueTimers(INT64_MAX, 10);
+    auto timers = txn.DueWakeups(INT64_MAX, 10);
     if (!timers.ok()) return timers.status();
-    if (timers->size() != 1 || (*timers)[0].wait_id != t.wait.wait_id)
+    if (timers->size() != 1 || (*timers)[0].wakeup.wait_id != t.wait.wait_id)
       return Status::Internal("expected one timer, the wait's timeout");
-    t.timer = (*timers)[0];
     return Status::Ok();
   }),
        "calibrate");

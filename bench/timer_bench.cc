@@ -77,7 +77,6 @@ struct Args {
   bool reuse = false;
   int64_t timer_batch = 0;  // 0: EngineOptions' default
   int64_t timer_jobs = 0;   // 0: EngineOptions' default
-  bool in_writer = false;   // fire with FireDueNow rounds (read inside the jobs), not the timer thread
 };
 
 void Must(const Status& s, const char* what) {
@@ -133,9 +132,9 @@ void Load(const Args& args, const std::string& base, const std::string& empty) {
     if (!waits.ok()) return waits.status();
     if (waits->size() != 1) return Status::Internal("expected one wait");
     tw = (*waits)[0];
-    auto timers = txn.DueTimers(INT64_MAX, 10);
+    auto timers = txn.DueWakeups(INT64_MAX, 10);
     if (!timers.ok()) return timers.status();
-    if (timers->size() != 1 || (*timers)[0].wait_id != tw.wait_id)
+    if (timers->size() != 1 || (*timers)[0].wakeup.wait_id != tw.wait_id)
       return Status::Internal("expected one timer, the wait's timeout");
     auto u = txn.GetUser(e.user_id);
     if (!u.ok()) return u.status();
@@ -312,23 +311,6 @@ FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, co
   FireResult r;
   const double cpu_start = ProcessCpuSeconds();
   const auto start = SteadyClock::now();
-  if (args.in_writer) {
-    // The previous design, for comparison: rounds of jobs that read their timers themselves.
-    Must(store->Write([&](storage::StoreTxn& t) { return engine.LoadCurrent(t); }), "load current");
-    while (r.fired < count) {
-      int fired = 0, started = 0;
-      Must(service.FireDueNow(fired, started), "fire");
-      if (fired == 0) {
-        std::fprintf(stderr, "engine: ran out of due timers\n");
-        std::exit(1);
-      }
-      r.fired += fired;
-    }
-    r.timers_per_second = static_cast<double>(r.fired) / SecondsSince(start);
-    r.cpu_us_per_timer = (ProcessCpuSeconds() - cpu_start) * 1e6 / static_cast<double>(r.fired);
-    store->Close();
-    return r;
-  }
   Must(service.Start(), "start");
   const auto idle_limit = std::chrono::seconds(10);
   auto last_change = SteadyClock::now();
@@ -377,13 +359,12 @@ class RssSampler {
 Args Parse(int argc, char** argv) {
   Args args;
   Flags flags(argc, argv, "[--executions E] [--fire F] [--rounds R] [--users U] [--dir DIR] [--reuse] "
-                          "[--timer-batch B] [--timer-jobs J] [--in-writer]");
+                          "[--timer-batch B] [--timer-jobs J]");
   for (int i = 1; i < argc; ++i) {
     if (!flags.Int(i, "--executions", args.executions) && !flags.Int(i, "--fire", args.fire) &&
         !flags.Int(i, "--rounds", args.rounds) && !flags.Int(i, "--users", args.users) &&
         !flags.Str(i, "--dir", args.dir) && !flags.Bool(i, "--reuse", args.reuse) &&
-        !flags.Int(i, "--timer-batch", args.timer_batch) && !flags.Int(i, "--timer-jobs", args.timer_jobs) &&
-        !flags.Bool(i, "--in-writer", args.in_writer))
+        !flags.Int(i, "--timer-batch", args.timer_batch) && !flags.Int(i, "--timer-jobs", args.timer_jobs))
       flags.Usage();
   }
   if (args.executions <= 0 || args.fire <= 0 || args.rounds <= 0 || args.users <= 0) flags.Usage();

@@ -68,34 +68,6 @@ void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object 
       });
 }
 
-Status EngineService::FireDueNow(int& fired, int& started) {
-  fired = started = 0;
-  const EngineOptions& options = engine_.options();
-  const int jobs = std::max(1, timer_jobs_);
-  // The jobs before the last report through their `done`, which runs before the last job's:
-  // batches commit and report in queue order (store.h).
-  auto counts = std::make_shared<std::vector<int>>(static_cast<size_t>(jobs), 0);
-  for (int j = 0; j + 1 < jobs; ++j) {
-    store_.Submit([this, counts, j](storage::StoreTxn& txn) { return engine_.FireDueTimers(txn, (*counts)[j]); },
-                  [counts, j](const Status& s) {
-                    if (!s.ok()) (*counts)[j] = 0;  // rolled back: nothing fired
-                  });
-  }
-  int last = 0;
-  Status s = store_.Write([&](storage::StoreTxn& txn) {
-    Status f = engine_.FireDueTimers(txn, last);
-    if (!f.ok()) return f;
-    return engine_.RunDueSchedules(txn, started);
-  });
-  (*counts)[static_cast<size_t>(jobs - 1)] = s.ok() ? last : 0;
-  if (!s.ok()) started = 0;
-  for (int n : *counts) fired += n;
-  // A round whose jobs all came back full means a backlog: the next round queues as many jobs
-  // as allowed; otherwise one (an idle engine does not run empty jobs).
-  timer_jobs_ = fired >= jobs * options.timer_batch ? std::max(1, options.timer_jobs) : 1;
-  return s;
-}
-
 bool EngineService::stopping() {
   std::lock_guard<std::mutex> lock(mu_);
   return stop_;

@@ -58,14 +58,6 @@ class EngineService {
   // timers of the jobs that committed (counters().timers_fired grows as each commits). One
   // caller at a time, never from a job or a `done`.
   Status FireAllDue(int& fired);
-  // One round of fixed size, as the timer thread fired before FireAllDue (tests count rounds
-  // with it; `timer_bench --in-writer` compares): fires the timers due now and runs the due
-  // schedule ticks, in jobs of EngineOptions::timer_batch timers (up to timer_jobs of them when
-  // the previous round found a backlog, else one) queued together so that they commit in one
-  // batch; the schedules run in the last job. Returns after the last job's commit with its
-  // status; `fired` counts the timers of the jobs that committed (counters() are not changed).
-  // One caller at a time, never from a job or a `done`.
-  Status FireDueNow(int& fired, int& started);
 
   const ServiceCounters& counters() const { return counters_; }
 
@@ -85,7 +77,6 @@ class EngineService {
   std::condition_variable cv_;
   bool stop_ = false;
   bool woken_ = false;
-  int timer_jobs_ = 1;  // jobs for the next FireDueNow round (timer thread only)
   std::thread timer_thread_;
 };
 

@@ -79,12 +79,11 @@ class Executor {
   // status and error. `user` is the execution's user (changes are flagged by user_changed()).
   // Returns non-ok only when the host failed (the caller should abandon the whole write).
   // With `user_loaded` false, `user` holds only the id and is read through the host the first
-  // time a node or an expression needs it (user_loaded() tells afterwards whether it was).
+  // time a node or an expression needs it.
   Status Run(storage::ExecutionRecord& execution, storage::UserRecord& user, const Wakeup* wakeup,
              bool user_loaded = true);
 
   bool user_changed() const { return user_changed_; }
-  bool user_loaded() const { return user_loaded_; }
   // Node ids suspended after the last Run (for "waiting" stats).
   const std::vector<std::string>& waiting_nodes() const { return waiting_nodes_; }
 

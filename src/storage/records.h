@@ -93,15 +93,8 @@ struct WaitRecord {
   int64_t created_ms = 0;
 };
 
-// A wakeup with a due time, as DueTimers returns it.
-struct TimerRecord {
-  int64_t due_ms = 0;
-  int64_t execution_id = 0;
-  int64_t wait_id = 0;
-};
-
-// A due wakeup and its execution, read together (one statement for a batch of timers instead
-// of a query per timer).
+// A wakeup with a due time and its execution, read together (DueWakeups: one statement for a
+// batch of timers instead of a query per timer).
 struct DueWakeup {
   WakeupRecord wakeup;
   std::optional<ExecutionRecord> execution;  // nullopt: the execution is not in the store

@@ -44,8 +44,12 @@ Result<std::vector<std::pair<std::string, std::string>>> IdentityRows(const User
   return rows;
 }
 
-// The event column's text: as read when it was never parsed, else serialized.
-std::string EventText(const ExecutionRecord& e) { return e.event_text.empty() ? JsonText(e.event) : e.event_text; }
+// The event column's text: as read when it was never parsed, else serialized into `scratch`.
+std::string_view EventText(const ExecutionRecord& e, std::string& scratch) {
+  if (!e.event_text.empty()) return e.event_text;
+  scratch = JsonText(e.event);
+  return scratch;
+}
 
 }  // namespace
 
@@ -262,12 +266,13 @@ Status SqliteTxn::InsertExecution(ExecutionRecord& e) {
     if (!id.ok()) return id.status();
     e.id = *id;
   }
+  std::string event_scratch;
   Status status = RunSql(
       "INSERT OR FAIL INTO executions (id, flow, chain, chain_version, set_version, user_id, entry_key, status, state, ctx, "
       "event, trace, error, request_id, created_ms, updated_ms, finished_ms) "
       "VALUES (?17, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
       e.flow, e.chain, e.chain_version, e.set_version, e.user_id, e.entry_key, ExecutionStatusName(e.status),
-      JsonText(e.state), JsonText(e.ctx), EventText(e), e.trace, e.error, e.request_id, e.created_ms,
+      JsonText(e.state), JsonText(e.ctx), EventText(e, event_scratch), e.trace, e.error, e.request_id, e.created_ms,
       e.updated_ms, e.finished_ms, e.id);
   if (!status.ok()) return status;
   job_.gauges[static_cast<size_t>(e.status)] += 1;
@@ -294,10 +299,11 @@ Status SqliteTxn::UpdateExecution(ExecutionRecord& e) {
     if (!e.stored_status) return Status::Corruption("execution " + std::to_string(e.id) + ": unknown status");
     e.rev = stmt->ColumnInt(1);
   }
+  std::string event_scratch;
   Status status = RunSql(
       "UPDATE OR FAIL executions SET status = ?2, state = ?3, ctx = ?4, event = ?5, trace = ?6, error = ?7, "
       "updated_ms = ?8, finished_ms = ?9, rev = ?10 + 1 WHERE id = ?1 AND rev = ?10",
-      e.id, ExecutionStatusName(e.status), JsonText(e.state), JsonText(e.ctx), EventText(e), e.trace, e.error,
+      e.id, ExecutionStatusName(e.status), JsonText(e.state), JsonText(e.ctx), EventText(e, event_scratch), e.trace, e.error,
       e.updated_ms, e.finished_ms, e.rev);
   if (!status.ok()) return status;
   if (connection_.changes() != 1) {
@@ -378,25 +384,6 @@ Result<std::vector<WaitRecord>> SqliteTxn::FindWaits(const std::string& user_id,
     waits.push_back(std::move(w));
   }
   return waits;
-}
-
-Result<std::vector<TimerRecord>> SqliteTxn::DueTimers(int64_t now_ms, int limit) {
-  std::vector<TimerRecord> timers;
-  if (limit <= 0) return timers;
-  // wakeups_by_due is (due_ms, execution_id, wait_id): the scan is in this order and stops
-  // after `limit` rows.
-  Result<Statement> stmt = connection_.Prepare(
-      "SELECT due_ms, execution_id, wait_id FROM wakeups WHERE due_ms <= ?1 "
-      "ORDER BY due_ms, execution_id, wait_id LIMIT ?2");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, now_ms).Bind(2, int64_t{limit});
-  while (true) {
-    Result<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    timers.push_back({stmt->ColumnInt(0), stmt->ColumnInt(1), stmt->ColumnInt(2)});
-  }
-  return timers;
 }
 
 Result<std::vector<DueWakeup>> SqliteTxn::DueWakeups(int64_t now_ms, int limit) {

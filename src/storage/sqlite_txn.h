@@ -88,7 +88,6 @@ class SqliteTxn final : public StoreTxn {
   Status AddWakeup(const WakeupRecord& wakeup) override;
   Result<std::vector<WaitRecord>> FindWaits(const std::string& user_id, const std::string& event_type) override;
   // limit <= 0 returns nothing.
-  Result<std::vector<TimerRecord>> DueTimers(int64_t now_ms, int limit) override;
   Result<std::vector<DueWakeup>> DueWakeups(int64_t now_ms, int limit) override;
   Status DeleteWakeup(int64_t execution_id, int64_t wait_id) override;
   Result<bool> TakeWakeup(const WakeupRecord& wakeup) override;

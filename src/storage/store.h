@@ -74,9 +74,8 @@ class StoreTxn {
   virtual Status AddWakeup(const WakeupRecord& wakeup) = 0;
   // The wakeups waiting for an event of `event_type` for `user_id`, by execution and wait id.
   virtual Result<std::vector<WaitRecord>> FindWaits(const std::string& user_id, const std::string& event_type) = 0;
-  // Up to `limit` wakeups due at or before now_ms, earliest first (then by execution, wait id).
-  virtual Result<std::vector<TimerRecord>> DueTimers(int64_t now_ms, int limit) = 0;
-  // The same, each with its execution as it is at the start of the call.
+  // Up to `limit` wakeups due at or before now_ms, earliest first (then by execution, wait id),
+  // each with its execution as it is at the start of the call.
   virtual Result<std::vector<DueWakeup>> DueWakeups(int64_t now_ms, int limit) = 0;
   // Removes a wakeup, its wait and its timer (nothing when there is none).
   virtual Status DeleteWakeup(int64_t execution_id, int64_t wait_id) = 0;

@@ -1,5 +1,5 @@
-// EngineService::FireDueNow: timers fire in jobs of timer_batch that commit together,
-// one job per round while idle, timer_jobs jobs per round once a round comes back full.
+// EngineService::FireAllDue: timers fire in jobs of timer_batch, up to timer_jobs queued at a
+// time, until a job comes back short.
 #include <gtest/gtest.h>
 
 #include "engine/engine_harness.h"
@@ -25,28 +25,25 @@ constexpr char kFlow[] = R"yaml(flow:
 EngineOptions SmallBatches() {
   EngineOptions options;
   options.timer_batch = 4;
-  options.timer_jobs = 8;  // 32 timers a round at most
+  options.timer_jobs = 8;  // up to 8 jobs of 4 queued at a time
   return options;
 }
 
-TEST(EngineServiceTimers, FireDueNowFiresABacklogInRoundsOfSmallJobs) {
+TEST(EngineServiceTimers, FireAllDueFiresABacklogInSmallJobsUntilOneComesBackShort) {
   EngineHarness h(SmallBatches());
   h.Deploy(kFlow);
   std::vector<int64_t> ids;
   for (int i = 0; i < 50; ++i) ids.push_back(h.Start("main", "u" + std::to_string(i % 7)));
   EngineService service(h.store(), h.engine(), h.clock());  // not started: this thread fires
 
-  int fired = 0, started = 0;
-  ASSERT_TRUE(service.FireDueNow(fired, started).ok());
+  int fired = 0;
+  ASSERT_TRUE(service.FireAllDue(fired).ok());
   EXPECT_EQ(fired, 0);  // nothing due yet
   h.clock().Advance(3600 * 1000);
-  ASSERT_TRUE(service.FireDueNow(fired, started).ok());
-  EXPECT_EQ(fired, 4);   // idle before: one job
-  ASSERT_TRUE(service.FireDueNow(fired, started).ok());
-  EXPECT_EQ(fired, 32);  // the round came back full: timer_jobs jobs
-  ASSERT_TRUE(service.FireDueNow(fired, started).ok());
-  EXPECT_EQ(fired, 14);  // the rest
-  ASSERT_TRUE(service.FireDueNow(fired, started).ok());
+  ASSERT_TRUE(service.FireAllDue(fired).ok());
+  EXPECT_EQ(fired, 50);  // 13 jobs: 12 full, one short
+  EXPECT_EQ(service.counters().timers_fired.load(), 50u);
+  ASSERT_TRUE(service.FireAllDue(fired).ok());
   EXPECT_EQ(fired, 0);
 
   for (int64_t id : ids) {
@@ -61,20 +58,23 @@ TEST(EngineServiceTimers, FireDueNowFiresABacklogInRoundsOfSmallJobs) {
     EXPECT_EQ(s.completed, 50) << s.node;
     EXPECT_EQ(s.waiting, 0) << s.node;
   }
+  auto gauges = h.store().NewReader()->GetGauges();
+  ASSERT_TRUE(gauges.ok());
+  EXPECT_EQ(gauges->timers, 0);
+  EXPECT_EQ(gauges->executions_by_status[static_cast<int>(ExecutionStatus::kCompleted)], 50);
 }
 
-TEST(EngineServiceTimers, FireDueNowOnAClosedStoreReportsTheErrorAndCountsNothing) {
+TEST(EngineServiceTimers, FireAllDueOnAClosedStoreReportsTheErrorAndCountsNothing) {
   EngineHarness h(SmallBatches());
   h.Deploy(kFlow);
   for (int i = 0; i < 50; ++i) h.Start("main");
   EngineService service(h.store(), h.engine(), h.clock());
   h.clock().Advance(3600 * 1000);
-  int fired = 0, started = 0;
-  ASSERT_TRUE(service.FireDueNow(fired, started).ok());
-  ASSERT_EQ(fired, 4);  // full: the next round queues 8 jobs
   h.store().Close();
-  EXPECT_FALSE(service.FireDueNow(fired, started).ok());
+  int fired = 0;
+  EXPECT_FALSE(service.FireAllDue(fired).ok());
   EXPECT_EQ(fired, 0);  // every job was refused
+  EXPECT_EQ(service.counters().timers_fired.load(), 0u);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Firing timers: a batch's wakeups and executions are read in one statement, the event stays
-// unparsed and the user unread unless a node needs them, the timer thread keeps the writer fed
-// (EngineService::FireAllDue), and every timer still fires exactly once.
+// unparsed and the user unread unless a node needs them, and the timer thread fires what comes
+// due (FireAllDue's jobs: engine_service_test.cc).
 #include <gtest/gtest.h>
 
 #include "engine/engine_harness.h"
@@ -71,44 +71,6 @@ TEST(TimerFire, AnExecutionWithTwoTimersInOneBatchRunsOnItsLatestState) {
   EXPECT_EQ(h.Status_(id), ExecutionStatus::kCompleted);
   EXPECT_EQ(h.Trace(id), "w1==>w2==>b");
   EXPECT_EQ(h.Get(id).rev, 2);  // two updates, each on the other's result
-}
-
-TEST(TimerFire, FireAllDueKeepsJobsQueuedUntilABatchComesBackShort) {
-  EngineOptions options;
-  options.timer_batch = 4;
-  options.timer_jobs = 2;
-  EngineHarness h(options);
-  h.Deploy(kFlow);
-  std::vector<int64_t> ids;
-  for (int i = 0; i < 30; ++i) ids.push_back(h.Start("plain", "u" + std::to_string(i % 5)));
-  EngineService service(h.store(), h.engine(), h.clock());  // not started: this thread fires
-
-  int fired = 0;
-  ASSERT_TRUE(service.FireAllDue(fired).ok());
-  EXPECT_EQ(fired, 0);
-  h.clock().Advance(3600 * 1000);
-  ASSERT_TRUE(service.FireAllDue(fired).ok());
-  EXPECT_EQ(fired, 30);  // 8 jobs: 7 full, one short
-  EXPECT_EQ(service.counters().timers_fired.load(), 30u);
-  ASSERT_TRUE(service.FireAllDue(fired).ok());
-  EXPECT_EQ(fired, 0);
-  for (int64_t id : ids) EXPECT_EQ(h.Trace(id), "dl==>b") << id;
-  auto gauges = h.store().NewReader()->GetGauges();
-  ASSERT_TRUE(gauges.ok());
-  EXPECT_EQ(gauges->timers, 0);
-  EXPECT_EQ(gauges->executions_by_status[static_cast<int>(ExecutionStatus::kCompleted)], 30);
-}
-
-TEST(TimerFire, FireAllDueOnAClosedStoreReportsTheError) {
-  EngineHarness h;
-  h.Deploy(kFlow);
-  h.Start("plain");
-  h.clock().Advance(3600 * 1000);
-  EngineService service(h.store(), h.engine(), h.clock());
-  h.store().Close();
-  int fired = 0;
-  EXPECT_FALSE(service.FireAllDue(fired).ok());
-  EXPECT_EQ(fired, 0);
 }
 
 TEST(TimerFire, TheTimerThreadFiresWhatBecomesDue) {

@@ -586,13 +586,13 @@ TEST(SqliteStoreTest, MigrationToV3_MergesWaitsAndTimersAndCountsWaitingNodes) {
   EXPECT_EQ(store->Write([&](StoreTxn& txn) -> Status {
     auto waits = txn.FindWaits("u1", "pay");
     EXPECT_EQ(waits->size(), 1u);
-    auto due = txn.DueTimers(1000, 10);
+    auto due = txn.DueWakeups(1000, 10);
     EXPECT_EQ(due->size(), 2u);
-    EXPECT_EQ(due->front().execution_id, 2);
-    EXPECT_EQ(due->back().due_ms, 900);
+    EXPECT_EQ(due->front().wakeup.execution_id, 2);
+    EXPECT_EQ(due->back().wakeup.due_ms, 900);
     // The wait and its timeout are one wakeup: removing it removes both.
     EXPECT_TRUE(IsOk(txn.DeleteWakeup(1, 1)));
-    EXPECT_EQ(txn.DueTimers(1000, 10)->size(), 1u);
+    EXPECT_EQ(txn.DueWakeups(1000, 10)->size(), 1u);
     EXPECT_TRUE(txn.FindWaits("u1", "pay")->empty());
     auto e1 = txn.GetExecution(1);
     EXPECT_EQ(boost::json::serialize((*e1)->state.at("wn")), R"(["w"])");

@@ -315,7 +315,7 @@ TEST_F(SqliteTxnTest, DueWakeups_ReadsEachWithItsExecutionAndLeavesTheEventAsTex
   });
 }
 
-TEST_F(SqliteTxnTest, DueTimers_ReturnsDueTimersEarliestFirstUpToLimit) {
+TEST_F(SqliteTxnTest, DueWakeups_ReturnsDueWakeupsEarliestFirstUpToLimit) {
   InJob([](StoreTxn& txn) {
     EXPECT_FALSE(txn.NextTimerDue()->has_value());
     ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(1, 0, 500))));
@@ -325,23 +325,23 @@ TEST_F(SqliteTxnTest, DueTimers_ReturnsDueTimersEarliestFirstUpToLimit) {
     ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(5, 0, 900))));
     ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(6, 1, "u", "reply", 1))));  // no timeout: never due
 
-    auto due = txn.DueTimers(500, 10);
+    auto due = txn.DueWakeups(500, 10);
     ASSERT_TRUE(IsOk(due));
     ASSERT_EQ(due->size(), 4u);
     // Equal due times come out by execution, then wait id.
-    EXPECT_EQ((*due)[0].execution_id, 2);
-    EXPECT_EQ((*due)[1].execution_id, 4);
-    EXPECT_EQ((*due)[2].execution_id, 3);
-    EXPECT_EQ((*due)[2].wait_id, 1);
-    EXPECT_EQ((*due)[3].execution_id, 1);
-    EXPECT_EQ((*due)[3].due_ms, 500);
+    EXPECT_EQ((*due)[0].wakeup.execution_id, 2);
+    EXPECT_EQ((*due)[1].wakeup.execution_id, 4);
+    EXPECT_EQ((*due)[2].wakeup.execution_id, 3);
+    EXPECT_EQ((*due)[2].wakeup.wait_id, 1);
+    EXPECT_EQ((*due)[3].wakeup.execution_id, 1);
+    EXPECT_EQ((*due)[3].wakeup.due_ms, 500);
 
-    auto limited = txn.DueTimers(10'000, 2);
+    auto limited = txn.DueWakeups(10'000, 2);
     ASSERT_EQ(limited->size(), 2u);
-    EXPECT_EQ((*limited)[1].execution_id, 4);
-    EXPECT_TRUE(txn.DueTimers(99, 10)->empty());
-    EXPECT_TRUE(txn.DueTimers(10'000, 0)->empty());
-    EXPECT_EQ(txn.DueTimers(10'000, 100)->size(), 5u);
+    EXPECT_EQ((*limited)[1].wakeup.execution_id, 4);
+    EXPECT_TRUE(txn.DueWakeups(99, 10)->empty());
+    EXPECT_TRUE(txn.DueWakeups(10'000, 0)->empty());
+    EXPECT_EQ(txn.DueWakeups(10'000, 100)->size(), 5u);
     EXPECT_EQ(txn.NextTimerDue()->value_or(-1), 100);
   });
 }
@@ -354,12 +354,12 @@ TEST_F(SqliteTxnTest, Wakeups_AWaitWithATimeoutIsOneRowRemovedWhole) {
     // The timeout fires: the wait goes with it.
     ASSERT_TRUE(IsOk(txn.DeleteWakeup(1, 1)));
     EXPECT_TRUE(txn.FindWaits("u", "reply")->empty());
-    auto due = txn.DueTimers(1000, 10);
+    auto due = txn.DueWakeups(1000, 10);
     ASSERT_EQ(due->size(), 2u);
-    EXPECT_EQ((*due)[0].wait_id, 2);
-    EXPECT_EQ((*due)[1].execution_id, 2);
+    EXPECT_EQ((*due)[0].wakeup.wait_id, 2);
+    EXPECT_EQ((*due)[1].wakeup.execution_id, 2);
     ASSERT_TRUE(IsOk(txn.DeleteWakeupsOf(1)));
-    ASSERT_EQ(txn.DueTimers(1000, 10)->size(), 1u);
+    ASSERT_EQ(txn.DueWakeups(1000, 10)->size(), 1u);
     EXPECT_EQ(txn.NextTimerDue()->value_or(-1), 300);
   });
 }
