@@ -251,7 +251,18 @@ struct FireResult {
   double timers_per_second = 0;
   double cpu_us_per_timer = 0;  // the whole process's CPU time over the round
   int64_t fired = 0;
+  // Engine only: the store's WAL checkpoints during the round (by its checkpointer thread and
+  // by the writer itself) and the largest -wal file seen.
+  uint64_t checkpoints = 0;
+  uint64_t writer_checkpoints = 0;
+  int64_t max_wal_bytes = 0;
 };
+
+int64_t FileBytes(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  return error ? 0 : static_cast<int64_t>(size);
+}
 
 FireResult FireRaw(const std::string& path, int64_t count, int64_t now_ms) {
   sqlite3* db = OpenRawLikeTheStore(path);
@@ -317,6 +328,7 @@ FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, co
   uint64_t seen = 0;
   while (static_cast<int64_t>(seen) < count) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
+    r.max_wal_bytes = std::max(r.max_wal_bytes, FileBytes(path + "-wal"));
     const uint64_t now_seen = service.counters().timers_fired.load();
     if (now_seen != seen) {
       seen = now_seen;
@@ -331,6 +343,9 @@ FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, co
   r.timers_per_second = static_cast<double>(r.fired) / SecondsSince(start);
   r.cpu_us_per_timer = (ProcessCpuSeconds() - cpu_start) * 1e6 / static_cast<double>(r.fired);
   service.Stop();
+  const storage::Store::Counters counters = store->counters();
+  r.checkpoints = counters.checkpoints;
+  r.writer_checkpoints = counters.writer_checkpoints;
   store->Close();
   return r;
 }
@@ -454,6 +469,11 @@ int main(int argc, char** argv) {
                 static_cast<long long>(r + 1), raw_round.timers_per_second, raw_round.cpu_us_per_timer,
                 engine_round.timers_per_second, engine_round.cpu_us_per_timer,
                 engine_round.timers_per_second / raw_round.timers_per_second);
+    std::printf("         engine: %llu WAL checkpoints by the checkpointer thread, %llu by the writer; "
+                "largest -wal %.1f MB\n",
+                static_cast<unsigned long long>(engine_round.checkpoints),
+                static_cast<unsigned long long>(engine_round.writer_checkpoints),
+                static_cast<double>(engine_round.max_wal_bytes) / 1e6);
     std::fflush(stdout);
     raw.push_back(raw_round.timers_per_second);
     eng.push_back(engine_round.timers_per_second);

@@ -284,6 +284,13 @@ int Serve(const ServeArgs& args) {
     auto sc = store->counters();
     out += "# HELP reach_store_batches_total Transactions committed\n# TYPE reach_store_batches_total counter\n";
     out += "reach_store_batches_total " + std::to_string(sc.batches) + "\n";
+    out += "# HELP reach_store_checkpoints_total WAL checkpoints, by who ran them (the writer only when the checkpointer lags)\n"
+           "# TYPE reach_store_checkpoints_total counter\n";
+    out += "reach_store_checkpoints_total{by=\"checkpointer\"} " + std::to_string(sc.checkpoints) + "\n";
+    out += "reach_store_checkpoints_total{by=\"writer\"} " + std::to_string(sc.writer_checkpoints) + "\n";
+    out += "# HELP reach_store_checkpoint_failures_total WAL checkpoints that failed (I/O errors; the frames stay in the WAL)\n"
+           "# TYPE reach_store_checkpoint_failures_total counter\n";
+    out += "reach_store_checkpoint_failures_total " + std::to_string(sc.checkpoint_failures) + "\n";
   });
 
   server::ApiOptions api_options;

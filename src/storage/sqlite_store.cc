@@ -20,6 +20,17 @@
 // overlap_sync off) SQLite's synchronous=FULL fsyncs inside COMMIT and the writer calls the
 // `done`s itself.
 //
+// Checkpoints run on a thread of their own (the checkpointer, with its own connection), not in
+// the writer's COMMIT as SQLite's wal_autocheckpoint does: a checkpoint copies every page the
+// last ~1000 frames changed into the database file and fsyncs it, and while the writer did that
+// it ran no batch (30 % of the writer's time when timers fire at full rate). The writer's
+// sqlite3_wal_hook only wakes the checkpointer once the WAL holds kCheckpointFrames frames; the
+// checkpointer's PASSIVE checkpoints copy what no reader still needs, concurrently with the
+// writer's next batches (SQLite's WAL allows one checkpointer beside one writer). The WAL
+// restarts from its beginning when a writer's transaction begins with everything copied; under
+// a steady load that is after the writer's own checkpoint at kWriterCheckpointFrames (64 MB),
+// which copies only the frames the checkpointer has not reached yet.
+//
 // Isolation of a failing job: jobs run without savepoints (a savepoint copies every page a job
 // touches into a sub-journal: ~20 % of the writer's time on the hot path). A job that fails
 // without having changed a row needs no undo, and its batch goes on. A job that fails after
@@ -69,6 +80,14 @@ constexpr size_t kMaxIdleReaders = 8;
 // After a checkpoint, truncate the WAL file back to this size so that one burst does not leave
 // a huge -wal file behind for ever.
 constexpr int64_t kJournalSizeLimitBytes = 64 << 20;
+// WAL frames at which the writer wakes the checkpointer (SQLite's own autocheckpoint default).
+constexpr int kCheckpointFrames = 1000;
+// WAL frames at which the writer checkpoints itself: the WAL's size limit in 4 KiB pages. Under
+// a steady load the WAL restarts from its beginning only after such a checkpoint (a restart
+// needs everything copied when the writer's transaction begins, and the writer begins the next
+// batch as soon as one commits); it copies only what the checkpointer has not copied yet. It
+// also bounds the WAL when the checkpointer cannot keep up (a long read holding old frames).
+constexpr int kWriterCheckpointFrames = static_cast<int>(kJournalSizeLimitBytes / 4096);
 
 class SqliteStore final : public Store {
  public:
@@ -135,6 +154,11 @@ class SqliteStore final : public Store {
   void SetSticky(const Status& error);
   // sqlite3_commit_hook: a non-zero return turns the COMMIT into a rollback (fault injection).
   static int CommitHook(void* self);
+  // sqlite3_wal_hook on the writer (after each commit, with the WAL's frame count): wakes the
+  // checkpointer, or checkpoints on the writer when the WAL has grown past its bound.
+  static int WalHook(void* self, sqlite3* db, const char* schema, int frames);
+  // The checkpointer's body: a PASSIVE checkpoint each time the writer asks, until Close().
+  void CheckpointLoop();
 
   const StoreOptions options_;
   std::unique_ptr<SqliteConnection> writer_;  // used by the writer thread only
@@ -143,6 +167,14 @@ class SqliteStore final : public Store {
   std::thread thread_;
   int wal_fd_ = -1;                  // the -wal file, for the sync thread's fdatasync()
   std::thread sync_thread_;          // runs only when wal_fd_ >= 0
+
+  std::unique_ptr<SqliteConnection> checkpointer_;  // used by checkpoint_thread_ only
+  std::thread checkpoint_thread_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;  // guarded by checkpoint_mutex_
+  bool checkpoint_stop_ = false;    // guarded by checkpoint_mutex_
+  std::atomic<bool> checkpointer_running_{false};
 
   std::mutex sync_mutex_;
   std::condition_variable sync_cv_;
@@ -165,6 +197,9 @@ class SqliteStore final : public Store {
   std::atomic<int> injected_commit_failures_{0};
   std::atomic<int> injected_sync_failures_{0};
   std::atomic<int64_t> writer_prepares_{0};
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> writer_checkpoints_{0};
+  std::atomic<uint64_t> checkpoint_failures_{0};
 };
 
 // The store whose writer runs on this thread (to refuse Write() from inside a job).
@@ -194,16 +229,36 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   Status status = (*writer)->Exec("PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes));
   if (!status.ok()) return status;
 
+  // The checkpointer's connection: NORMAL, so that a checkpoint fsyncs the WAL before copying
+  // it and the database file before the WAL may be reused.
+  SqliteConnection::Options checkpointer_options;
+  checkpointer_options.busy_timeout_ms = 0;  // PASSIVE never waits; nor should opening
+  Result<std::unique_ptr<SqliteConnection>> checkpointer = SqliteConnection::Open(options.path, checkpointer_options);
+  if (!checkpointer.ok()) return checkpointer.status();
+
   std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(*writer)));
+  store->checkpointer_ = std::move(*checkpointer);
   sqlite3_commit_hook(store->writer_->handle(), &SqliteStore::CommitHook, store.get());
+  // Replaces SQLite's autocheckpoint (itself a wal hook) on the writer.
+  sqlite3_wal_hook(store->writer_->handle(), &SqliteStore::WalHook, store.get());
   if (options.synchronous_full && options.overlap_sync && !store->OpenWalForSync()) {
     status = store->writer_->Exec("PRAGMA synchronous=FULL");
     if (!status.ok()) return status;
   }
   try {
     if (store->wal_fd_ >= 0) store->sync_thread_ = std::thread([s = store.get()] { s->SyncLoop(); });
+    store->checkpoint_thread_ = std::thread([s = store.get()] { s->CheckpointLoop(); });
+    store->checkpointer_running_ = true;
     store->thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
   } catch (const std::system_error& e) {
+    if (store->checkpoint_thread_.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(store->checkpoint_mutex_);
+        store->checkpoint_stop_ = true;
+      }
+      store->checkpoint_cv_.notify_all();
+      store->checkpoint_thread_.join();
+    }
     if (store->sync_thread_.joinable()) {
       {
         std::lock_guard<std::mutex> lock(store->sync_mutex_);
@@ -252,6 +307,46 @@ int SqliteStore::CommitHook(void* self) {
     if (store->injected_commit_failures_.compare_exchange_weak(pending, pending - 1)) return 1;
   }
   return 0;
+}
+
+int SqliteStore::WalHook(void* self, sqlite3* db, const char* schema, int frames) {
+  auto* store = static_cast<SqliteStore*>(self);
+  if (frames >= kWriterCheckpointFrames || (frames >= kCheckpointFrames && !store->checkpointer_running_)) {
+    // As SQLite's autocheckpoint: PASSIVE, errors left for the next one (a checkpoint that
+    // cannot finish loses nothing; the frames stay in the WAL).
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    store->writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    return SQLITE_OK;
+  }
+  if (frames >= kCheckpointFrames) {
+    {
+      std::lock_guard<std::mutex> lock(store->checkpoint_mutex_);
+      if (store->checkpoint_wanted_) return SQLITE_OK;
+      store->checkpoint_wanted_ = true;
+    }
+    store->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::CheckpointLoop() {
+  NameThisThread("reach-ckpt");
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(checkpoint_mutex_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_wanted_ || checkpoint_stop_; });
+      if (checkpoint_stop_) return;
+      checkpoint_wanted_ = false;
+    }
+    // SQLITE_BUSY: another connection (another process) is checkpointing; the next commit
+    // asks again.
+    const int rc = sqlite3_wal_checkpoint_v2(checkpointer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc == SQLITE_OK) {
+      checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    } else if ((rc & 0xff) != SQLITE_BUSY) {
+      checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
 }
 
 void SqliteStore::Submit(Job job, Done done) {
@@ -304,6 +399,15 @@ void SqliteStore::Close() {
   }
   sync_cv_.notify_all();
   if (sync_thread_.joinable()) sync_thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+  checkpointer_running_ = false;
+  // Closed before the writer, whose close (the last connection) checkpoints and removes the WAL.
+  checkpointer_.reset();
   if (wal_fd_ >= 0) {
     ::close(wal_fd_);
     wal_fd_ = -1;
@@ -322,6 +426,9 @@ Store::Counters SqliteStore::counters() const {
   counters.jobs = jobs_.load();
   counters.commit_micros_total = commit_micros_total_.load();
   counters.last_batch_jobs = last_batch_jobs_.load();
+  counters.checkpoints = checkpoints_.load();
+  counters.writer_checkpoints = writer_checkpoints_.load();
+  counters.checkpoint_failures = checkpoint_failures_.load();
   return counters;
 }
 

@@ -179,6 +179,11 @@ class Store {
     uint64_t jobs = 0;
     uint64_t commit_micros_total = 0;
     uint64_t last_batch_jobs = 0;  // added: the comment above promised it
+    // WAL checkpoints: by the store's checkpointer thread, by the writer itself (the WAL grew
+    // past its bound while the checkpointer lagged), and failed ones (I/O errors).
+    uint64_t checkpoints = 0;
+    uint64_t writer_checkpoints = 0;
+    uint64_t checkpoint_failures = 0;
   };
   virtual Counters counters() const = 0;
 };

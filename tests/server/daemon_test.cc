@@ -216,6 +216,10 @@ TEST_F(DaemonTest, Events_StartAndResumeExecutions_VisibleInExecutionsStatsAndMe
   EXPECT_GE(MetricValue(after, R"(reach_steps_total{kind="tag",result="ok"})"), 1);
   EXPECT_EQ(MetricValue(after, R"(reach_http_requests_total{method="POST",route="/v1/events",status="202"})"), 2);
   EXPECT_GE(MetricValue(after, "reach_store_batches_total"), 2);
+  // Too few writes here for a checkpoint; the series are there from the start, at 0.
+  EXPECT_NE(after.find("reach_store_checkpoints_total{by=\"checkpointer\"} 0\n"), std::string::npos);
+  EXPECT_NE(after.find("reach_store_checkpoints_total{by=\"writer\"} 0\n"), std::string::npos);
+  EXPECT_NE(after.find("reach_store_checkpoint_failures_total 0\n"), std::string::npos);
 }
 
 TEST_F(DaemonTest, DuplicateMessageId_Answers200AndStartsNothing) {
