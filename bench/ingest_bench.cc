@@ -43,6 +43,7 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "storage/sqlite_store.h"
+#include "storage/sqlite_wal_vfs.h"
 
 namespace {
 
@@ -361,14 +362,19 @@ int main(int argc, char** argv) {
     double bare_cpu = 0, full_cpu = 0;
     bare_rates.push_back(full_only ? 1 : MaxRate(bare.port(), connections, seconds, errs, bare_cpu));
     const auto before = (*store)->counters();
+    const auto wal_before = reach::storage::WalVfsCountersNow();
     full_rates.push_back(MaxRate(full.port(), connections, seconds, errs, full_cpu));
     const auto after = (*store)->counters();
+    const auto wal_after = reach::storage::WalVfsCountersNow();
     const double batches = static_cast<double>(after.batches - before.batches);
+    const double jobs = static_cast<double>(after.jobs - before.jobs);
     std::printf("round %d: bare %.0f req/s (%.1f us cpu/req), full %.0f events/s (%.1f us cpu/event; %.1f jobs per commit, "
-                "%.2f ms from BEGIN to durable)\n",
-                r + 1, bare_rates.back(), bare_cpu, full_rates.back(), full_cpu,
-                batches > 0 ? static_cast<double>(after.jobs - before.jobs) / batches : 0.0,
-                batches > 0 ? static_cast<double>(after.commit_micros_total - before.commit_micros_total) / batches / 1e3 : 0.0);
+                "%.2f ms from BEGIN to durable, %.1f WAL pages per event, %llu checkpoints)\n",
+                r + 1, bare_rates.back(), bare_cpu, full_rates.back(), full_cpu, batches > 0 ? jobs / batches : 0.0,
+                batches > 0 ? static_cast<double>(after.commit_micros_total - before.commit_micros_total) / batches / 1e3 : 0.0,
+                jobs > 0 ? static_cast<double>(wal_after.bytes - wal_before.bytes) / 4120.0 / jobs : 0.0,
+                static_cast<unsigned long long>(after.checkpoints + after.writer_checkpoints - before.checkpoints -
+                                                before.writer_checkpoints));
   }
   double f = Median(full_rates), b = Median(bare_rates);
   // Each round measures bare and full back to back, so the ratio within a round shares the

@@ -3,6 +3,8 @@
 #include <mutex>
 #include <utility>
 
+#include "storage/sqlite_wal_vfs.h"
+
 namespace reach::storage {
 
 // ---- Statement -------------------------------------------------------------------------------
@@ -110,7 +112,8 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::stri
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (options.create) flags |= SQLITE_OPEN_CREATE;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // The store's VFS: the default one, with each commit's WAL frames written in one call.
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, WalBatchingVfsName());
   if (rc != SQLITE_OK) {
     std::string message = "open " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     sqlite3_close_v2(db);

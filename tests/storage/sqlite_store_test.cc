@@ -294,12 +294,11 @@ TEST(SqliteStoreTest, Checkpoints_RunOnTheCheckpointerThreadNotInTheWritersCommi
   std::unique_ptr<Store> store = OpenOrDie(path);
   const auto db_bytes = [&] { return std::filesystem::file_size(path); };
   const uintmax_t empty_bytes = db_bytes();
-  // ~5 pages a commit: past the 1000 WAL frames that wake the checkpointer, far below the
-  // 16384 at which the writer would checkpoint itself.
+  // ~5 pages a job, 1200 jobs: past the 4000 WAL frames that wake the checkpointer, far below
+  // the 16384 at which the writer would checkpoint itself.
   const std::string value(16000, 'v');
-  for (int i = 0; i < 300; ++i) {
-    ASSERT_TRUE(IsOk(store->Write(PutMetaJob("k" + std::to_string(i), value + std::to_string(i)))));
-  }
+  for (int i = 0; i < 1200; ++i) store->Submit(PutMetaJob("k" + std::to_string(i), value + std::to_string(i)), nullptr);
+  ASSERT_TRUE(IsOk(store->Write(PutMetaJob("last", "x"))));  // after every job above
   for (int waited_ms = 0; store->counters().checkpoints == 0 && waited_ms < 10000; waited_ms += 10) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -308,12 +307,12 @@ TEST(SqliteStoreTest, Checkpoints_RunOnTheCheckpointerThreadNotInTheWritersCommi
   EXPECT_EQ(counters.writer_checkpoints, 0u);
   EXPECT_EQ(counters.checkpoint_failures, 0u);
   // The pages were copied into the database file (before any close): it holds most of the data.
-  EXPECT_GT(db_bytes(), empty_bytes + 1000u * 4096u);
+  EXPECT_GT(db_bytes(), empty_bytes + 4000u * 4096u);
   store->Close();
   EXPECT_FALSE(std::filesystem::exists(path + "-wal"));  // the last connection to close removed it
   store = OpenOrDie(path);
   EXPECT_EQ(ReadMeta(*store, "k0").value_or(""), value + "0");
-  EXPECT_EQ(ReadMeta(*store, "k299").value_or(""), value + "299");
+  EXPECT_EQ(ReadMeta(*store, "k1199").value_or(""), value + "1199");
 }
 
 TEST(SqliteStoreTest, StickyError_AFailedCommitFailsTheWholeBatchAndEveryLaterWrite) {

@@ -1,0 +1,307 @@
+// See sqlite_wal_vfs.h. The wrapper follows SQLite's VFS shim pattern: the VFS's szOsFile is
+// that of the default VFS plus room for a WalFile in front of it; a file that is not a WAL is
+// opened by the default VFS directly into the memory SQLite allocated (its methods are the
+// default's), a WAL is opened into the tail and gets the methods below, which flush the
+// buffer where it matters and pass every call on.
+
+#include "storage/sqlite_wal_vfs.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+
+namespace reach::storage {
+namespace {
+
+// Writes gathered beyond this are flushed at once (a large transaction's frames, a migration).
+constexpr size_t kMaxBufferedBytes = 8 << 20;
+// The most one write call to the default VFS may carry: the unix VFS masks a write's size with
+// 0x1ffff (os_unix.c, seekAndWriteFd), so a larger one would be cut short (and one of exactly
+// 128 KiB would write nothing and report a full disk).
+constexpr size_t kMaxWriteBytes = 124 << 10;
+// A WAL frame header; the page follows it (sqlite3 wal.c: WAL_FRAME_HDRSIZE).
+constexpr int kFrameHeaderBytes = 24;
+
+std::atomic<uint64_t> g_writes{0};
+std::atomic<uint64_t> g_bytes{0};
+
+struct WalFile {
+  sqlite3_file base;      // pMethods = &kWalMethods
+  sqlite3_file* real;     // the default VFS's file, in the same allocation after this struct
+  std::string* buffer;    // frames not yet written, starting at buffer_offset
+  sqlite3_int64 buffer_offset;
+  bool commit_header;     // the last write was a commit frame's header: its page is not buffered
+};
+
+constexpr size_t RoundUp8(size_t n) { return (n + 7) & ~size_t{7}; }
+
+sqlite3_vfs* Real(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
+WalFile* Wal(sqlite3_file* file) { return reinterpret_cast<WalFile*>(file); }
+
+int Flush(WalFile* f) {
+  f->commit_header = false;
+  int rc = SQLITE_OK;
+  const std::string& buffer = *f->buffer;
+  for (size_t done = 0; done < buffer.size() && rc == SQLITE_OK; done += kMaxWriteBytes) {
+    const size_t n = std::min(kMaxWriteBytes, buffer.size() - done);
+    rc = f->real->pMethods->xWrite(f->real, buffer.data() + done, static_cast<int>(n),
+                                   f->buffer_offset + static_cast<sqlite3_int64>(done));
+    g_writes.fetch_add(1, std::memory_order_relaxed);
+    g_bytes.fetch_add(n, std::memory_order_relaxed);
+  }
+  f->buffer->clear();
+  return rc;
+}
+
+int WalClose(sqlite3_file* file) {
+  WalFile* f = Wal(file);
+  const int flushed = Flush(f);
+  const int rc = f->real->pMethods->xClose(f->real);
+  delete f->buffer;
+  f->buffer = nullptr;
+  return flushed != SQLITE_OK ? flushed : rc;
+}
+
+int WalRead(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
+  WalFile* f = Wal(file);
+  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xRead(f->real, out, amount, offset);
+}
+
+int WalWrite(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
+  WalFile* f = Wal(file);
+  std::string& buffer = *f->buffer;
+  if (!buffer.empty() && offset != f->buffer_offset + static_cast<sqlite3_int64>(buffer.size())) {
+    if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  }
+  if (f->commit_header) {
+    // The commit frame's page: written at once, so that nothing is left behind when the
+    // COMMIT returns.
+    f->commit_header = false;
+    g_writes.fetch_add(1, std::memory_order_relaxed);
+    g_bytes.fetch_add(static_cast<uint64_t>(amount), std::memory_order_relaxed);
+    return f->real->pMethods->xWrite(f->real, data, amount, offset);
+  }
+  if (buffer.empty()) f->buffer_offset = offset;
+  buffer.append(static_cast<const char*>(data), static_cast<size_t>(amount));
+  if (amount == kFrameHeaderBytes) {
+    // Bytes 4..7 of a frame header: the database size in pages after a commit, 0 in every
+    // other frame. A commit frame's header goes out now with everything before it: the
+    // commit may end here (SQLite rewrites the headers of a transaction's frames, the commit
+    // frame's last, when it wrote a page twice) or with the page that follows.
+    const auto* header = static_cast<const unsigned char*>(data);
+    if ((header[4] | header[5] | header[6] | header[7]) != 0) {
+      const int rc = Flush(f);
+      f->commit_header = true;
+      return rc;
+    }
+    return SQLITE_OK;
+  }
+  if (buffer.size() >= kMaxBufferedBytes) return Flush(f);
+  return SQLITE_OK;
+}
+
+int WalTruncate(sqlite3_file* file, sqlite3_int64 size) {
+  WalFile* f = Wal(file);
+  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xTruncate(f->real, size);
+}
+
+int WalSync(sqlite3_file* file, int flags) {
+  WalFile* f = Wal(file);
+  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xSync(f->real, flags);
+}
+
+int WalFileSize(sqlite3_file* file, sqlite3_int64* size) {
+  WalFile* f = Wal(file);
+  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xFileSize(f->real, size);
+}
+
+int WalLock(sqlite3_file* file, int level) {
+  WalFile* f = Wal(file);
+  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xLock(f->real, level);
+}
+
+int WalUnlock(sqlite3_file* file, int level) {
+  WalFile* f = Wal(file);
+  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xUnlock(f->real, level);
+}
+
+int WalCheckReservedLock(sqlite3_file* file, int* out) {
+  WalFile* f = Wal(file);
+  return f->real->pMethods->xCheckReservedLock(f->real, out);
+}
+
+int WalFileControl(sqlite3_file* file, int op, void* arg) {
+  WalFile* f = Wal(file);
+  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xFileControl(f->real, op, arg);
+}
+
+int WalSectorSize(sqlite3_file* file) { return Wal(file)->real->pMethods->xSectorSize(Wal(file)->real); }
+
+int WalDeviceCharacteristics(sqlite3_file* file) {
+  return Wal(file)->real->pMethods->xDeviceCharacteristics(Wal(file)->real);
+}
+
+// A WAL file never has shared memory or memory maps of its own (those are the database
+// file's); these pass on for completeness, and only when the default VFS has them.
+int WalShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
+  sqlite3_file* real = Wal(file)->real;
+  return real->pMethods->iVersion >= 2 ? real->pMethods->xShmMap(real, region, size, extend, out) : SQLITE_IOERR;
+}
+int WalShmLock(sqlite3_file* file, int offset, int n, int flags) {
+  sqlite3_file* real = Wal(file)->real;
+  return real->pMethods->iVersion >= 2 ? real->pMethods->xShmLock(real, offset, n, flags) : SQLITE_IOERR;
+}
+void WalShmBarrier(sqlite3_file* file) {
+  sqlite3_file* real = Wal(file)->real;
+  if (real->pMethods->iVersion >= 2) real->pMethods->xShmBarrier(real);
+}
+int WalShmUnmap(sqlite3_file* file, int remove) {
+  sqlite3_file* real = Wal(file)->real;
+  return real->pMethods->iVersion >= 2 ? real->pMethods->xShmUnmap(real, remove) : SQLITE_OK;
+}
+int WalFetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
+  WalFile* f = Wal(file);
+  *out = nullptr;
+  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->iVersion >= 3 ? f->real->pMethods->xFetch(f->real, offset, amount, out) : SQLITE_OK;
+}
+int WalUnfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
+  sqlite3_file* real = Wal(file)->real;
+  return real->pMethods->iVersion >= 3 ? real->pMethods->xUnfetch(real, offset, page) : SQLITE_OK;
+}
+
+const sqlite3_io_methods kWalMethods = {
+    3,
+    WalClose,
+    WalRead,
+    WalWrite,
+    WalTruncate,
+    WalSync,
+    WalFileSize,
+    WalLock,
+    WalUnlock,
+    WalCheckReservedLock,
+    WalFileControl,
+    WalSectorSize,
+    WalDeviceCharacteristics,
+    WalShmMap,
+    WalShmLock,
+    WalShmBarrier,
+    WalShmUnmap,
+    WalFetch,
+    WalUnfetch,
+};
+
+int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+  sqlite3_vfs* real = Real(vfs);
+  if ((flags & SQLITE_OPEN_WAL) == 0) return real->xOpen(real, name, file, flags, out_flags);
+  WalFile* f = Wal(file);
+  f->base.pMethods = nullptr;
+  f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + RoundUp8(sizeof(WalFile)));
+  const int rc = real->xOpen(real, name, f->real, flags, out_flags);
+  if (rc != SQLITE_OK) {
+    // The default VFS may have set its methods on failure; SQLite then calls our xClose only
+    // if ours are set, so close theirs here.
+    if (f->real->pMethods != nullptr) f->real->pMethods->xClose(f->real);
+    return rc;
+  }
+  f->buffer = new (std::nothrow) std::string();
+  if (f->buffer == nullptr) {
+    f->real->pMethods->xClose(f->real);
+    return SQLITE_NOMEM;
+  }
+  f->buffer_offset = 0;
+  f->commit_header = false;
+  f->base.pMethods = &kWalMethods;
+  return SQLITE_OK;
+}
+
+int VfsDelete(sqlite3_vfs* vfs, const char* name, int sync_dir) { return Real(vfs)->xDelete(Real(vfs), name, sync_dir); }
+int VfsAccess(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+  return Real(vfs)->xAccess(Real(vfs), name, flags, out);
+}
+int VfsFullPathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
+  return Real(vfs)->xFullPathname(Real(vfs), name, size, out);
+}
+void* VfsDlOpen(sqlite3_vfs* vfs, const char* name) { return Real(vfs)->xDlOpen(Real(vfs), name); }
+void VfsDlError(sqlite3_vfs* vfs, int size, char* out) { Real(vfs)->xDlError(Real(vfs), size, out); }
+void (*VfsDlSym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
+  return Real(vfs)->xDlSym(Real(vfs), handle, symbol);
+}
+void VfsDlClose(sqlite3_vfs* vfs, void* handle) { Real(vfs)->xDlClose(Real(vfs), handle); }
+int VfsRandomness(sqlite3_vfs* vfs, int size, char* out) { return Real(vfs)->xRandomness(Real(vfs), size, out); }
+int VfsSleep(sqlite3_vfs* vfs, int micros) { return Real(vfs)->xSleep(Real(vfs), micros); }
+int VfsCurrentTime(sqlite3_vfs* vfs, double* out) { return Real(vfs)->xCurrentTime(Real(vfs), out); }
+int VfsGetLastError(sqlite3_vfs* vfs, int size, char* out) { return Real(vfs)->xGetLastError(Real(vfs), size, out); }
+int VfsCurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+  return Real(vfs)->xCurrentTimeInt64(Real(vfs), out);
+}
+int VfsSetSystemCall(sqlite3_vfs* vfs, const char* name, sqlite3_syscall_ptr call) {
+  return Real(vfs)->xSetSystemCall(Real(vfs), name, call);
+}
+sqlite3_syscall_ptr VfsGetSystemCall(sqlite3_vfs* vfs, const char* name) {
+  return Real(vfs)->xGetSystemCall(Real(vfs), name);
+}
+const char* VfsNextSystemCall(sqlite3_vfs* vfs, const char* name) {
+  return Real(vfs)->xNextSystemCall(Real(vfs), name);
+}
+
+constexpr const char kVfsName[] = "reach-wal-batch";
+
+}  // namespace
+
+const char* WalBatchingVfsName() {
+  static std::once_flag once;
+  static sqlite3_vfs vfs;
+  std::call_once(once, [] {
+    sqlite3_initialize();
+    sqlite3_vfs* real = sqlite3_vfs_find(nullptr);
+    // The default VFS on Linux is "unix" (version 3); anything older is used as it is.
+    if (real == nullptr || real->iVersion < 3) return;
+    vfs = *real;
+    vfs.szOsFile = static_cast<int>(RoundUp8(sizeof(WalFile)) + static_cast<size_t>(real->szOsFile));
+    vfs.pNext = nullptr;
+    vfs.zName = kVfsName;
+    vfs.pAppData = real;
+    vfs.xOpen = VfsOpen;
+    vfs.xDelete = VfsDelete;
+    vfs.xAccess = VfsAccess;
+    vfs.xFullPathname = VfsFullPathname;
+    vfs.xDlOpen = VfsDlOpen;
+    vfs.xDlError = VfsDlError;
+    vfs.xDlSym = VfsDlSym;
+    vfs.xDlClose = VfsDlClose;
+    vfs.xRandomness = VfsRandomness;
+    vfs.xSleep = VfsSleep;
+    vfs.xCurrentTime = VfsCurrentTime;
+    vfs.xGetLastError = VfsGetLastError;
+    vfs.xCurrentTimeInt64 = VfsCurrentTimeInt64;
+    vfs.xSetSystemCall = VfsSetSystemCall;
+    vfs.xGetSystemCall = VfsGetSystemCall;
+    vfs.xNextSystemCall = VfsNextSystemCall;
+    sqlite3_vfs_register(&vfs, 0);
+  });
+  // nullptr (the default VFS) when it could not be wrapped.
+  return vfs.zName;
+}
+
+WalVfsCounters WalVfsCountersNow() {
+  WalVfsCounters counters;
+  counters.writes = g_writes.load(std::memory_order_relaxed);
+  counters.bytes = g_bytes.load(std::memory_order_relaxed);
+  return counters;
+}
+
+}  // namespace reach::storage
