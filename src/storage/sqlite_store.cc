@@ -321,8 +321,13 @@ int SqliteStore::WalHook(void* self, sqlite3* db, const char* schema, int frames
   if (frames >= kWriterCheckpointFrames || (frames >= kCheckpointFrames && !store->checkpointer_running_)) {
     // As SQLite's autocheckpoint: PASSIVE, errors left for the next one (a checkpoint that
     // cannot finish loses nothing; the frames stay in the WAL).
-    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    store->writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    // SQLITE_BUSY: the checkpointer is copying; the next commit tries again.
+    const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc == SQLITE_OK) {
+      store->writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    } else if ((rc & 0xff) != SQLITE_BUSY) {
+      store->checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
+    }
     return SQLITE_OK;
   }
   int copied = store->checkpointed_frames_.load(std::memory_order_relaxed);
