@@ -18,7 +18,8 @@
 // stall is counted, not hidden): p50 / p99.
 //
 // Run: build/bench/ingest_bench [--seconds 4] [--rounds 3] [--connections 256,1024]
-//                               [--latency-connections 64] [--io-threads 1] [--inline-sync] [--full-only]
+//                               [--latency-connections 64] [--latency-load 0.5] [--io-threads 1]
+//                               [--inline-sync] [--full-only]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -34,6 +35,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -313,6 +315,7 @@ double Percentile(const std::vector<double>& sorted, double p) {
 int main(int argc, char** argv) {
   double seconds = 4;
   int rounds = 3, latency_connections = 64, io_threads = 1;
+  double latency_load = 0.5;  // the latency run's rate, as a fraction of the full stack's
   std::vector<int> connection_counts = {256, 1024};
   std::string connections_arg = "256,1024";
   bool overlap_sync = true;
@@ -343,12 +346,14 @@ int main(int argc, char** argv) {
     }
     else if (a == "--latency-connections") latency_connections = std::atoi(argv[i + 1]);
     else if (a == "--io-threads") io_threads = std::atoi(argv[i + 1]);
+    else if (a == "--latency-load") latency_load = std::atof(argv[i + 1]);
     ++i;
   }
   std::printf(
       "command: build/bench/ingest_bench --seconds %g --rounds %d --connections %s --latency-connections %d "
-      "--io-threads %d%s\n",
-      seconds, rounds, connections_arg.c_str(), latency_connections, io_threads, overlap_sync ? "" : " --inline-sync");
+      "--latency-load %g --io-threads %d%s\n",
+      seconds, rounds, connections_arg.c_str(), latency_connections, latency_load, io_threads,
+      overlap_sync ? "" : " --inline-sync");
 
   // The full stack.
   std::string dir = (std::filesystem::temp_directory_path() / "reach-ingest-XXXXXX").string();
@@ -356,6 +361,20 @@ int main(int argc, char** argv) {
   reach::storage::StoreOptions so;
   so.path = dir + "/reach.db";
   so.overlap_sync = overlap_sync;
+  // Each batch's time from BEGIN to durable during the latency run (on the sync thread).
+  std::mutex commit_mutex;
+  std::vector<double> commit_times, sync_times;
+  std::atomic<bool> recording_commits{false};
+  so.on_sync = [&](int64_t micros) {
+    if (!recording_commits.load(std::memory_order_relaxed)) return;
+    std::lock_guard<std::mutex> lock(commit_mutex);
+    sync_times.push_back(static_cast<double>(micros) / 1e6);
+  };
+  so.on_commit = [&](size_t, int64_t micros) {
+    if (!recording_commits.load(std::memory_order_relaxed)) return;
+    std::lock_guard<std::mutex> lock(commit_mutex);
+    commit_times.push_back(static_cast<double>(micros) / 1e6);
+  };
   auto store = reach::storage::OpenSqliteStore(so);
   if (!store.ok()) return 1;
   reach::engine::SystemClock clock;
@@ -426,22 +445,42 @@ int main(int argc, char** argv) {
   // Steady state at half load, not the aftermath of the saturated rounds: a pause for the
   // checkpointer and the kernel's writeback to finish, then a second at the rate that is not
   // counted (as wrk2 calibrates before it records).
-  std::vector<double> lat;
+  std::vector<double> lat, bare_lat;
   if (!full_only) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    lat = Latencies(full.port(), latency_connections, f / 2, seconds, 1.0);
+    recording_commits = true;
+    lat = Latencies(full.port(), latency_connections, f * latency_load, seconds, 1.0);
+    recording_commits = false;
+    // The same schedule against the bare server: the latency the machine, loopback TCP and the
+    // generator add on their own.
+    bare_lat = Latencies(bare.port(), latency_connections, f * latency_load, seconds, 1.0);
   }
   const auto after_latency = (*store)->counters();
   const double latency_batches = static_cast<double>(after_latency.batches - before_latency.batches);
   std::printf(
-      "\nlatency at half load (%.0f events/s, open loop over %d connections, %zu requests after a 1 s warm-up): "
+      "\nlatency at %.0f %% load (%.0f events/s, open loop over %d connections, %zu requests after a 1 s warm-up): "
       "p50 %.2f ms, p99 %.2f ms (p90 %.2f, p99.9 %.2f, max %.2f ms)\n  (%.1f jobs per commit, %.2f ms from BEGIN to durable)\n",
-      f / 2, latency_connections, lat.size(), Percentile(lat, 0.5) * 1e3, Percentile(lat, 0.99) * 1e3,
+      latency_load * 100, f * latency_load, latency_connections, lat.size(), Percentile(lat, 0.5) * 1e3, Percentile(lat, 0.99) * 1e3,
       Percentile(lat, 0.9) * 1e3, Percentile(lat, 0.999) * 1e3, lat.empty() ? 0 : lat.back() * 1e3,
       latency_batches > 0 ? static_cast<double>(after_latency.jobs - before_latency.jobs) / latency_batches : 0.0,
       latency_batches > 0
           ? static_cast<double>(after_latency.commit_micros_total - before_latency.commit_micros_total) / latency_batches / 1e3
           : 0.0);
+  {
+    std::lock_guard<std::mutex> lock(commit_mutex);
+    std::sort(commit_times.begin(), commit_times.end());
+    std::printf("  each batch from BEGIN to durable: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (%zu batches)\n",
+                Percentile(commit_times, 0.5) * 1e3, Percentile(commit_times, 0.9) * 1e3,
+                Percentile(commit_times, 0.99) * 1e3, commit_times.empty() ? 0 : commit_times.back() * 1e3,
+                commit_times.size());
+    std::sort(sync_times.begin(), sync_times.end());
+    std::printf("  each fdatasync of the WAL:        p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (%zu fsyncs)\n",
+                Percentile(sync_times, 0.5) * 1e3, Percentile(sync_times, 0.9) * 1e3, Percentile(sync_times, 0.99) * 1e3,
+                sync_times.empty() ? 0 : sync_times.back() * 1e3, sync_times.size());
+  }
+  std::printf("bare server, same schedule: p50 %.2f ms, p99 %.2f ms (p90 %.2f, p99.9 %.2f, max %.2f ms)\n",
+              Percentile(bare_lat, 0.5) * 1e3, Percentile(bare_lat, 0.99) * 1e3, Percentile(bare_lat, 0.9) * 1e3,
+              Percentile(bare_lat, 0.999) * 1e3, bare_lat.empty() ? 0 : bare_lat.back() * 1e3);
 
   full.Shutdown(std::chrono::milliseconds(2000));
   bare.Shutdown(std::chrono::milliseconds(2000));

@@ -211,6 +211,8 @@ int Serve(const ServeArgs& args) {
                                            {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000});
   auto& commit_seconds = metrics.AddHistogram("reach_commit_seconds", "Time to run and commit a batch",
                                               {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1});
+  auto& fsync_seconds = metrics.AddHistogram("reach_wal_fsync_seconds", "Time of each fsync of the WAL (one covers every commit since the last)",
+                                             {0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1});
   auto& http_requests = metrics.AddCounter("reach_http_requests_total", "HTTP requests answered",
                                            {"method", "route", "status"});
   auto& http_seconds = metrics.AddHistogram("reach_http_request_seconds", "HTTP request latency",
@@ -234,6 +236,7 @@ int Serve(const ServeArgs& args) {
     commit_jobs.Get().Observe(static_cast<double>(jobs));
     commit_seconds.Get().Observe(static_cast<double>(micros) / 1e6);
   };
+  store_options.on_sync = [&](int64_t micros) { fsync_seconds.Get().Observe(static_cast<double>(micros) / 1e6); };
   auto store_result = storage::OpenSqliteStore(store_options);
   if (!store_result.ok()) {
     std::cerr << "reach serve: " << config.db << ": " << store_result.status().message() << "\n";

@@ -624,7 +624,12 @@ void SqliteStore::SyncLoop() {
       int pending = injected_sync_failures_.load();
       bool injected = false;
       while (pending > 0 && !injected) injected = injected_sync_failures_.compare_exchange_weak(pending, pending - 1);
+      const auto sync_start = std::chrono::steady_clock::now();
       int rc = injected ? -1 : ::fdatasync(wal_fd_);
+      if (rc == 0 && options_.on_sync) {
+        options_.on_sync(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start)
+                             .count());
+      }
       if (rc != 0) {
         // After a failed fsync the kernel may have dropped the dirty pages: nothing written
         // since the last good sync can be trusted to be on disk, and a retry could "succeed"

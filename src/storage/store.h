@@ -144,6 +144,10 @@ struct StoreOptions {
   // job count and the time from its BEGIN to durable (for the commit histograms in /metrics).
   // Optional.
   std::function<void(size_t jobs, int64_t micros)> on_commit;
+  // Called by the sync thread after each fdatasync() of the WAL (overlap_sync only), with how
+  // long it took: the disk's share of the commit latency (/metrics: reach_wal_fsync_seconds).
+  // Optional.
+  std::function<void(int64_t micros)> on_sync;
 };
 
 class Store {

@@ -124,6 +124,11 @@ TEST(SqliteStoreTest, GroupCommit_ConcurrentSubmitsShareBatchesAndEachDoneRunsOn
     committed_jobs += jobs;
     EXPECT_GE(micros, 0);
   };
+  std::atomic<int> syncs{0};
+  options.on_sync = [&](int64_t micros) {
+    ++syncs;
+    EXPECT_GE(micros, 0);
+  };
   std::unique_ptr<Store> store = OpenOrDie(options);
   {
     WriterGate gate(*store);
@@ -155,6 +160,9 @@ TEST(SqliteStoreTest, GroupCommit_ConcurrentSubmitsShareBatchesAndEachDoneRunsOn
   EXPECT_LE(counters.batches, 3u);  // the gate's batch, then at most 1024 jobs per batch
   EXPECT_LT(counters.batches, counters.jobs);
   EXPECT_EQ(committed_jobs.load(), counters.jobs);
+  // Every commit was covered by an fsync of the WAL; one may cover several.
+  EXPECT_GE(syncs.load(), 1);
+  EXPECT_LE(static_cast<uint64_t>(syncs.load()), counters.batches);
 
   // Durable: a fresh open of the file sees every job's row.
   store->Close();
