@@ -28,6 +28,8 @@ Result<boost::json::value> ParseJsonValue(std::string_view text, std::string_vie
 
 Result<boost::json::object> ParseJsonObject(std::string_view text, std::string_view where,
                                             boost::json::storage_ptr storage) {
+  // The common empty object (a context nothing was put in) without a parser.
+  if (text == "{}") return boost::json::object(std::move(storage));
   Result<boost::json::value> value = ParseJsonValue(text, where, std::move(storage));
   if (!value.ok()) return value.status();
   if (!value->is_object()) return Status::Corruption(std::string(where) + ": stored JSON is not an object");
