@@ -20,6 +20,8 @@ namespace {
 
 // Writes gathered beyond this are flushed at once (a large transaction's frames, a migration).
 constexpr size_t kMaxBufferedBytes = 8 << 20;
+// A buffer that grew past this is freed once written (a commit of ~500 pages fits under it).
+constexpr size_t kKeptBufferBytes = 2 << 20;
 // The most one write call to the default VFS may carry: the unix VFS masks a write's size with
 // 0x1ffff (os_unix.c, seekAndWriteFd), so a larger one would be cut short (and one of exactly
 // 128 KiB would write nothing and report a full disk).
@@ -55,6 +57,9 @@ int Flush(WalFile* f) {
     g_bytes.fetch_add(n, std::memory_order_relaxed);
   }
   f->buffer->clear();
+  // A large transaction (a migration, a big deploy) does not keep its buffer for the life of
+  // the connection.
+  if (f->buffer->capacity() > kKeptBufferBytes) std::string().swap(*f->buffer);
   return rc;
 }
 
