@@ -136,12 +136,28 @@ Status SqliteTxn::PutUser(const UserRecord& user) {
     return std::find(stored.begin(), stored.end(), id) != stored.end();
   };
 
-  // Check every new identity before writing anything (see the class comment).
+  // New identities first, each insert its own check: a row already there is this user's (the
+  // same pair twice in the list) or another user's, which refuses the whole call — the rows
+  // this call inserted are deleted again, so that nothing is written (see the class comment).
+  // No lookup before each insert: the insert finds the conflict with the same probe.
+  std::vector<const std::pair<std::string, std::string>*> inserted;
   for (const auto& id : *identities) {
     if (is_stored(id)) continue;
+    // OR IGNORE: a (kind, value) that exists is not an error here; it is looked at below.
+    Status status = RunSql("INSERT OR IGNORE INTO user_identities (kind, value, user_id) VALUES (?1, ?2, ?3)",
+                           id.first, id.second, user.id);
+    if (!status.ok()) return status;
+    if (connection_.changes() == 1) {
+      inserted.push_back(&id);
+      continue;
+    }
     Result<std::optional<std::string>> holder = FindUserByIdentity(id.first, id.second);
     if (!holder.ok()) return holder.status();
     if (*holder && **holder != user.id) {
+      for (const auto* undo : inserted) {
+        status = RunSql("DELETE FROM user_identities WHERE kind = ?1 AND value = ?2", undo->first, undo->second);
+        if (!status.ok()) return status;
+      }
       return Status(StatusCode::kAlreadyExists, "identity " + id.first + "=" + id.second + " belongs to user '" +
                                                     **holder + "', not '" + user.id + "'");
     }
@@ -163,13 +179,6 @@ Status SqliteTxn::PutUser(const UserRecord& user) {
   for (const auto& [kind, value] : stored) {
     if (std::find(identities->begin(), identities->end(), std::make_pair(kind, value)) != identities->end()) continue;
     status = RunSql("DELETE FROM user_identities WHERE kind = ?1 AND value = ?2", kind, value);
-    if (!status.ok()) return status;
-  }
-  for (const auto& id : *identities) {
-    if (is_stored(id)) continue;
-    // OR IGNORE: the same (kind, value) twice in one user's identities is one row.
-    status = RunSql("INSERT OR IGNORE INTO user_identities (kind, value, user_id) VALUES (?1, ?2, ?3)", id.first,
-                    id.second, user.id);
     if (!status.ok()) return status;
   }
   return Status::Ok();
