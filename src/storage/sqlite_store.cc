@@ -25,9 +25,9 @@
 // last ~1000 frames changed into the database file and fsyncs it, and while the writer did that
 // it ran no batch (30 % of the writer's time when timers fire at full rate). The writer's
 // sqlite3_wal_hook only wakes the checkpointer once kCheckpointFrames frames were appended
-// since the last checkpoint; the
-// checkpointer's PASSIVE checkpoints copy what no reader still needs, concurrently with the
-// writer's next batches (SQLite's WAL allows one checkpointer beside one writer). The WAL
+// since the last checkpoint; the checkpointer's PASSIVE checkpoints copy what no reader still
+// needs, concurrently with the writer's next batches (SQLite's WAL allows one checkpointer
+// beside one writer). The WAL
 // restarts from its beginning when a writer's transaction begins with everything copied; under
 // a steady load that is after the writer's own checkpoint at kWriterCheckpointFrames (64 MB),
 // which copies only the frames the checkpointer has not reached yet.
