@@ -236,12 +236,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   Status status = (*writer)->Exec("PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes));
   if (!status.ok()) return status;
 
-  // The checkpointer's connection: NORMAL, so that a checkpoint fsyncs the WAL before copying
-  // it and the database file before the WAL may be reused.
-  SqliteConnection::Options checkpointer_options;
-  checkpointer_options.busy_timeout_ms = 0;  // PASSIVE never waits; nor should opening
-  Result<std::unique_ptr<SqliteConnection>> checkpointer = SqliteConnection::Open(options.path, checkpointer_options);
+  // The checkpointer's connection (synchronous FULL or NORMAL alike: a checkpoint fsyncs the WAL
+  // before copying it and the database file before the WAL may be reused). A connection that
+  // never read the file has no WAL of its own yet, and a checkpoint on it does nothing: one read
+  // first. (PASSIVE checkpoints never wait for a lock; the busy timeout only serves this read.)
+  Result<std::unique_ptr<SqliteConnection>> checkpointer =
+      SqliteConnection::Open(options.path, SqliteConnection::Options{});
   if (!checkpointer.ok()) return checkpointer.status();
+  if (Status read = (*checkpointer)->Run("SELECT 1 FROM meta LIMIT 1"); !read.ok()) return read;
 
   std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(*writer)));
   store->checkpointer_ = std::move(*checkpointer);
@@ -322,9 +324,11 @@ int SqliteStore::WalHook(void* self, sqlite3* db, const char* schema, int frames
     // As SQLite's autocheckpoint: PASSIVE, errors left for the next one (a checkpoint that
     // cannot finish loses nothing; the frames stay in the WAL).
     // SQLITE_BUSY: the checkpointer is copying; the next commit tries again.
-    const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int wal_frames = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
     if (rc == SQLITE_OK) {
       store->writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      store->checkpointed_frames_.store(copied, std::memory_order_relaxed);
     } else if ((rc & 0xff) != SQLITE_BUSY) {
       store->checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -357,7 +361,10 @@ void SqliteStore::CheckpointLoop() {
     int wal_frames = 0, copied = 0;
     const int rc =
         sqlite3_wal_checkpoint_v2(checkpointer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
-    if (rc == SQLITE_OK) {
+    if (rc == SQLITE_OK && wal_frames < 0) {
+      // Not in WAL mode on this connection (-1/-1): nothing was or will be copied.
+      checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
+    } else if (rc == SQLITE_OK) {
       checkpointed_frames_.store(copied, std::memory_order_relaxed);
       checkpoints_.fetch_add(1, std::memory_order_relaxed);
     } else if ((rc & 0xff) != SQLITE_BUSY) {

@@ -32,18 +32,43 @@ constexpr int kFrameHeaderBytes = 24;
 std::atomic<uint64_t> g_writes{0};
 std::atomic<uint64_t> g_bytes{0};
 
+struct MainFile;
+
 struct WalFile {
   sqlite3_file base;      // pMethods = &kWalMethods
   sqlite3_file* real;     // the default VFS's file, in the same allocation after this struct
   std::string* buffer;    // frames not yet written, starting at buffer_offset
   sqlite3_int64 buffer_offset;
   bool commit_header;     // the last write was a commit frame's header: its page is not buffered
+  bool pass_through;      // the device lacks powersafe overwrite: SQLite pads and syncs mid-frame
+  MainFile* main;         // the connection's database file, while both are open
+};
+
+// A connection's main database file: passed through, except that the release of the WAL write
+// lock (shared-memory lock slot 0, WAL_WRITE_LOCK in wal.c) ends the transaction for the
+// connection's WAL buffer. A commit leaves nothing buffered (see WalWrite); what is left then
+// are frames a transaction spilled before it rolled back. They must never reach the file: once
+// the lock is released another connection (another process) may commit frames at the same
+// offsets, and writing the stale ones later would overwrite them.
+struct MainFile {
+  sqlite3_file base;      // pMethods = &kMainMethods
+  sqlite3_file* real;
+  WalFile* wal;
 };
 
 constexpr size_t RoundUp8(size_t n) { return (n + 7) & ~size_t{7}; }
+// Where the default VFS's file starts in the allocation SQLite makes for ours.
+constexpr size_t kPrefixBytes = RoundUp8(sizeof(WalFile) > sizeof(MainFile) ? sizeof(WalFile) : sizeof(MainFile));
 
 sqlite3_vfs* Real(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
 WalFile* Wal(sqlite3_file* file) { return reinterpret_cast<WalFile*>(file); }
+MainFile* Main(sqlite3_file* file) { return reinterpret_cast<MainFile*>(file); }
+sqlite3_file* RealOf(sqlite3_file* file) { return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kPrefixBytes); }
+
+void Discard(WalFile* f) {
+  f->buffer->clear();
+  f->commit_header = false;
+}
 
 int Flush(WalFile* f) {
   f->commit_header = false;
@@ -65,6 +90,10 @@ int Flush(WalFile* f) {
 
 int WalClose(sqlite3_file* file) {
   WalFile* f = Wal(file);
+  if (f->main != nullptr) {
+    f->main->wal = nullptr;
+    f->main = nullptr;
+  }
   const int flushed = Flush(f);
   const int rc = f->real->pMethods->xClose(f->real);
   delete f->buffer;
@@ -78,8 +107,15 @@ int WalRead(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
   return f->real->pMethods->xRead(f->real, out, amount, offset);
 }
 
+int WriteThrough(WalFile* f, const void* data, int amount, sqlite3_int64 offset) {
+  g_writes.fetch_add(1, std::memory_order_relaxed);
+  g_bytes.fetch_add(static_cast<uint64_t>(amount), std::memory_order_relaxed);
+  return f->real->pMethods->xWrite(f->real, data, amount, offset);
+}
+
 int WalWrite(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   WalFile* f = Wal(file);
+  if (f->pass_through) return WriteThrough(f, data, amount, offset);
   std::string& buffer = *f->buffer;
   if (!buffer.empty() && offset != f->buffer_offset + static_cast<sqlite3_int64>(buffer.size())) {
     if (int rc = Flush(f); rc != SQLITE_OK) return rc;
@@ -88,12 +124,16 @@ int WalWrite(sqlite3_file* file, const void* data, int amount, sqlite3_int64 off
     // The commit frame's page: written at once, so that nothing is left behind when the
     // COMMIT returns.
     f->commit_header = false;
-    g_writes.fetch_add(1, std::memory_order_relaxed);
-    g_bytes.fetch_add(static_cast<uint64_t>(amount), std::memory_order_relaxed);
-    return f->real->pMethods->xWrite(f->real, data, amount, offset);
+    return WriteThrough(f, data, amount, offset);
   }
   if (buffer.empty()) f->buffer_offset = offset;
-  buffer.append(static_cast<const char*>(data), static_cast<size_t>(amount));
+  try {
+    buffer.append(static_cast<const char*>(data), static_cast<size_t>(amount));
+  } catch (const std::bad_alloc&) {
+    // No memory for the buffer: what it holds, then this write, straight to the file.
+    if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+    return WriteThrough(f, data, amount, offset);
+  }
   if (amount == kFrameHeaderBytes) {
     // Bytes 4..7 of a frame header: the database size in pages after a commit, 0 in every
     // other frame. A commit frame's header goes out now with everything before it: the
@@ -209,12 +249,88 @@ const sqlite3_io_methods kWalMethods = {
     WalUnfetch,
 };
 
+// ---- the main database file: every call passed on; xShmLock also ends a WAL buffer ----------
+
+sqlite3_file* R(sqlite3_file* file) { return Main(file)->real; }
+int MainClose(sqlite3_file* file) {
+  MainFile* m = Main(file);
+  if (m->wal != nullptr) {
+    m->wal->main = nullptr;
+    m->wal = nullptr;
+  }
+  return m->real->pMethods->xClose(m->real);
+}
+int MainRead(sqlite3_file* f, void* out, int n, sqlite3_int64 off) { return R(f)->pMethods->xRead(R(f), out, n, off); }
+int MainWrite(sqlite3_file* f, const void* d, int n, sqlite3_int64 off) { return R(f)->pMethods->xWrite(R(f), d, n, off); }
+int MainTruncate(sqlite3_file* f, sqlite3_int64 size) { return R(f)->pMethods->xTruncate(R(f), size); }
+int MainSync(sqlite3_file* f, int flags) { return R(f)->pMethods->xSync(R(f), flags); }
+int MainFileSize(sqlite3_file* f, sqlite3_int64* size) { return R(f)->pMethods->xFileSize(R(f), size); }
+int MainLock(sqlite3_file* f, int level) { return R(f)->pMethods->xLock(R(f), level); }
+int MainUnlock(sqlite3_file* f, int level) { return R(f)->pMethods->xUnlock(R(f), level); }
+int MainCheckReservedLock(sqlite3_file* f, int* out) { return R(f)->pMethods->xCheckReservedLock(R(f), out); }
+int MainFileControl(sqlite3_file* f, int op, void* arg) { return R(f)->pMethods->xFileControl(R(f), op, arg); }
+int MainSectorSize(sqlite3_file* f) { return R(f)->pMethods->xSectorSize(R(f)); }
+int MainDeviceCharacteristics(sqlite3_file* f) { return R(f)->pMethods->xDeviceCharacteristics(R(f)); }
+int MainShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  return R(f)->pMethods->xShmMap(R(f), region, size, extend, out);
+}
+int MainShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  MainFile* m = Main(f);
+  // Slot 0 is WAL_WRITE_LOCK (wal.c); its exclusive unlock ends the connection's write transaction.
+  if (m->wal != nullptr && offset == 0 && (flags & SQLITE_SHM_UNLOCK) != 0 && (flags & SQLITE_SHM_EXCLUSIVE) != 0) {
+    Discard(m->wal);
+  }
+  return R(f)->pMethods->xShmLock(R(f), offset, n, flags);
+}
+void MainShmBarrier(sqlite3_file* f) { R(f)->pMethods->xShmBarrier(R(f)); }
+int MainShmUnmap(sqlite3_file* f, int remove) { return R(f)->pMethods->xShmUnmap(R(f), remove); }
+int MainFetch(sqlite3_file* f, sqlite3_int64 off, int n, void** out) { return R(f)->pMethods->xFetch(R(f), off, n, out); }
+int MainUnfetch(sqlite3_file* f, sqlite3_int64 off, void* page) { return R(f)->pMethods->xUnfetch(R(f), off, page); }
+
+const sqlite3_io_methods kMainMethods = {
+    3,
+    MainClose,
+    MainRead,
+    MainWrite,
+    MainTruncate,
+    MainSync,
+    MainFileSize,
+    MainLock,
+    MainUnlock,
+    MainCheckReservedLock,
+    MainFileControl,
+    MainSectorSize,
+    MainDeviceCharacteristics,
+    MainShmMap,
+    MainShmLock,
+    MainShmBarrier,
+    MainShmUnmap,
+    MainFetch,
+    MainUnfetch,
+};
+
 int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
   sqlite3_vfs* real = Real(vfs);
+  if ((flags & SQLITE_OPEN_MAIN_DB) != 0) {
+    MainFile* m = Main(file);
+    m->base.pMethods = nullptr;
+    m->real = RealOf(file);
+    m->wal = nullptr;
+    const int rc = real->xOpen(real, name, m->real, flags, out_flags);
+    if (rc != SQLITE_OK) return rc;  // the default VFS leaves no methods set on failure
+    // The default VFS's methods are version 3 (shared memory and memory maps) on Linux; with
+    // an older one the file is used as it is, unwrapped (and its WAL is not buffered).
+    if (m->real->pMethods->iVersion < 3) {
+      m->real->pMethods->xClose(m->real);
+      return real->xOpen(real, name, file, flags, out_flags);
+    }
+    m->base.pMethods = &kMainMethods;
+    return SQLITE_OK;
+  }
   if ((flags & SQLITE_OPEN_WAL) == 0) return real->xOpen(real, name, file, flags, out_flags);
   WalFile* f = Wal(file);
   f->base.pMethods = nullptr;
-  f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + RoundUp8(sizeof(WalFile)));
+  f->real = RealOf(file);
   const int rc = real->xOpen(real, name, f->real, flags, out_flags);
   if (rc != SQLITE_OK) {
     // The default VFS may have set its methods on failure; SQLite then calls our xClose only
@@ -229,6 +345,21 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
   }
   f->buffer_offset = 0;
   f->commit_header = false;
+  // The buffer must end with the connection's write transaction: the database file (opened
+  // first, by this VFS) learns which WAL is its own. Not wrapped (an old default VFS): the WAL
+  // is passed through.
+  // Nor is it buffered when the database file lacks powersafe overwrite (wal.c decides from the
+  // database file's characteristics, e.g. a `psow=0` URI): SQLite then pads a commit to the
+  // sector with copies of its last frame and syncs in the middle of one, and publishes frames
+  // that are not behind a commit header.
+  f->main = nullptr;
+  f->pass_through = true;
+  sqlite3_file* db = sqlite3_database_file_object(name);
+  if (db != nullptr && db->pMethods == &kMainMethods) {
+    f->main = Main(db);
+    f->main->wal = f;
+    f->pass_through = (db->pMethods->xDeviceCharacteristics(db) & SQLITE_IOCAP_POWERSAFE_OVERWRITE) == 0;
+  }
   f->base.pMethods = &kWalMethods;
   return SQLITE_OK;
 }
@@ -276,7 +407,7 @@ const char* WalBatchingVfsName() {
     // The default VFS on Linux is "unix" (version 3); anything older is used as it is.
     if (real == nullptr || real->iVersion < 3) return;
     vfs = *real;
-    vfs.szOsFile = static_cast<int>(RoundUp8(sizeof(WalFile)) + static_cast<size_t>(real->szOsFile));
+    vfs.szOsFile = static_cast<int>(kPrefixBytes + static_cast<size_t>(real->szOsFile));
     vfs.pNext = nullptr;
     vfs.zName = kVfsName;
     vfs.pAppData = real;

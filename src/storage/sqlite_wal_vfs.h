@@ -17,8 +17,14 @@
 // the commit frame's last, when the transaction wrote a page twice; each is preceded by a read,
 // which writes the buffer, and the commit frame's is written at once as above.)
 //
-// Only -wal files are wrapped; the database file and everything else go straight to the
-// default VFS.
+// A transaction that rolls back may leave frames it spilled (a transaction larger than the page
+// cache writes some frames before its commit) in the buffer: they are dropped when the
+// connection releases the WAL write lock, which the VFS sees on the database file (its
+// xShmLock), so that they can never be written over frames another connection (another
+// process) commits at the same offsets afterwards. The database file is otherwise passed on
+// untouched; journals and temporary files go straight to the default VFS. A database file
+// without powersafe overwrite (e.g. a `psow=0` URI) gets its WAL writes unbuffered: SQLite pads
+// its commits there and publishes frames that follow no commit header.
 
 #include <cstdint>
 

@@ -35,6 +35,7 @@ int64_t QueryInt(sqlite3* db, const std::string& sql) {
   EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
   int64_t value = -1;
   if (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+  EXPECT_NE(value, -1) << sql << ": " << sqlite3_errmsg(db);
   sqlite3_finalize(stmt);
   return value;
 }
@@ -134,6 +135,62 @@ TEST_F(WalVfsTest, ATransactionThatRewroteSpilledPagesRecoversWhole) {
   Exec(writer_, "COMMIT");
   // Copied before the writer does anything else (a read of its own would write the buffer).
   ExpectRecoveredCopy(200, 100 * 1400 + 100 * 1500);
+}
+
+TEST_F(WalVfsTest, FramesOfARolledBackTransactionNeverOverwriteAnotherConnectionsCommit) {
+  // A transaction too big for its cache spills frames into the (buffered) WAL, then rolls back.
+  // Another connection — another process, in the daemon's case — then commits at the same
+  // offsets. Closing (or any later write of) the first connection must not write the spilled
+  // frames over that commit.
+  Exec(writer_, "INSERT INTO t (id, v) VALUES (0, randomblob(100))");
+  Exec(writer_, "PRAGMA wal_checkpoint(TRUNCATE)");  // the WAL starts over: nothing re-read on rollback
+  Exec(writer_, "PRAGMA cache_size=5");
+  Exec(writer_, "BEGIN");
+  for (int i = 1; i <= 100; ++i) {
+    Exec(writer_, "INSERT INTO t (id, v) VALUES (" + std::to_string(i) + ", randomblob(1500))");
+  }
+  Exec(writer_, "ROLLBACK");
+  sqlite3* other = OpenWith(path_, nullptr);
+  Exec(other, "PRAGMA wal_autocheckpoint=0");
+  InsertRows(other, 1000, 60, 1000);
+  Exec(other, "PRAGMA user_version=7");
+  sqlite3_close_v2(writer_);
+  writer_ = nullptr;
+  EXPECT_EQ(QueryInt(other, "SELECT count(*) FROM t"), 61);
+  sqlite3* fresh = OpenWith(path_, nullptr);
+  EXPECT_EQ(QueryInt(fresh, "SELECT count(*) FROM t"), 61);
+  EXPECT_EQ(QueryInt(fresh, "PRAGMA user_version"), 7);
+  sqlite3_close_v2(fresh);
+  ExpectRecoveredCopy(61, 100 + 60 * 1000);
+  sqlite3_close_v2(other);
+}
+
+TEST(WalVfsPowersafe, WithoutPowersafeOverwriteEveryWriteGoesStraightThrough) {
+  // psow=0: SQLite pads each commit to the sector with copies of its last frame and syncs in
+  // the middle of one (synchronous=FULL); those frames are published without a commit header
+  // after them, so the VFS must not hold any of them back.
+  TempDir dir;
+  const std::string path = dir.File("psow.db");
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(("file:" + path + "?psow=0").c_str(), &writer,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, WalBatchingVfsName()),
+            SQLITE_OK);
+  Exec(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
+               "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
+  sqlite3* plain = OpenWith(path, nullptr);
+  for (int round = 0; round < 10; ++round) {
+    InsertRows(writer, round * 10, 3, 700);
+    EXPECT_EQ(QueryInt(plain, "SELECT count(*) FROM t"), (round + 1) * 3);
+    EXPECT_EQ(QueryInt(plain, "SELECT sum(length(v)) FROM t"), (round + 1) * 3 * 700);
+  }
+  sqlite3_stmt* check = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(plain, "PRAGMA wal_checkpoint(PASSIVE)", -1, &check, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(check), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(check, 0), 0);  // not busy
+  EXPECT_EQ(sqlite3_column_int64(check, 1), sqlite3_column_int64(check, 2));  // every frame copied
+  sqlite3_finalize(check);
+  sqlite3_close_v2(plain);
+  sqlite3_close_v2(writer);
 }
 
 }  // namespace
