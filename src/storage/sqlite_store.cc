@@ -235,6 +235,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   if (!writer.ok()) return writer.status();
   Status status = (*writer)->Exec("PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes));
   if (!status.ok()) return status;
+  // Dirty pages stay in the writer's cache until COMMIT unless a transaction dirties more than
+  // 16384 pages (64 MB): a batch never writes WAL frames before its commit. SQLite 3.40 can
+  // lose commits at recovery after ROLLBACK TO in a transaction that spilled and then wrote a
+  // spilled page again (sqlite3WalSavepointUndo keeps the checksum-rewrite mark), and the
+  // writer's isolated rerun of a batch uses ROLLBACK TO (found by review, reproduced with the
+  // plain VFS).
+  status = (*writer)->Exec("PRAGMA cache_spill=16384");
+  if (!status.ok()) return status;
 
   // The checkpointer's connection (synchronous FULL or NORMAL alike: a checkpoint fsyncs the WAL
   // before copying it and the database file before the WAL may be reused). A connection that

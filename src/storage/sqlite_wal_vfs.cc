@@ -54,6 +54,10 @@ struct MainFile {
   sqlite3_file base;      // pMethods = &kMainMethods
   sqlite3_file* real;
   WalFile* wal;
+  // This connection holds the WAL write lock (as seen through xShmLock). WAL writes are
+  // buffered only then: in exclusive locking mode SQLite takes no shared-memory locks, and what
+  // it writes there goes straight to the file.
+  bool write_locked;
 };
 
 constexpr size_t RoundUp8(size_t n) { return (n + 7) & ~size_t{7}; }
@@ -68,6 +72,7 @@ sqlite3_file* RealOf(sqlite3_file* file) { return reinterpret_cast<sqlite3_file*
 void Discard(WalFile* f) {
   f->buffer->clear();
   f->commit_header = false;
+  if (f->buffer->capacity() > (2u << 20)) std::string().swap(*f->buffer);
 }
 
 int Flush(WalFile* f) {
@@ -115,7 +120,10 @@ int WriteThrough(WalFile* f, const void* data, int amount, sqlite3_int64 offset)
 
 int WalWrite(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   WalFile* f = Wal(file);
-  if (f->pass_through) return WriteThrough(f, data, amount, offset);
+  if (f->pass_through || f->main == nullptr || !f->main->write_locked) {
+    if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+    return WriteThrough(f, data, amount, offset);
+  }
   std::string& buffer = *f->buffer;
   if (!buffer.empty() && offset != f->buffer_offset + static_cast<sqlite3_int64>(buffer.size())) {
     if (int rc = Flush(f); rc != SQLITE_OK) return rc;
@@ -126,27 +134,29 @@ int WalWrite(sqlite3_file* file, const void* data, int amount, sqlite3_int64 off
     f->commit_header = false;
     return WriteThrough(f, data, amount, offset);
   }
+  // Bytes 4..7 of a frame header: the database size in pages after a commit, 0 in every other
+  // frame. A commit frame's header goes out at once with everything before it: the commit may
+  // end here (SQLite rewrites the headers of a transaction's frames, the commit frame's last,
+  // when it wrote a page twice) or with the page that follows, which is written through.
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  const bool commit_header =
+      amount == kFrameHeaderBytes && (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
   if (buffer.empty()) f->buffer_offset = offset;
   try {
     buffer.append(static_cast<const char*>(data), static_cast<size_t>(amount));
   } catch (const std::bad_alloc&) {
     // No memory for the buffer: what it holds, then this write, straight to the file.
     if (int rc = Flush(f); rc != SQLITE_OK) return rc;
-    return WriteThrough(f, data, amount, offset);
+    const int rc = WriteThrough(f, data, amount, offset);
+    f->commit_header = commit_header;
+    return rc;
   }
-  if (amount == kFrameHeaderBytes) {
-    // Bytes 4..7 of a frame header: the database size in pages after a commit, 0 in every
-    // other frame. A commit frame's header goes out now with everything before it: the
-    // commit may end here (SQLite rewrites the headers of a transaction's frames, the commit
-    // frame's last, when it wrote a page twice) or with the page that follows.
-    const auto* header = static_cast<const unsigned char*>(data);
-    if ((header[4] | header[5] | header[6] | header[7]) != 0) {
-      const int rc = Flush(f);
-      f->commit_header = true;
-      return rc;
-    }
-    return SQLITE_OK;
+  if (commit_header) {
+    const int rc = Flush(f);
+    f->commit_header = true;
+    return rc;
   }
+  if (amount == kFrameHeaderBytes) return SQLITE_OK;
   if (buffer.size() >= kMaxBufferedBytes) return Flush(f);
   return SQLITE_OK;
 }
@@ -277,10 +287,14 @@ int MainShmMap(sqlite3_file* f, int region, int size, int extend, void volatile*
 int MainShmLock(sqlite3_file* f, int offset, int n, int flags) {
   MainFile* m = Main(f);
   // Slot 0 is WAL_WRITE_LOCK (wal.c); its exclusive unlock ends the connection's write transaction.
-  if (m->wal != nullptr && offset == 0 && (flags & SQLITE_SHM_UNLOCK) != 0 && (flags & SQLITE_SHM_EXCLUSIVE) != 0) {
-    Discard(m->wal);
+  const bool write_lock = offset == 0 && (flags & SQLITE_SHM_EXCLUSIVE) != 0;
+  if (write_lock && (flags & SQLITE_SHM_UNLOCK) != 0) {
+    m->write_locked = false;
+    if (m->wal != nullptr) Discard(m->wal);
   }
-  return R(f)->pMethods->xShmLock(R(f), offset, n, flags);
+  const int rc = R(f)->pMethods->xShmLock(R(f), offset, n, flags);
+  if (write_lock && (flags & SQLITE_SHM_LOCK) != 0 && rc == SQLITE_OK) m->write_locked = true;
+  return rc;
 }
 void MainShmBarrier(sqlite3_file* f) { R(f)->pMethods->xShmBarrier(R(f)); }
 int MainShmUnmap(sqlite3_file* f, int remove) { return R(f)->pMethods->xShmUnmap(R(f), remove); }
@@ -316,6 +330,7 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
     m->base.pMethods = nullptr;
     m->real = RealOf(file);
     m->wal = nullptr;
+    m->write_locked = false;
     const int rc = real->xOpen(real, name, m->real, flags, out_flags);
     if (rc != SQLITE_OK) return rc;  // the default VFS leaves no methods set on failure
     // The default VFS's methods are version 3 (shared memory and memory maps) on Linux; with
