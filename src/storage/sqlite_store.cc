@@ -178,7 +178,6 @@ class SqliteStore final : public Store {
   std::condition_variable checkpoint_cv_;
   bool checkpoint_wanted_ = false;  // guarded by checkpoint_mutex_
   bool checkpoint_stop_ = false;    // guarded by checkpoint_mutex_
-  std::atomic<bool> checkpointer_running_{false};
   // The WAL frames the last checkpoint had copied (its frame count when the WAL has since
   // restarted and is shorter): the writer wakes the checkpointer for kCheckpointFrames more.
   std::atomic<int> checkpointed_frames_{0};
@@ -265,7 +264,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   try {
     if (store->wal_fd_ >= 0) store->sync_thread_ = std::thread([s = store.get()] { s->SyncLoop(); });
     store->checkpoint_thread_ = std::thread([s = store.get()] { s->CheckpointLoop(); });
-    store->checkpointer_running_ = true;
     store->thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
   } catch (const std::system_error& e) {
     if (store->checkpoint_thread_.joinable()) {
@@ -328,7 +326,9 @@ int SqliteStore::CommitHook(void* self) {
 
 int SqliteStore::WalHook(void* self, sqlite3* db, const char* schema, int frames) {
   auto* store = static_cast<SqliteStore*>(self);
-  if (frames >= kWriterCheckpointFrames || (frames >= kCheckpointFrames && !store->checkpointer_running_)) {
+  // (The checkpointer thread starts before the writer's and stops after it: it is always there
+  // to wake while the writer commits.)
+  if (frames >= kWriterCheckpointFrames) {
     // As SQLite's autocheckpoint: PASSIVE, errors left for the next one (a checkpoint that
     // cannot finish loses nothing; the frames stay in the WAL).
     // SQLITE_BUSY: the checkpointer is copying; the next commit tries again.
@@ -437,7 +437,6 @@ void SqliteStore::Close() {
   }
   checkpoint_cv_.notify_all();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
-  checkpointer_running_ = false;
   // Closed before the writer, whose close (the last connection) checkpoints and removes the WAL.
   checkpointer_.reset();
   if (wal_fd_ >= 0) {

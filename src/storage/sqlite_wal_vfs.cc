@@ -72,7 +72,7 @@ sqlite3_file* RealOf(sqlite3_file* file) { return reinterpret_cast<sqlite3_file*
 void Discard(WalFile* f) {
   f->buffer->clear();
   f->commit_header = false;
-  if (f->buffer->capacity() > (2u << 20)) std::string().swap(*f->buffer);
+  if (f->buffer->capacity() > kKeptBufferBytes) std::string().swap(*f->buffer);
 }
 
 int Flush(WalFile* f) {
