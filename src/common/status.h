@@ -19,6 +19,7 @@ enum class StatusCode {
   kIoError,           // disk or network failed
   kCorruption,        // stored data does not parse
   kInternal,          // a bug
+  kAborted,           // what was read changed before the write: read again and redo
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -36,6 +37,7 @@ class Status {
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Precondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
+  static Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -29,6 +29,106 @@ json::value EventJson(const storage::EventRecord& e) {
   return o;
 }
 
+// One wakeup of a PreparedTimers batch, and what its run did when it was recorded.
+struct PreparedTimers::Run {
+  enum class Kind : uint8_t {
+    kTakeOnly,  // the execution is gone or finished: the apply only takes the wakeup
+    kRecorded,  // the run's writes below apply as they are if the execution is unchanged
+    kOnWriter,  // the apply reads the execution again and runs it
+  };
+  storage::WakeupRecord wakeup;
+  Kind kind = Kind::kOnWriter;
+  std::optional<ExecutionRecord> execution;  // as the run left it (kRecorded), rev as read
+  std::vector<storage::WakeupRecord> added;
+  std::vector<std::pair<int64_t, int64_t>> removed;  // (execution, wait id)
+  struct Stat {
+    std::string node;
+    std::array<int64_t, 4> d;  // entered, completed, failed, waiting
+  };
+  std::vector<Stat> stats;
+  std::vector<std::pair<std::string, bool>> steps;  // (node kind, failed) for the step observer
+};
+
+PreparedTimers::PreparedTimers() = default;
+PreparedTimers::~PreparedTimers() = default;
+PreparedTimers::PreparedTimers(PreparedTimers&&) noexcept = default;
+PreparedTimers& PreparedTimers::operator=(PreparedTimers&&) noexcept = default;
+size_t PreparedTimers::size() const { return runs_.size(); }
+
+// The StoreTxn a run ahead of the writer sees (PrepareDueTimers): the writes a timer's run
+// makes are recorded into its Run; flow sets are read from the reader (a version never
+// changes); anything else is refused, and the run is then redone on the writer. (A read of the
+// user or of events would be of a snapshot the writer may have moved past, and only the
+// execution's own row carries a revision the apply can check.)
+class Engine::AheadTxn final : public StoreTxn {
+ public:
+  AheadTxn(storage::StoreReader& reader, PreparedTimers::Run& run) : reader_(reader), run_(run) {}
+
+  PreparedTimers::Run& run() { return run_; }
+  bool refused() const { return refused_; }
+  Status Refuse(std::string_view what) {
+    refused_ = true;
+    return Status::Aborted(std::string(what) + " is not done ahead of the writer");
+  }
+
+  Result<std::optional<storage::FlowSetRecord>> GetFlowSet(const std::string& version) override {
+    return reader_.GetFlowSet(version);
+  }
+  Status UpdateExecution(ExecutionRecord&) override { return Status::Ok(); }  // run_.execution is it
+  Status AddWakeup(const storage::WakeupRecord& wakeup) override {
+    run_.added.push_back(wakeup);
+    return Status::Ok();
+  }
+  Status DeleteWakeup(int64_t execution_id, int64_t wait_id) override {
+    run_.removed.emplace_back(execution_id, wait_id);
+    return Status::Ok();
+  }
+  Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
+                       int64_t entered, int64_t completed, int64_t failed, int64_t waiting) override {
+    // Always the run's own chain version (TxnHost::FlushStats).
+    if (chain != run_.execution->chain || chain_version != run_.execution->chain_version)
+      return Refuse("counting another chain's nodes");
+    run_.stats.push_back({node, {entered, completed, failed, waiting}});
+    return Status::Ok();
+  }
+
+  Result<std::optional<UserRecord>> GetUser(const std::string&) override { return Refuse("reading a user"); }
+  Status PutUser(const UserRecord&) override { return Refuse("writing a user"); }
+  Result<std::optional<std::string>> FindUserByIdentity(const std::string&, const std::string&) override {
+    return Refuse("finding a user");
+  }
+  Result<std::vector<UserRecord>> ListUsers(const std::string&, int) override { return Refuse("listing users"); }
+  Result<bool> InsertEvent(storage::EventRecord&) override { return Refuse("inserting an event"); }
+  Result<int64_t> CountEvents(const std::string&, const std::string&, int64_t) override {
+    return Refuse("counting events");
+  }
+  Result<int64_t> ReserveExecutionId() override { return Refuse("reserving an execution id"); }
+  Status InsertExecution(ExecutionRecord&) override { return Refuse("inserting an execution"); }
+  Result<std::optional<ExecutionRecord>> GetExecution(int64_t) override { return Refuse("reading an execution"); }
+  Result<EntryState> GetEntryState(const std::string&, const std::string&, const std::string&) override {
+    return Refuse("reading entry state");
+  }
+  Result<std::vector<storage::WaitRecord>> FindWaits(const std::string&, const std::string&) override {
+    return Refuse("finding waits");
+  }
+  Result<std::vector<storage::DueWakeup>> DueWakeups(int64_t, int) override { return Refuse("reading due wakeups"); }
+  Result<bool> TakeWakeup(const storage::WakeupRecord&) override { return Refuse("taking a wakeup"); }
+  Status DeleteWakeupsOf(int64_t) override { return Refuse("deleting wakeups"); }
+  Result<std::optional<int64_t>> NextTimerDue() override { return Refuse("reading the next timer"); }
+  Result<int64_t> GetLastTick(const std::string&) override { return Refuse("reading a tick"); }
+  Status SetLastTick(const std::string&, int64_t) override { return Refuse("writing a tick"); }
+  Status PutFlowSet(const storage::FlowSetRecord&) override { return Refuse("writing a flow set"); }
+  Status PutFlow(const storage::FlowRecord&) override { return Refuse("writing a flow"); }
+  Result<std::vector<storage::FlowRecord>> ListFlows() override { return Refuse("listing flows"); }
+  Result<std::optional<std::string>> GetMeta(const std::string&) override { return Refuse("reading meta"); }
+  Status PutMeta(const std::string&, const std::string&) override { return Refuse("writing meta"); }
+
+ private:
+  storage::StoreReader& reader_;
+  PreparedTimers::Run& run_;
+  bool refused_ = false;
+};
+
 // ExecutionHost over the job's transaction.
 //
 // A fresh enrollment is not in the store yet (`stored` false): its wakeups are kept here, and
@@ -39,8 +139,10 @@ json::value EventJson(const storage::EventRecord& e) {
 // execution, its wakeups and its sends commit together.
 class Engine::TxnHost final : public ExecutionHost {
  public:
-  TxnHost(Engine& engine, StoreTxn& txn, ExecutionRecord& exec, bool stored = true)
-      : engine_(engine), txn_(txn), exec_(exec), stored_(stored) {
+  // `ahead`: the run is recorded ahead of the writer (PrepareDueTimers; `txn` is `ahead`): it
+  // sends nothing, notes nothing and reports its steps when applied.
+  TxnHost(Engine& engine, StoreTxn& txn, ExecutionRecord& exec, bool stored = true, AheadTxn* ahead = nullptr)
+      : engine_(engine), txn_(txn), exec_(exec), stored_(stored), ahead_(ahead) {
     stats_.reserve(8);  // the nodes a run passes: one allocation, not one per doubling
   }
 
@@ -91,8 +193,7 @@ class Engine::TxnHost final : public ExecutionHost {
   Status FlushWakeups() {
     for (storage::WakeupRecord& w : pending_) {
       w.execution_id = exec_.id;
-      if (w.due_ms > 0 && (engine_.job_earliest_due_ == 0 || w.due_ms < engine_.job_earliest_due_))
-        engine_.job_earliest_due_ = w.due_ms;
+      if (!ahead_) engine_.NoteDue(w.due_ms);
       if (Status s = txn_.AddWakeup(w); !s.ok()) return s;
     }
     pending_.clear();
@@ -106,6 +207,11 @@ class Engine::TxnHost final : public ExecutionHost {
     return r.ok() ? *r : 0;
   }
   bool Send(const ExecutionRecord& execution, const std::string& key, SendRequest request, std::string& error) override {
+    if (ahead_) {
+      // A sink acts outside the store too (logs, counters): only on the writer, once.
+      error = ahead_->Refuse("a send").message();
+      return false;
+    }
     // The executor reserves the id before it keys a send (EnsureStored); a sink must never
     // see an execution without its id.
     if (Status s = EnsureStored(exec_); !s.ok()) {
@@ -119,13 +225,21 @@ class Engine::TxnHost final : public ExecutionHost {
     return engine_.sends_->Accept(txn_, execution, key, request, error);
   }
   void Note(std::string line) override {
-    if (engine_.note_sink_) engine_.note_sink_(exec_.id, line);
+    if (ahead_) {
+      ahead_->Refuse("a note");
+    } else if (engine_.note_sink_) {
+      engine_.note_sink_(exec_.id, line);
+    }
   }
   bool WantsNotes() const override { return static_cast<bool>(engine_.note_sink_); }
   bool FlowPaused(const std::string& flow) const override { return engine_.IsPaused(flow); }
   Status LoadUser(UserRecord& user) override { return engine_.LoadUser(txn_, user.id, user); }
   void StepDone(const std::string& type, bool failed) override {
-    if (engine_.step_observer_) engine_.step_observer_(type, failed);
+    if (ahead_) {
+      if (engine_.step_observer_) ahead_->run().steps.emplace_back(type, failed);
+    } else if (engine_.step_observer_) {
+      engine_.step_observer_(type, failed);
+    }
   }
   void BumpStats(const std::string& node, int64_t entered, int64_t completed, int64_t failed) override {
     auto& d = Stats(node);
@@ -150,6 +264,7 @@ class Engine::TxnHost final : public ExecutionHost {
   StoreTxn& txn_;
   ExecutionRecord& exec_;
   bool stored_;
+  AheadTxn* ahead_;
   static constexpr int64_t kNoWait = std::numeric_limits<int64_t>::min();
   int64_t fired_wait_id_ = kNoWait;  // see SetFiredTimer
   storage::WakeupRecord& Pending(int64_t wait_id) {
@@ -292,10 +407,10 @@ std::map<std::string, int64_t> WaitingAt(const json::object& state) {
 }  // namespace
 
 Status Engine::RunExecution(StoreTxn& txn, ExecutionRecord& exec, UserRecord& user, const Wakeup* wakeup, bool fresh,
-                            bool user_loaded) {
+                            bool user_loaded, AheadTxn* ahead) {
   auto graph = GraphFor(txn, exec.set_version);
   if (!graph.ok()) return graph.status();
-  TxnHost host(*this, txn, exec, /*stored=*/!fresh);
+  TxnHost host(*this, txn, exec, /*stored=*/!fresh, ahead);
   if (wakeup && wakeup->kind == Wakeup::Kind::kTimer) host.SetFiredTimer(wakeup->wait_id);
   const std::map<std::string, int64_t> waiting_before = WaitingAt(exec.state);
   Executor executor(**graph, executors_, host, options_.executor);
@@ -508,15 +623,108 @@ Status Engine::FireDueTimers(StoreTxn& txn, int& fired) {
       if (!fresh.ok()) return fresh.status();
       exec = std::move(*fresh);
     }
-    if (!exec || storage::IsFinished(exec->status)) continue;
-    ran.push_back(exec->id);
-    // The user is read only if the run looks at it.
-    UserRecord user;
-    user.id = exec->user_id;
+    if (exec && !storage::IsFinished(exec->status)) ran.push_back(exec->id);
+    if (Status s = RunTimerOnWriter(txn, d.wakeup, exec); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status Engine::RunTimerOnWriter(StoreTxn& txn, const storage::WakeupRecord& wakeup,
+                                std::optional<ExecutionRecord>& exec) {
+  if (!exec || storage::IsFinished(exec->status)) return Status::Ok();
+  // The user is read only if the run looks at it.
+  UserRecord user;
+  user.id = exec->user_id;
+  Wakeup wake;
+  wake.kind = Wakeup::Kind::kTimer;
+  wake.wait_id = wakeup.wait_id;
+  return RunExecution(txn, *exec, user, &wake, /*fresh=*/false, /*user_loaded=*/false);
+}
+
+Status Engine::PrepareDueTimers(storage::StoreReader& reader, const storage::WakeupCursor* after,
+                                PreparedTimers& batch) {
+  batch.runs_.clear();
+  batch.recorded_ = batch.stale_ = 0;
+  auto due = reader.DueWakeups(clock_.NowMillis(), options_.timer_batch, after);
+  if (!due.ok()) return due.status();
+  batch.runs_.reserve(due->size());
+  std::vector<int64_t> ran;  // an execution's second wakeup in the batch runs after its first: on the writer
+  for (storage::DueWakeup& d : *due) {
+    PreparedTimers::Run& run = batch.runs_.emplace_back();
+    run.wakeup = std::move(d.wakeup);
+    batch.last_ = {run.wakeup.due_ms, run.wakeup.execution_id, run.wakeup.wait_id};
+    if (!d.execution || storage::IsFinished(d.execution->status)) {
+      // Finished is final, and an execution is never re-inserted: the writer will find the same.
+      run.kind = PreparedTimers::Run::Kind::kTakeOnly;
+      continue;
+    }
+    if (std::find(ran.begin(), ran.end(), d.execution->id) != ran.end() || note_sink_) continue;  // kOnWriter
+    ran.push_back(d.execution->id);
+    run.execution = std::move(d.execution);
+    AheadTxn txn(reader, run);
+    UserRecord user;  // unread: a run that needs it is refused and goes to the writer
+    user.id = run.execution->user_id;
     Wakeup wake;
     wake.kind = Wakeup::Kind::kTimer;
-    wake.wait_id = d.wakeup.wait_id;
-    if (Status s = RunExecution(txn, *exec, user, &wake, /*fresh=*/false, /*user_loaded=*/false); !s.ok()) return s;
+    wake.wait_id = run.wakeup.wait_id;
+    Status s = RunExecution(txn, *run.execution, user, &wake, /*fresh=*/false, /*user_loaded=*/false, &txn);
+    if (s.ok() && !txn.refused()) {
+      run.kind = PreparedTimers::Run::Kind::kRecorded;
+      ++batch.recorded_;
+    } else {
+      // Whatever went wrong happens again on the writer, where it is reported (or does not).
+      run.execution.reset();
+      run.added.clear();
+      run.removed.clear();
+      run.stats.clear();
+      run.steps.clear();
+    }
+  }
+  return Status::Ok();
+}
+
+Status Engine::ApplyPreparedTimers(StoreTxn& txn, PreparedTimers& batch, int& fired) {
+  using Kind = PreparedTimers::Run::Kind;
+  fired = 0;
+  batch.stale_ = 0;
+  for (PreparedTimers::Run& run : batch.runs_) {
+    // As in FireDueTimers: the wakeup is taken in the transaction that writes its run.
+    auto taken = txn.TakeWakeup(run.wakeup);
+    if (!taken.ok()) return taken.status();
+    if (!*taken) continue;
+    ++fired;
+    if (run.kind == Kind::kTakeOnly) continue;
+    if (run.kind == Kind::kRecorded) {
+      // The execution row first: refused (and nothing written) when it changed since it was read.
+      ExecutionRecord& exec = *run.execution;
+      const int64_t rev = exec.rev;
+      const std::optional<ExecutionStatus> stored_status = exec.stored_status;
+      Status u = txn.UpdateExecution(exec);
+      if (u.ok()) {
+        // A job may run twice (the store isolating a failed job): the record must read as it
+        // did, so that the second apply's update is checked against the same revision.
+        exec.rev = rev;
+        exec.stored_status = stored_status;
+        for (const auto& [execution_id, wait_id] : run.removed)
+          if (Status s = txn.DeleteWakeup(execution_id, wait_id); !s.ok()) return s;
+        for (const storage::WakeupRecord& w : run.added) {
+          NoteDue(w.due_ms);
+          if (Status s = txn.AddWakeup(w); !s.ok()) return s;
+        }
+        for (const PreparedTimers::Run::Stat& st : run.stats)
+          if (Status s = txn.BumpNodeStats(exec.chain, exec.chain_version, st.node, st.d[0], st.d[1], st.d[2], st.d[3]);
+              !s.ok())
+            return s;
+        if (step_observer_)
+          for (const auto& [kind, failed] : run.steps) step_observer_(kind, failed);
+        continue;
+      }
+      if (u.code() != StatusCode::kAborted) return u;
+      ++batch.stale_;
+    }
+    auto fresh = txn.GetExecution(run.wakeup.execution_id);
+    if (!fresh.ok()) return fresh.status();
+    if (Status s = RunTimerOnWriter(txn, run.wakeup, *fresh); !s.ok()) return s;
   }
   return Status::Ok();
 }

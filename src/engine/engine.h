@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,33 @@ struct EngineOptions {
   int fanout_page = 500;        // users examined per fan-out job
 };
 
+// A batch of due timers read and run ahead of the writer (Engine::PrepareDueTimers), to be
+// written by a writer job (Engine::ApplyPreparedTimers).
+class PreparedTimers {
+ public:
+  PreparedTimers();
+  ~PreparedTimers();
+  PreparedTimers(PreparedTimers&&) noexcept;
+  PreparedTimers& operator=(PreparedTimers&&) noexcept;
+  // Due wakeups read (each is taken by the apply, whatever became of it since).
+  size_t size() const;
+  bool empty() const { return size() == 0; }
+  // The last wakeup read, in due order: where the next batch starts.
+  const storage::WakeupCursor& last() const { return last_; }
+  // Runs whose recorded writes apply as they are (the rest run again on the writer): how many
+  // were ready when prepared, and of those, how many the apply found changed since.
+  size_t recorded() const { return recorded_; }
+  size_t stale() const { return stale_; }
+
+ private:
+  friend class Engine;
+  struct Run;
+  std::vector<Run> runs_;
+  storage::WakeupCursor last_;
+  size_t recorded_ = 0;
+  size_t stale_ = 0;
+};
+
 // What one event did.
 struct EventOutcome {
   int64_t seq = 0;
@@ -92,6 +120,17 @@ class Engine {
                std::string& refused);
   // Fires the timers due at the clock's now (at most options.timer_batch). Sets `fired`.
   Status FireDueTimers(storage::StoreTxn& txn, int& fired);
+  // The same in two halves, so that the part that does not write runs off the writer's thread.
+  // PrepareDueTimers (any thread; one at a time per `reader`) reads up to options.timer_batch
+  // wakeups due now (after `after` in due order when given) from the reader's snapshot and runs
+  // each execution against a recording of its writes. A run that would read anything but its
+  // own execution (its user, event counts), send, or change its user is not recorded: it runs
+  // on the writer. ApplyPreparedTimers (a writer job) takes each wakeup, as FireDueTimers does,
+  // and writes the recorded run when the execution is still at the revision it was read at;
+  // when it changed since (an event, a cancel, an earlier run of the same batch), or the run was
+  // not recorded, the execution is read again and run there. Same outcome as FireDueTimers.
+  Status PrepareDueTimers(storage::StoreReader& reader, const storage::WakeupCursor* after, PreparedTimers& batch);
+  Status ApplyPreparedTimers(storage::StoreTxn& txn, PreparedTimers& batch, int& fired);
   // Cancels a running or waiting execution (its waits and timers go with it).
   Status Cancel(storage::StoreTxn& txn, int64_t execution_id, bool& cancelled);
   // Finds the user an event or profile update is about: `user_id` when given; else the user
@@ -129,6 +168,7 @@ class Engine {
 
  private:
   class TxnHost;
+  class AheadTxn;
   // Node counter deltas by (chain, chain version, node): entered, completed, failed. Summed
   // over a job and written once (FireDueTimers runs many executions of one chain per job).
   Result<std::shared_ptr<const dsl::FlowGraph>> GraphFor(storage::StoreTxn& txn, const std::string& set_version);
@@ -140,8 +180,12 @@ class Engine {
   // caller flushes them within the same job), else are written before returning. `fresh`: the
   // execution is not in the store yet; it is inserted (and gets its id) during or after the run.
   // `user_loaded` false: `user` holds only the id and is read if the run needs it.
+  // `ahead`: the run is recorded (PrepareDueTimers; `txn` is `ahead`), not written.
   Status RunExecution(storage::StoreTxn& txn, storage::ExecutionRecord& execution, storage::UserRecord& user,
-                      const Wakeup* wakeup, bool fresh = false, bool user_loaded = true);
+                      const Wakeup* wakeup, bool fresh = false, bool user_loaded = true, AheadTxn* ahead = nullptr);
+  // Runs `execution_id` on the writer as the timer of `wakeup` woke it (the wakeup taken).
+  Status RunTimerOnWriter(storage::StoreTxn& txn, const storage::WakeupRecord& wakeup,
+                          std::optional<storage::ExecutionRecord>& execution);
   Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
   // The segment node whose audience a chain fans out to, or null.
   const dsl::NodeDef* AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const;
@@ -163,6 +207,9 @@ class Engine {
   // The earliest due time the current job's runs registered (jobs run one at a time: the
   // writer's thread, or `reach run`'s); HandleEvent reports it in EventOutcome.
   int64_t job_earliest_due_ = 0;
+  void NoteDue(int64_t due_ms) {
+    if (due_ms > 0 && (job_earliest_due_ == 0 || due_ms < job_earliest_due_)) job_earliest_due_ = due_ms;
+  }
 };
 
 // The JSON view of an event that expressions and templates see.

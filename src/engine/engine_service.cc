@@ -77,20 +77,21 @@ Status EngineService::FireAllDue(int& fired) {
   fired = 0;
   const EngineOptions& options = engine_.options();
   const int max_queued = std::max(1, options.timer_jobs);
-  // Jobs of timer_batch timers, each reading what is due when it runs. Up to timer_jobs wait
-  // for the writer at a time, and the next is queued as soon as one has run (not once it is
-  // durable): the writer goes on firing while the previous batch's fsync runs. A job that
-  // finds fewer than timer_batch due ends the round.
+  if (!ahead_reader_) ahead_reader_ = store_.NewReader();
+  // This thread reads a batch and runs it (PrepareDueTimers) while the writer writes the
+  // batches before (ApplyPreparedTimers) and the sync thread makes them durable. Each read
+  // starts after the last wakeup the previous one read: the snapshot may not show that batch's
+  // writes yet. Wakeups that come due meanwhile before that point are the next round's.
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;
-    int queued = 0;   // queued, not yet run
+    int queued = 0;   // queued, not yet applied
     int pending = 0;  // queued, not yet durable
     int fired = 0;
-    bool drained = false;
     Status error;
   };
   struct Job {
+    PreparedTimers batch;
     int fired = 0;
     bool ran = false;
   };
@@ -101,20 +102,25 @@ Status EngineService::FireAllDue(int& fired) {
     --shared->queued;
     shared->cv.notify_all();
   };
+  std::optional<storage::WakeupCursor> cursor;
+  Status prepare_error;
   while (!stopping()) {
+    auto job = std::make_shared<Job>();
+    prepare_error = engine_.PrepareDueTimers(*ahead_reader_, cursor ? &*cursor : nullptr, job->batch);
+    if (!prepare_error.ok() || job->batch.empty()) break;
+    cursor = job->batch.last();
+    const bool last = static_cast<int>(job->batch.size()) < options.timer_batch;
     {
       std::unique_lock<std::mutex> lock(shared->mu);
-      shared->cv.wait(lock, [&] { return shared->queued < max_queued || shared->drained || !shared->error.ok(); });
-      if (shared->drained || !shared->error.ok()) break;
+      shared->cv.wait(lock, [&] { return shared->queued < max_queued || !shared->error.ok(); });
+      if (!shared->error.ok()) break;
       ++shared->queued;
       ++shared->pending;
     }
-    auto job = std::make_shared<Job>();
     store_.Submit(
-        [this, shared, job, ran, batch = options.timer_batch](storage::StoreTxn& txn) {
-          Status s = engine_.FireDueTimers(txn, job->fired);
+        [this, shared, job, ran](storage::StoreTxn& txn) {
+          Status s = engine_.ApplyPreparedTimers(txn, job->batch, job->fired);
           std::lock_guard<std::mutex> lock(shared->mu);
-          if (s.ok() && job->fired < batch) shared->drained = true;
           ran(*job);
           return s;
         },
@@ -125,16 +131,19 @@ Status EngineService::FireAllDue(int& fired) {
           if (s.ok()) {
             shared->fired += job->fired;
             counters_.timers_fired += static_cast<uint64_t>(job->fired);
+            counters_.timer_runs_ahead += job->batch.recorded() - job->batch.stale();
+            counters_.timer_runs_redone += job->batch.stale();
           } else if (shared->error.ok()) {
             shared->error = s;
           }
           shared->cv.notify_all();
         });
+    if (last) break;
   }
   std::unique_lock<std::mutex> lock(shared->mu);
   shared->cv.wait(lock, [&] { return shared->pending == 0; });
   fired = shared->fired;
-  return shared->error;
+  return shared->error.ok() ? prepare_error : shared->error;
 }
 
 void EngineService::TimerLoop() {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,6 +23,10 @@ struct ServiceCounters {
   std::atomic<uint64_t> events_duplicate{0};
   std::atomic<uint64_t> events_failed{0};
   std::atomic<uint64_t> timers_fired{0};
+  // Timer runs done ahead of the writer and written as recorded, and those found changed when
+  // written (then run again on the writer); see Engine::PrepareDueTimers.
+  std::atomic<uint64_t> timer_runs_ahead{0};
+  std::atomic<uint64_t> timer_runs_redone{0};
   std::atomic<int64_t> timer_lag_ms{0};      // how late the last batch of timers fired
   std::atomic<uint64_t> executions_started{0};
   std::atomic<uint64_t> executions_resumed{0};
@@ -51,9 +56,11 @@ class EngineService {
   void Submit(storage::Store::Job job, storage::Store::Done done) { store_.Submit(std::move(job), std::move(done)); }
   // Tells the timer thread that timers may have changed (a new earlier one).
   void Wake();
-  // Fires every timer due at the clock's now, as the timer thread does: jobs of
-  // EngineOptions::timer_batch timers, up to timer_jobs of them queued for the writer at a
-  // time, the next queued as soon as one has run, until a job finds fewer than timer_batch due.
+  // Fires every timer due at the clock's now, as the timer thread does: batches of
+  // EngineOptions::timer_batch timers, each read and run on the calling thread
+  // (Engine::PrepareDueTimers) while the writer writes the previous ones
+  // (Engine::ApplyPreparedTimers); up to timer_jobs batches wait for the writer at a time,
+  // until a read finds fewer than timer_batch due.
   // Returns once every job it queued is durable, with the first error; `fired` counts the
   // timers of the jobs that committed (counters().timers_fired grows as each commits). One
   // caller at a time, never from a job or a `done`.
@@ -78,6 +85,7 @@ class EngineService {
   bool stop_ = false;
   bool woken_ = false;
   std::thread timer_thread_;
+  std::unique_ptr<storage::StoreReader> ahead_reader_;  // FireAllDue's (one caller at a time)
 };
 
 }  // namespace reach::engine

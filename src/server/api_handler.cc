@@ -33,6 +33,7 @@ int HttpStatusFor(const Status& s) {
     case StatusCode::kAlreadyExists: return 409;
     case StatusCode::kFailedPrecondition: return 409;
     case StatusCode::kUnavailable: return 503;
+    case StatusCode::kAborted: return 409;
     default: return 500;
   }
 }

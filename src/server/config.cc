@@ -25,8 +25,8 @@ constexpr std::array<std::string_view, 12> kTopLevelKeys = {
     "shutdown_timeout_ms", "log_level", "channels", "quiet_hours", "caps"};
 constexpr std::array<std::string_view, 5> kHttpKeys = {
     "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "max_connections", "io_threads"};
-constexpr std::array<std::string_view, 3> kStoreKeys = {"max_batch_jobs", "max_batch_delay_us",
-                                                        "synchronous"};
+constexpr std::array<std::string_view, 4> kStoreKeys = {"max_batch_jobs", "max_batch_delay_us", "synchronous",
+                                                        "writer_cache_mb"};
 constexpr std::array<std::string_view, 4> kChannelNames = {"wecom", "wechat", "sms", "webhook"};
 constexpr std::array<std::string_view, 2> kChannelModes = {"sandbox", "live"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn",
@@ -312,6 +312,8 @@ void ConfigReader::ReadStore(const YAML::Node& node, StoreConfig& store) {
       static constexpr std::array<std::string_view, 2> kModes = {"full", "normal"};
       std::string mode;
       if (ReadChoice(value, what, kModes, mode)) store.synchronous_full = mode == "full";
+    } else if (key == "writer_cache_mb") {
+      if (ReadInteger(value, what, 1, 65'536, n)) store.writer_cache_mb = n;
     }
   });
 }
@@ -365,7 +367,8 @@ std::string Config::Redacted() const {
                                     {"io_threads", http.io_threads}};
   out["store"] = boost::json::object{{"max_batch_jobs", store.max_batch_jobs},
                                      {"max_batch_delay_us", store.max_batch_delay_us},
-                                     {"synchronous", store.synchronous_full ? "full" : "normal"}};
+                                     {"synchronous", store.synchronous_full ? "full" : "normal"},
+                                     {"writer_cache_mb", store.writer_cache_mb}};
   out["shutdown_timeout_ms"] = shutdown_timeout_ms;
   out["log_level"] = log_level;
   out["channels"] = RedactSecrets(channels);

@@ -9,7 +9,8 @@
 //   webhook_secret: s               # HMAC secret for X-Reach-Signature; REACH_WEBHOOK_SECRET wins
 //   http: {max_body_bytes: 1048576, header_timeout_ms: 10000, idle_timeout_ms: 60000,
 //          max_connections: 1024, io_threads: 1}
-//   store: {max_batch_jobs: 1024, max_batch_delay_us: 0, synchronous: full}  # full | normal
+//   store: {max_batch_jobs: 1024, max_batch_delay_us: 0, synchronous: full,  # full | normal
+//           writer_cache_mb: 16}
 //   shutdown_timeout_ms: 10000
 //   log_level: info                 # trace | debug | info | warn | error | critical | off
 //   channels:                       # wecom, wechat, sms, webhook; each `mode: sandbox` unless
@@ -46,6 +47,7 @@ struct StoreConfig {
   uint64_t max_batch_jobs = 1024;
   int64_t max_batch_delay_us = 0;
   bool synchronous_full = true;  // `synchronous: full` (true) or `normal` (false)
+  int64_t writer_cache_mb = 16;
 };
 
 struct Config {

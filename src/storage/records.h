@@ -84,6 +84,14 @@ struct WakeupRecord {
   int64_t created_ms = 0;
 };
 
+// A position in the due order of wakeups (due_ms, execution_id, wait_id): where a scan that
+// reads ahead of the writer stopped, so that the next scan starts after it.
+struct WakeupCursor {
+  int64_t due_ms = 0;
+  int64_t execution_id = 0;
+  int64_t wait_id = 0;
+};
+
 // A wakeup with an event, as FindWaits returns it.
 struct WaitRecord {
   int64_t execution_id = 0;

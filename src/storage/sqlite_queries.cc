@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -174,6 +175,50 @@ Result<std::optional<std::string>> QueryMeta(SqliteConnection& connection, const
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<std::string>();
   return std::optional<std::string>(stmt->ColumnText(0));
+}
+
+Result<std::vector<DueWakeup>> QueryDueWakeups(SqliteConnection& connection, int64_t now_ms, int limit,
+                                               const WakeupCursor* after) {
+  std::vector<DueWakeup> due;
+  if (limit <= 0) return due;
+  // wakeups_by_due is (due_ms) plus the primary key: the scan is in this order (from the
+  // cursor's position, a row-value range on the same index) and stops after `limit` rows; each
+  // row's execution is one lookup by id.
+#define REACH_DUE_SELECT                                                                        \
+  "SELECT w.due_ms, w.execution_id, w.wait_id, w.user_id, w.event_type, w.created_ms, "         \
+  REACH_EXECUTION_COLUMNS_OF("e.") " FROM wakeups AS w LEFT JOIN executions AS e ON e.id = w.execution_id " \
+  "WHERE w.due_ms <= ?1 "
+#define REACH_DUE_ORDER "ORDER BY w.due_ms, w.execution_id, w.wait_id LIMIT ?2"
+  Result<Statement> stmt =
+      after ? connection.Prepare(REACH_DUE_SELECT "AND (w.due_ms, w.execution_id, w.wait_id) > (?3, ?4, ?5) " REACH_DUE_ORDER)
+            : connection.Prepare(REACH_DUE_SELECT REACH_DUE_ORDER);
+#undef REACH_DUE_SELECT
+#undef REACH_DUE_ORDER
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, now_ms).Bind(2, int64_t{limit});
+  if (after) stmt->Bind(3, after->due_ms).Bind(4, after->execution_id).Bind(5, after->wait_id);
+  due.reserve(static_cast<size_t>(limit));
+  // The batch's states and contexts, and what its runs add to them, come from one arena freed
+  // with the last of them: no allocator call per JSON node, none per free.
+  boost::json::storage_ptr arena = boost::json::make_shared_resource<boost::json::monotonic_resource>();
+  while (true) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    DueWakeup& d = due.emplace_back();
+    d.wakeup.due_ms = stmt->ColumnInt(0);
+    d.wakeup.execution_id = stmt->ColumnInt(1);
+    d.wakeup.wait_id = stmt->ColumnInt(2);
+    d.wakeup.user_id = stmt->ColumnText(3);
+    if (!stmt->ColumnIsNull(4)) d.wakeup.event_type = stmt->ColumnText(4);
+    d.wakeup.created_ms = stmt->ColumnInt(5);
+    if (stmt->ColumnIsNull(6)) continue;
+    // The event stays text: a run after a timer rarely looks at it.
+    Result<ExecutionRecord> execution = ReadExecutionRow(*stmt, 6, /*parse_event=*/false, arena);
+    if (!execution.ok()) return execution.status();
+    d.execution = std::move(*execution);
+  }
+  return due;
 }
 
 }  // namespace reach::storage

@@ -50,5 +50,9 @@ Result<std::optional<ExecutionRecord>> QueryExecution(SqliteConnection& connecti
 Result<std::vector<FlowRecord>> QueryFlows(SqliteConnection& connection);  // by name
 Result<std::optional<FlowSetRecord>> QueryFlowSet(SqliteConnection& connection, const std::string& version);
 Result<std::optional<std::string>> QueryMeta(SqliteConnection& connection, const std::string& key);
+// Up to `limit` wakeups due at or before `now_ms` (after `after` in due order when given), each
+// with its execution; the execution's event stays text. One statement: one snapshot.
+Result<std::vector<DueWakeup>> QueryDueWakeups(SqliteConnection& connection, int64_t now_ms, int limit,
+                                               const WakeupCursor* after);
 
 }  // namespace reach::storage

@@ -91,6 +91,12 @@ Result<std::optional<ExecutionRecord>> SqliteReader::GetExecution(int64_t id) {
   return QueryExecution(**connection, id);
 }
 
+Result<std::vector<DueWakeup>> SqliteReader::DueWakeups(int64_t now_ms, int limit, const WakeupCursor* after) {
+  Result<SqliteConnection*> connection = Connection();
+  if (!connection.ok()) return connection.status();
+  return QueryDueWakeups(**connection, now_ms, limit, after);
+}
+
 Result<std::vector<ExecutionRecord>> SqliteReader::ListExecutions(const ExecutionFilter& filter) {
   Result<SqliteConnection*> connection = Connection();
   if (!connection.ok()) return connection.status();

@@ -28,6 +28,7 @@ class SqliteReader final : public StoreReader {
   Result<std::vector<FlowRecord>> ListFlows() override;
   Result<std::optional<FlowSetRecord>> GetFlowSet(const std::string& version) override;
   Result<std::optional<std::string>> GetMeta(const std::string& key) override;
+  Result<std::vector<DueWakeup>> DueWakeups(int64_t now_ms, int limit, const WakeupCursor* after) override;
   // Ordered by node id; a node appears when it has counters or waiting executions.
   Result<std::vector<NodeStats>> GetNodeStats(const std::string& chain) override;
   Result<Gauges> GetGauges() override;

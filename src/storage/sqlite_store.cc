@@ -242,6 +242,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   // plain VFS).
   status = (*writer)->Exec("PRAGMA cache_spill=16384");
   if (!status.ok()) return status;
+  status = (*writer)->Exec("PRAGMA cache_size=-" + std::to_string(std::max<int64_t>(options.writer_cache_mb, 1) * 1024));
+  if (!status.ok()) return status;
 
   // The checkpointer's connection (synchronous FULL or NORMAL alike: a checkpoint fsyncs the WAL
   // before copying it and the database file before the WAL may be reused). A connection that

@@ -5,7 +5,6 @@
 #include <tuple>
 #include <utility>
 
-#include <boost/json/monotonic_resource.hpp>
 
 #include "storage/sqlite_queries.h"
 
@@ -316,7 +315,7 @@ Status SqliteTxn::UpdateExecution(ExecutionRecord& e) {
       e.updated_ms, e.finished_ms, e.rev);
   if (!status.ok()) return status;
   if (connection_.changes() != 1) {
-    return Status::Internal("execution " + std::to_string(e.id) + " changed since revision " +
+    return Status::Aborted("execution " + std::to_string(e.id) + " changed since revision " +
                             std::to_string(e.rev) + " was read (or is gone): update refused");
   }
   job_.gauges[static_cast<size_t>(*e.stored_status)] -= 1;
@@ -396,39 +395,7 @@ Result<std::vector<WaitRecord>> SqliteTxn::FindWaits(const std::string& user_id,
 }
 
 Result<std::vector<DueWakeup>> SqliteTxn::DueWakeups(int64_t now_ms, int limit) {
-  std::vector<DueWakeup> due;
-  if (limit <= 0) return due;
-  // wakeups_by_due is (due_ms) plus the primary key: the scan is in this order and stops after
-  // `limit` rows; each row's execution is one lookup by id.
-  Result<Statement> stmt = connection_.Prepare(
-      "SELECT w.due_ms, w.execution_id, w.wait_id, w.user_id, w.event_type, w.created_ms, "
-      REACH_EXECUTION_COLUMNS_OF("e.") " "
-      "FROM wakeups AS w LEFT JOIN executions AS e ON e.id = w.execution_id "
-      "WHERE w.due_ms <= ?1 ORDER BY w.due_ms, w.execution_id, w.wait_id LIMIT ?2");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, now_ms).Bind(2, int64_t{limit});
-  due.reserve(static_cast<size_t>(limit));
-  // The batch's states and contexts, and what its runs add to them, come from one arena freed
-  // with the last of them: no allocator call per JSON node, none per free.
-  boost::json::storage_ptr arena = boost::json::make_shared_resource<boost::json::monotonic_resource>();
-  while (true) {
-    Result<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    DueWakeup& d = due.emplace_back();
-    d.wakeup.due_ms = stmt->ColumnInt(0);
-    d.wakeup.execution_id = stmt->ColumnInt(1);
-    d.wakeup.wait_id = stmt->ColumnInt(2);
-    d.wakeup.user_id = stmt->ColumnText(3);
-    if (!stmt->ColumnIsNull(4)) d.wakeup.event_type = stmt->ColumnText(4);
-    d.wakeup.created_ms = stmt->ColumnInt(5);
-    if (stmt->ColumnIsNull(6)) continue;
-    // The event stays text: a run after a timer rarely looks at it.
-    Result<ExecutionRecord> execution = ReadExecutionRow(*stmt, 6, /*parse_event=*/false, arena);
-    if (!execution.ok()) return execution.status();
-    d.execution = std::move(*execution);
-  }
-  return due;
+  return QueryDueWakeups(connection_, now_ms, limit, nullptr);
 }
 
 Result<bool> SqliteTxn::TakeWakeup(const WakeupRecord& w) {

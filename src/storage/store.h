@@ -57,7 +57,8 @@ class StoreTxn {
   // finished_ms. The enrollment fields (flow, chain, versions, user_id, entry_key, request_id,
   // created_ms) are kept as inserted. Bumps the revision, and sets the record's rev and
   // stored_status to the row's. A record read from the store (stored_status set) must still be
-  // current: an update over a change made since it was read is refused (kInternal: a lost update would be a bug).
+  // current: an update over a change made since it was read is refused with kAborted and writes
+  // nothing (a caller that read it elsewhere, ahead of the job, reads it again and redoes the run).
   virtual Status UpdateExecution(ExecutionRecord& execution) = 0;
   virtual Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) = 0;
   // For entry rules: whether `user_id` has any execution of `chain` with `entry_key`, and
@@ -116,6 +117,11 @@ class StoreReader {
   virtual Result<std::vector<FlowRecord>> ListFlows() = 0;
   virtual Result<std::optional<FlowSetRecord>> GetFlowSet(const std::string& version) = 0;
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
+  // As StoreTxn::DueWakeups, from this reader's snapshot, and only the wakeups after `after`
+  // in due order when given (null: from the earliest). For the timer thread, which reads and
+  // runs a batch while the writer commits the previous one (which the snapshot may not show
+  // yet: the cursor skips what was read before).
+  virtual Result<std::vector<DueWakeup>> DueWakeups(int64_t now_ms, int limit, const WakeupCursor* after) = 0;
   // Per-node stats of `chain` summed over its versions; `waiting` is the number of executions
   // suspended at the node now (a counter kept with the executions' writes).
   virtual Result<std::vector<NodeStats>> GetNodeStats(const std::string& chain) = 0;
@@ -140,6 +146,10 @@ struct StoreOptions {
   // the next batch executes while the previous one reaches the disk. A `done` still runs only
   // after its batch is durable. false: SQLite fsyncs inside COMMIT (synchronous=FULL).
   bool overlap_sync = true;
+  // The writer's page cache (readers keep SQLite's default, 2 MB each). The pages a timer batch
+  // updates were read by the timer thread's reader, not the writer: with 2 MB the writer read
+  // ~0.5 pages per fired timer again, with 16 MB ~0.25 (docs/benchmarks.md).
+  int64_t writer_cache_mb = 16;
   // Called after each batch is durable, on the thread that runs the `done`s, with the batch's
   // job count and the time from its BEGIN to durable (for the commit histograms in /metrics).
   // Optional.

@@ -98,13 +98,23 @@ class EngineHarness {
     return out;
   }
 
-  // Moves the clock and fires every timer that became due (in as many batches as needed).
+  // Moves the clock and fires every timer that became due (in as many batches as needed): read
+  // and run ahead of the writer, then applied (as the timer thread does), or with
+  // `timers_on_writer` all in the writer's job (FireDueTimers, as `reach run` does).
   int Advance(int64_t ms) {
     clock_.Advance(ms);
     int total = 0;
     for (;;) {
       int fired = 0;
-      Status s = Write([&](storage::StoreTxn& t) { return engine_->FireDueTimers(t, fired); });
+      Status s;
+      if (timers_on_writer) {
+        s = Write([&](storage::StoreTxn& t) { return engine_->FireDueTimers(t, fired); });
+      } else {
+        engine::PreparedTimers batch;
+        auto reader = store_->NewReader();
+        s = engine_->PrepareDueTimers(*reader, nullptr, batch);
+        if (s.ok()) s = Write([&](storage::StoreTxn& t) { return engine_->ApplyPreparedTimers(t, batch, fired); });
+      }
       EXPECT_TRUE(s.ok()) << s.ToString();
       total += fired;
       if (fired == 0) return total;
@@ -124,6 +134,7 @@ class EngineHarness {
   engine::ManualClock& clock() { return clock_; }
   RecordingSink& sink() { return sink_; }
   std::string last_refusal;
+  bool timers_on_writer = false;
 
  private:
   engine::EngineOptions options_;

@@ -21,6 +21,7 @@ constexpr char kFlow[] = R"yaml(flow:
     - {id: b, type: noop}
     - {id: w1, type: delay, duration: 1h}
     - {id: w2, type: delay, duration: 1h}
+    - {id: hook, type: webhook, url: 'https://example.com/h'}
   chain:
     - name: reads_event
       trigger: { event: cart }
@@ -35,7 +36,33 @@ constexpr char kFlow[] = R"yaml(flow:
     - name: twice
       entry: { reentry: always }
       value: "THEN(WHEN(w1, w2), b)"
+    - name: sends
+      entry: { reentry: always }
+      value: "THEN(dl, hook)"
 )yaml";
+
+// Reads a batch ahead on a reader (as the timer thread does), outside any writer job.
+PreparedTimers Prepare(EngineHarness& h, const storage::WakeupCursor* after = nullptr) {
+  PreparedTimers batch;
+  auto reader = h.store().NewReader();
+  EXPECT_TRUE(h.engine().PrepareDueTimers(*reader, after, batch).ok());
+  return batch;
+}
+
+int Apply(EngineHarness& h, PreparedTimers& batch) {
+  int fired = 0;
+  Status s = h.Write([&](storage::StoreTxn& t) { return h.engine().ApplyPreparedTimers(t, batch, fired); });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return fired;
+}
+
+int64_t NodeCount(EngineHarness& h, const std::string& chain, const std::string& node, int which) {
+  auto stats = h.store().NewReader()->GetNodeStats(chain);
+  EXPECT_TRUE(stats.ok());
+  for (const storage::NodeStats& n : *stats)
+    if (n.node == node) return which == 0 ? n.entered : which == 1 ? n.completed : n.waiting;
+  return -1;
+}
 
 TEST(TimerFire, ARunAfterATimerReadsTheEventAndUserItNeeds) {
   EngineHarness h;
@@ -85,6 +112,116 @@ TEST(TimerFire, TheTimerThreadFiresWhatBecomesDue) {
   service.Stop();
   EXPECT_EQ(service.counters().timers_fired.load(), 1u);
   EXPECT_EQ(h.Status_(id), ExecutionStatus::kCompleted);
+}
+
+TEST(TimerFireAhead, RunsReadAheadAreWrittenAsRecordedWithTheirCountersAndSteps) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  std::vector<std::pair<std::string, bool>> steps;
+  h.engine().set_step_observer([&](const std::string& kind, bool failed) { steps.emplace_back(kind, failed); });
+  const int64_t a = h.Start("plain", "u1"), b = h.Start("plain", "u2");
+  steps.clear();
+  h.clock().Advance(3600 * 1000);
+  PreparedTimers batch = Prepare(h);
+  EXPECT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch.recorded(), 2u);
+  // Nothing is written, and no step reported, until the writer applies the batch.
+  EXPECT_EQ(h.Status_(a), ExecutionStatus::kWaiting);
+  EXPECT_TRUE(steps.empty());
+  EXPECT_EQ(Apply(h, batch), 2);
+  EXPECT_EQ(batch.stale(), 0u);
+  for (int64_t id : {a, b}) {
+    EXPECT_EQ(h.Status_(id), ExecutionStatus::kCompleted);
+    EXPECT_EQ(h.Trace(id), "dl==>b");
+    EXPECT_EQ(h.Get(id).rev, 1);
+  }
+  EXPECT_EQ(NodeCount(h, "plain", "dl", 2), 0);  // waiting at dl: none now
+  EXPECT_EQ(NodeCount(h, "plain", "dl", 1), 2);
+  EXPECT_EQ(NodeCount(h, "plain", "b", 1), 2);
+  EXPECT_EQ(steps.size(), 4u);  // dl and b, twice
+  // Taken once: the same batch applied again fires nothing.
+  EXPECT_EQ(Apply(h, batch), 0);
+  EXPECT_TRUE(Prepare(h).empty());
+}
+
+TEST(TimerFireAhead, RunsThatReadTheUserOrSendAreLeftToTheWriterAndRunThereOnce) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  const int64_t by_user = h.Start("reads_user", "u1");
+  const int64_t sends = h.Start("sends", "u2");
+  h.clock().Advance(3600 * 1000);
+  PreparedTimers batch = Prepare(h);
+  EXPECT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch.recorded(), 0u);
+  EXPECT_TRUE(h.sink().keys.empty());  // the run ahead did not send
+  EXPECT_EQ(Apply(h, batch), 2);
+  EXPECT_EQ(h.Trace(by_user), "dl==>vip");  // u1 is not gold
+  EXPECT_EQ(h.Status_(by_user), ExecutionStatus::kCompleted);
+  EXPECT_EQ(h.Trace(sends), "dl==>hook");
+  EXPECT_EQ(h.sink().keys.size(), 1u);
+}
+
+TEST(TimerFireAhead, AnExecutionChangedAfterItWasReadIsRunAgainOnItsLatestState) {
+  EngineOptions options;
+  options.timer_batch = 1;
+  EngineHarness h(options);
+  h.Deploy(kFlow);
+  const int64_t id = h.Start("twice");
+  h.clock().Advance(3600 * 1000);
+  // Both batches read ahead from the same state, before the writer applies either (as the
+  // timer thread reads the next batch while the writer writes the previous one).
+  PreparedTimers first = Prepare(h);
+  ASSERT_EQ(first.size(), 1u);
+  PreparedTimers second = Prepare(h, &first.last());
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second.recorded(), 1u);
+  EXPECT_EQ(Apply(h, first), 1);
+  EXPECT_EQ(first.stale(), 0u);
+  EXPECT_EQ(Apply(h, second), 1);
+  EXPECT_EQ(second.stale(), 1u);  // its recorded run was of the state before `first`
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kCompleted);
+  EXPECT_EQ(h.Trace(id), "w1==>w2==>b");
+  EXPECT_EQ(h.Get(id).rev, 2);
+  EXPECT_EQ(NodeCount(h, "twice", "b", 1), 1);
+  EXPECT_EQ(NodeCount(h, "twice", "w2", 2), 0);
+}
+
+TEST(TimerFireAhead, ATimerCancelledAfterItWasReadDoesNotFire) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  const int64_t id = h.Start("plain");
+  h.clock().Advance(3600 * 1000);
+  PreparedTimers batch = Prepare(h);
+  ASSERT_EQ(batch.recorded(), 1u);
+  bool cancelled = false;
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().Cancel(t, id, cancelled); }).ok());
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(Apply(h, batch), 0);
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kCancelled);
+  EXPECT_EQ(h.Trace(id), "");
+}
+
+TEST(TimerFireAhead, AnApplyRolledBackAndRunAgainWritesAsIfItRanOnce) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  const int64_t id = h.Start("plain");
+  h.clock().Advance(3600 * 1000);
+  PreparedTimers batch = Prepare(h);
+  // A job that fails after writing is rolled back, then run again under a savepoint (and
+  // rolled back again): the batch is applied twice and nothing kept.
+  int fired = 0;
+  Status failed = h.Write([&](storage::StoreTxn& t) {
+    if (Status s = h.engine().ApplyPreparedTimers(t, batch, fired); !s.ok()) return s;
+    return Status::Io("the disk went away");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kIoError);
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kWaiting);
+  // The record still reads as it was read: a later apply writes it as recorded.
+  EXPECT_EQ(Apply(h, batch), 1);
+  EXPECT_EQ(batch.stale(), 0u);
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kCompleted);
+  EXPECT_EQ(h.Get(id).rev, 1);
+  EXPECT_EQ(NodeCount(h, "plain", "b", 1), 1);
 }
 
 }  // namespace

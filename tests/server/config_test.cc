@@ -58,6 +58,7 @@ TEST(Config, NoFile_GivesTheDocumentedDefaults) {
   EXPECT_EQ(config.store.max_batch_jobs, 1024u);
   EXPECT_EQ(config.store.max_batch_delay_us, 0);
   EXPECT_TRUE(config.store.synchronous_full);
+  EXPECT_EQ(config.store.writer_cache_mb, 16);
   EXPECT_EQ(config.shutdown_timeout_ms, 10000);
   EXPECT_EQ(config.log_level, "info");
   for (const char* channel : {"wecom", "wechat", "sms", "webhook"})
@@ -85,7 +86,7 @@ http:
   idle_timeout_ms: 1000
   max_connections: 10
   io_threads: 4
-store: {max_batch_jobs: 64, max_batch_delay_us: 250, synchronous: normal}
+store: {max_batch_jobs: 64, max_batch_delay_us: 250, synchronous: normal, writer_cache_mb: 64}
 shutdown_timeout_ms: 0
 log_level: debug
 channels:
@@ -111,6 +112,7 @@ caps: [{channel: sms, per: 1d, max: 3}]
   EXPECT_EQ(config.store.max_batch_jobs, 64u);
   EXPECT_EQ(config.store.max_batch_delay_us, 250);
   EXPECT_FALSE(config.store.synchronous_full);
+  EXPECT_EQ(config.store.writer_cache_mb, 64);
   EXPECT_EQ(config.shutdown_timeout_ms, 0);
   EXPECT_EQ(config.log_level, "debug");
   const auto& wecom = config.channels.at("wecom").as_object();
@@ -249,7 +251,8 @@ TEST(Config, Redacted_DefaultsRenderExactly) {
   "store": {
     "max_batch_jobs": 1024,
     "max_batch_delay_us": 0,
-    "synchronous": "full"
+    "synchronous": "full",
+    "writer_cache_mb": 16
   },
   "shutdown_timeout_ms": 10000,
   "log_level": "info",

@@ -489,6 +489,13 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
   expect_index(due_with_executions, "wakeups_by_due");
   expect_index(due_with_executions, "INTEGER PRIMARY KEY");
   EXPECT_EQ(testing::QueryPlan(path, due_with_executions).find("TEMP B-TREE"), std::string::npos);
+  // The timer thread's next batch starts after the last wakeup it read: a range on the same index.
+  const std::string due_after =
+      "SELECT w.due_ms, e.state FROM wakeups AS w LEFT JOIN executions AS e ON e.id = w.execution_id "
+      "WHERE w.due_ms <= ?1 AND (w.due_ms, w.execution_id, w.wait_id) > (?3, ?4, ?5) "
+      "ORDER BY w.due_ms, w.execution_id, w.wait_id LIMIT ?2";
+  expect_index(due_after, "wakeups_by_due ((due_ms,execution_id,wait_id)>(?,?,?)");
+  EXPECT_EQ(testing::QueryPlan(path, due_after).find("TEMP B-TREE"), std::string::npos);
   expect_index("DELETE FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2", "PRIMARY KEY");
   expect_index("UPDATE executions SET trace = ?2, rev = ?3 + 1 WHERE id = ?1 AND rev = ?3", "INTEGER PRIMARY KEY");
   expect_index("SELECT min(due_ms) FROM wakeups WHERE due_ms IS NOT NULL", "wakeups_by_due");

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <tuple>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 
@@ -203,7 +205,7 @@ TEST_F(SqliteTxnTest, UpdateExecution_BumpsTheRevisionAndRefusesAStaleRecord) {
     EXPECT_EQ((*txn.GetExecution(e.id))->rev, 1);
     // The stale copy would overwrite "a": refused, and nothing changes.
     stale.trace = "b";
-    EXPECT_EQ(txn.UpdateExecution(stale).code(), StatusCode::kInternal);
+    EXPECT_EQ(txn.UpdateExecution(stale).code(), StatusCode::kAborted);
     EXPECT_EQ((*txn.GetExecution(e.id))->trace, "a");
     // A record the store did not hand out reads the revision first.
     ExecutionRecord made = MakeExecution("u1", "welcome", ExecutionStatus::kCompleted);
@@ -344,6 +346,33 @@ TEST_F(SqliteTxnTest, DueWakeups_ReturnsDueWakeupsEarliestFirstUpToLimit) {
     EXPECT_EQ(txn.DueWakeups(10'000, 100)->size(), 5u);
     EXPECT_EQ(txn.NextTimerDue()->value_or(-1), 100);
   });
+}
+
+TEST_F(SqliteTxnTest, DueWakeups_AReaderPagesOnFromACursorInDueOrder) {
+  InJob([](StoreTxn& txn) {
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(1, 0, 500))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(4, 0, 100))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(2, 0, 100))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(2, 1, 100))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(5, 0, 900))));  // not due at 500
+  });
+  auto reader = store_->NewReader();
+  std::vector<std::tuple<int64_t, int64_t, int64_t>> seen;
+  WakeupCursor cursor;
+  const WakeupCursor* after = nullptr;
+  for (int page = 0; page < 10; ++page) {
+    auto due = reader->DueWakeups(500, 2, after);
+    ASSERT_TRUE(IsOk(due));
+    if (due->empty()) break;
+    for (const DueWakeup& d : *due) seen.emplace_back(d.wakeup.due_ms, d.wakeup.execution_id, d.wakeup.wait_id);
+    const WakeupRecord& last = due->back().wakeup;
+    cursor = {last.due_ms, last.execution_id, last.wait_id};
+    after = &cursor;
+  }
+  // Equal due times by execution, then wait id, across page boundaries; each once.
+  const std::vector<std::tuple<int64_t, int64_t, int64_t>> expected = {
+      {100, 2, 0}, {100, 2, 1}, {100, 4, 0}, {500, 1, 0}};
+  EXPECT_EQ(seen, expected);
 }
 
 TEST_F(SqliteTxnTest, Wakeups_AWaitWithATimeoutIsOneRowRemovedWhole) {
