@@ -283,6 +283,11 @@ int Serve(const ServeArgs& args) {
     out += "reach_timer_lag_seconds " + std::to_string(static_cast<double>(c.timer_lag_ms.load()) / 1000.0) + "\n";
     out += "# HELP reach_timers_fired_total Timers fired\n# TYPE reach_timers_fired_total counter\n";
     out += "reach_timers_fired_total " + std::to_string(c.timers_fired.load()) + "\n";
+    out += "# HELP reach_timer_runs_ahead_total Runs after a timer done by the timer thread ahead of the writer: written as "
+           "recorded, or redone on the writer (the execution changed in between)\n"
+           "# TYPE reach_timer_runs_ahead_total counter\n";
+    out += "reach_timer_runs_ahead_total{outcome=\"written\"} " + std::to_string(c.timer_runs_ahead.load()) + "\n";
+    out += "reach_timer_runs_ahead_total{outcome=\"redone\"} " + std::to_string(c.timer_runs_redone.load()) + "\n";
     out += "# HELP reach_executions_started_total Executions started\n# TYPE reach_executions_started_total counter\n";
     out += "reach_executions_started_total " + std::to_string(c.executions_started.load()) + "\n";
     auto sc = store->counters();
