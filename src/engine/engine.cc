@@ -644,7 +644,7 @@ Status Engine::RunTimerOnWriter(StoreTxn& txn, const storage::WakeupRecord& wake
 Status Engine::PrepareDueTimers(storage::StoreReader& reader, const storage::WakeupCursor* after,
                                 PreparedTimers& batch) {
   batch.runs_.clear();
-  batch.recorded_ = batch.stale_ = 0;
+  batch.recorded_ = batch.written_ = batch.stale_ = 0;
   auto due = reader.DueWakeups(clock_.NowMillis(), options_.timer_batch, after);
   if (!due.ok()) return due.status();
   batch.runs_.reserve(due->size());
@@ -667,7 +667,15 @@ Status Engine::PrepareDueTimers(storage::StoreReader& reader, const storage::Wak
     Wakeup wake;
     wake.kind = Wakeup::Kind::kTimer;
     wake.wait_id = run.wakeup.wait_id;
-    Status s = RunExecution(txn, *run.execution, user, &wake, /*fresh=*/false, /*user_loaded=*/false, &txn);
+    Status s;
+    try {
+      s = RunExecution(txn, *run.execution, user, &wake, /*fresh=*/false, /*user_loaded=*/false, &txn);
+    } catch (const std::exception& e) {
+      // On the writer the store catches it and fails the job, as for any run: the same here.
+      s = Status::Internal(std::string("run ahead threw: ") + e.what());
+    } catch (...) {
+      s = Status::Internal("run ahead threw a non-standard exception");
+    }
     if (s.ok() && !txn.refused()) {
       run.kind = PreparedTimers::Run::Kind::kRecorded;
       ++batch.recorded_;
@@ -686,7 +694,7 @@ Status Engine::PrepareDueTimers(storage::StoreReader& reader, const storage::Wak
 Status Engine::ApplyPreparedTimers(StoreTxn& txn, PreparedTimers& batch, int& fired) {
   using Kind = PreparedTimers::Run::Kind;
   fired = 0;
-  batch.stale_ = 0;
+  batch.written_ = batch.stale_ = 0;
   for (PreparedTimers::Run& run : batch.runs_) {
     // As in FireDueTimers: the wakeup is taken in the transaction that writes its run.
     auto taken = txn.TakeWakeup(run.wakeup);
@@ -717,6 +725,7 @@ Status Engine::ApplyPreparedTimers(StoreTxn& txn, PreparedTimers& batch, int& fi
             return s;
         if (step_observer_)
           for (const auto& [kind, failed] : run.steps) step_observer_(kind, failed);
+        ++batch.written_;
         continue;
       }
       if (u.code() != StatusCode::kAborted) return u;

@@ -68,9 +68,11 @@ class PreparedTimers {
   bool empty() const { return size() == 0; }
   // The last wakeup read, in due order: where the next batch starts.
   const storage::WakeupCursor& last() const { return last_; }
-  // Runs whose recorded writes apply as they are (the rest run again on the writer): how many
-  // were ready when prepared, and of those, how many the apply found changed since.
+  // Runs recorded ahead (the rest run on the writer); of those, after the last apply: how many
+  // were written as recorded, and how many found their execution changed and ran again on the
+  // writer (a recorded run whose wakeup was gone is neither).
   size_t recorded() const { return recorded_; }
+  size_t written() const { return written_; }
   size_t stale() const { return stale_; }
 
  private:
@@ -79,6 +81,7 @@ class PreparedTimers {
   std::vector<Run> runs_;
   storage::WakeupCursor last_;
   size_t recorded_ = 0;
+  size_t written_ = 0;
   size_t stale_ = 0;
 };
 

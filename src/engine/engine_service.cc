@@ -89,9 +89,15 @@ Status EngineService::FireAllDue(int& fired) {
     int pending = 0;  // queued, not yet durable
     int fired = 0;
     Status error;
+    // The first job whose apply failed. The jobs queued after it were read past its wakeups;
+    // applying them could fire an execution's later timer before its earlier one (a WHEN
+    // `.any` branch won by the wrong timer). They write nothing, and the next round reads from
+    // the earliest due again.
+    int failed_seq = std::numeric_limits<int>::max();
   };
   struct Job {
     PreparedTimers batch;
+    int seq = 0;
     int fired = 0;
     bool ran = false;
   };
@@ -104,8 +110,9 @@ Status EngineService::FireAllDue(int& fired) {
   };
   std::optional<storage::WakeupCursor> cursor;
   Status prepare_error;
-  while (!stopping()) {
+  for (int seq = 0; !stopping(); ++seq) {
     auto job = std::make_shared<Job>();
+    job->seq = seq;
     prepare_error = engine_.PrepareDueTimers(*ahead_reader_, cursor ? &*cursor : nullptr, job->batch);
     if (!prepare_error.ok() || job->batch.empty()) break;
     cursor = job->batch.last();
@@ -119,9 +126,21 @@ Status EngineService::FireAllDue(int& fired) {
     }
     store_.Submit(
         [this, shared, job, ran](storage::StoreTxn& txn) {
+          {
+            std::lock_guard<std::mutex> lock(shared->mu);
+            if (job->seq > shared->failed_seq) {
+              job->fired = 0;
+              ran(*job);
+              return Status::Ok();
+            }
+          }
           Status s = engine_.ApplyPreparedTimers(txn, job->batch, job->fired);
           std::lock_guard<std::mutex> lock(shared->mu);
           ran(*job);
+          if (!s.ok()) {
+            shared->failed_seq = std::min(shared->failed_seq, job->seq);
+            if (shared->error.ok()) shared->error = s;
+          }
           return s;
         },
         [this, shared, job, ran](const Status& s) {
@@ -131,7 +150,7 @@ Status EngineService::FireAllDue(int& fired) {
           if (s.ok()) {
             shared->fired += job->fired;
             counters_.timers_fired += static_cast<uint64_t>(job->fired);
-            counters_.timer_runs_ahead += job->batch.recorded() - job->batch.stale();
+            counters_.timer_runs_ahead += job->batch.written();
             counters_.timer_runs_redone += job->batch.stale();
           } else if (shared->error.ok()) {
             shared->error = s;

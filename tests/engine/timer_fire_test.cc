@@ -3,6 +3,10 @@
 // due (FireAllDue's jobs: engine_service_test.cc).
 #include <gtest/gtest.h>
 
+#include <future>
+#include <memory>
+#include <thread>
+
 #include "engine/engine_harness.h"
 #include "engine/engine_service.h"
 
@@ -22,6 +26,9 @@ constexpr char kFlow[] = R"yaml(flow:
     - {id: w1, type: delay, duration: 1h}
     - {id: w2, type: delay, duration: 1h}
     - {id: hook, type: webhook, url: 'https://example.com/h'}
+    - {id: d30, type: delay, duration: 30m}
+    - {id: x1, type: delay, duration: 1h}
+    - {id: x2, type: delay, duration: 2h}
   chain:
     - name: reads_event
       trigger: { event: cart }
@@ -39,7 +46,49 @@ constexpr char kFlow[] = R"yaml(flow:
     - name: sends
       entry: { reentry: always }
       value: "THEN(dl, hook)"
+    - name: race
+      entry: { reentry: always }
+      value: "THEN(WHEN(w1, w2).any(true), b)"
+    - name: race2
+      entry: { reentry: always }
+      value: "THEN(WHEN(x1, x2).any(true), b)"
+    - name: poison
+      entry: { reentry: always }
+      value: "THEN(d30, IF(big, b))"
 )yaml";
+
+// Blocks the store's writer with a job until the returned promise is set: FireAllDue then reads
+// and queues its batches before the writer applies any.
+std::promise<void> HoldWriter(EngineHarness& h) {
+  std::promise<void> release;
+  std::shared_future<void> gate = release.get_future().share();
+  auto holding = std::make_shared<std::promise<void>>();
+  h.store().Submit(
+      [gate, holding](storage::StoreTxn&) {
+        holding->set_value();
+        gate.wait();
+        return Status::Ok();
+      },
+      nullptr);
+  holding->get_future().wait();
+  return release;
+}
+
+// Makes every WHEN frame's branch states ("s") strings: the executor then throws (as it would
+// on any stored state it does not expect).
+void CorruptBranchStates(boost::json::value& v) {
+  if (v.is_object()) {
+    for (auto& kv : v.as_object()) {
+      if (kv.key() == "s" && kv.value().is_array()) {
+        for (auto& x : kv.value().as_array()) x = "corrupt";
+      } else {
+        CorruptBranchStates(kv.value());
+      }
+    }
+  } else if (v.is_array()) {
+    for (auto& x : v.as_array()) CorruptBranchStates(x);
+  }
+}
 
 // Reads a batch ahead on a reader (as the timer thread does), outside any writer job.
 PreparedTimers Prepare(EngineHarness& h, const storage::WakeupCursor* after = nullptr) {
@@ -222,6 +271,81 @@ TEST(TimerFireAhead, AnApplyRolledBackAndRunAgainWritesAsIfItRanOnce) {
   EXPECT_EQ(h.Status_(id), ExecutionStatus::kCompleted);
   EXPECT_EQ(h.Get(id).rev, 1);
   EXPECT_EQ(NodeCount(h, "plain", "b", 1), 1);
+}
+
+TEST(TimerFireAhead, ARunThatThrowsAheadIsLeftToTheWriterWhereTheJobFails) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  const int64_t id = h.Start("twice");
+  storage::ExecutionRecord e = h.Get(id);
+  for (auto& kv : e.state) CorruptBranchStates(kv.value());
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return t.UpdateExecution(e); }).ok());
+  h.clock().Advance(3600 * 1000);
+  PreparedTimers batch;
+  auto reader = h.store().NewReader();
+  EXPECT_NO_THROW(EXPECT_TRUE(h.engine().PrepareDueTimers(*reader, nullptr, batch).ok()));
+  EXPECT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch.recorded(), 0u);
+  // The timer thread survives it: the writer's job fails, as it did when all ran there.
+  EngineService service(h.store(), h.engine(), h.clock());
+  int fired = 0;
+  Status s = service.FireAllDue(fired);
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_EQ(fired, 0);
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kWaiting);
+}
+
+TEST(TimerFireAhead, AFailedBatchKeepsTheBatchesReadAfterItFromFiringOutOfOrder) {
+  EngineOptions options;
+  options.timer_batch = 2;
+  EngineHarness h(options);
+  h.Deploy(kFlow);
+  // P fails on the writer (its run reads its event, whose stored text does not parse); it is
+  // read in the first batch with x1. x2, an hour later than x1, is in the second batch.
+  const int64_t p = h.Start("poison", "u0");
+  storage::ExecutionRecord e = h.Get(p);
+  e.event_text = "{broken";
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return t.UpdateExecution(e); }).ok());
+  const int64_t x = h.Start("race2", "u1");
+  h.clock().Advance(2 * 3600 * 1000);
+  EngineService service(h.store(), h.engine(), h.clock());
+  std::promise<void> release = HoldWriter(h);
+  int fired = 0;
+  Status status;
+  std::thread timer([&] { status = service.FireAllDue(fired); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // both batches read and queued
+  release.set_value();
+  timer.join();
+  EXPECT_EQ(status.code(), StatusCode::kCorruption) << status.ToString();
+  EXPECT_EQ(fired, 0);
+  // Neither x1 nor x2 fired: the second batch, read past the failed one, wrote nothing.
+  EXPECT_EQ(h.Status_(x), ExecutionStatus::kWaiting);
+  EXPECT_EQ(h.Trace(x), "");
+}
+
+TEST(TimerFireAhead, RunsAheadCountOnlyWhatWasWritten) {
+  EngineOptions options;
+  options.timer_batch = 1;
+  EngineHarness h(options);
+  h.Deploy(kFlow);
+  const int64_t id = h.Start("race");
+  h.clock().Advance(3600 * 1000);
+  EngineService service(h.store(), h.engine(), h.clock());
+  // Both branches' timers are read (and run ahead) before either is applied; the first wins
+  // and its run removes the second's wakeup, whose recorded run is then neither written nor
+  // redone.
+  std::promise<void> release = HoldWriter(h);
+  int fired = 0;
+  Status status;
+  std::thread timer([&] { status = service.FireAllDue(fired); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  release.set_value();
+  timer.join();
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(h.Trace(id), "w1==>b");
+  EXPECT_EQ(service.counters().timer_runs_ahead.load(), 1u);
+  EXPECT_EQ(service.counters().timer_runs_redone.load(), 0u);
 }
 
 }  // namespace
