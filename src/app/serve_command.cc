@@ -283,6 +283,9 @@ int Serve(const ServeArgs& args) {
     out += "reach_timer_lag_seconds " + std::to_string(static_cast<double>(c.timer_lag_ms.load()) / 1000.0) + "\n";
     out += "# HELP reach_timers_fired_total Timers fired\n# TYPE reach_timers_fired_total counter\n";
     out += "reach_timers_fired_total " + std::to_string(c.timers_fired.load()) + "\n";
+    out += "# HELP reach_timer_rounds_failed_total Rounds of due timers that failed (retried after the longest sleep)\n"
+           "# TYPE reach_timer_rounds_failed_total counter\n";
+    out += "reach_timer_rounds_failed_total " + std::to_string(c.timer_rounds_failed.load()) + "\n";
     out += "# HELP reach_timer_runs_ahead_total Runs after a timer done by the timer thread ahead of the writer: written as "
            "recorded, or redone on the writer (the execution changed in between)\n"
            "# TYPE reach_timer_runs_ahead_total counter\n";

@@ -200,12 +200,15 @@ void EngineService::TimerLoop() {
       counters_.timer_lag_ms = now - *next;
       int fired = 0;
       if (FireAllDue(fired).ok()) continue;  // more may have come due meanwhile
-      // The store is failing: do not spin.
+      counters_.timer_rounds_failed++;
+      failing = true;
     }
     int64_t sleep_ms = max_sleep_ms_;
     int64_t tick = engine_.NextScheduleDue();
     if (tick >= 0 && (!next || tick < *next)) next = tick;
-    if (next) sleep_ms = std::clamp<int64_t>(*next - now, 1, max_sleep_ms_);
+    // A failing store or a run that fails every time (its batch stays due): look again after
+    // the longest sleep, not at once (the due time is past: that would be a busy loop).
+    if (next && !failing) sleep_ms = std::clamp<int64_t>(*next - now, 1, max_sleep_ms_);
     planned_wake_ms_.store(now + sleep_ms, std::memory_order_relaxed);
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms), [this] { return stop_ || woken_; });

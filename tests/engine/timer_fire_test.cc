@@ -323,6 +323,24 @@ TEST(TimerFireAhead, AFailedBatchKeepsTheBatchesReadAfterItFromFiringOutOfOrder)
   EXPECT_EQ(h.Trace(x), "");
 }
 
+TEST(TimerFire, ARoundThatFailsIsTriedAgainAfterTheLongestSleepNotAtOnce) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  const int64_t p = h.Start("poison", "u0");
+  storage::ExecutionRecord e = h.Get(p);
+  e.event_text = "{broken";  // its run fails on the writer every time
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return t.UpdateExecution(e); }).ok());
+  h.clock().Advance(3600 * 1000);
+  EngineService service(h.store(), h.engine(), h.clock(), /*max_sleep_ms=*/200);
+  ASSERT_TRUE(service.Start().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  service.Stop();
+  // Once at start, then every 200 ms: a handful, not one per millisecond.
+  EXPECT_GE(service.counters().timer_rounds_failed.load(), 2u);
+  EXPECT_LE(service.counters().timer_rounds_failed.load(), 6u);
+  EXPECT_EQ(service.counters().timers_fired.load(), 0u);
+}
+
 TEST(TimerFireAhead, RunsAheadCountOnlyWhatWasWritten) {
   EngineOptions options;
   options.timer_batch = 1;
