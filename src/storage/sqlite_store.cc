@@ -29,7 +29,7 @@
 // needs, concurrently with the writer's next batches (SQLite's WAL allows one checkpointer
 // beside one writer). The WAL
 // restarts from its beginning when a writer's transaction begins with everything copied; under
-// a steady load that is after the writer's own checkpoint at kWriterCheckpointFrames (64 MB),
+// a steady load that is after the writer's own checkpoint at kWriterCheckpointFrames (256 MB),
 // which copies only the frames the checkpointer has not reached yet.
 //
 // Isolation of a failing job: jobs run without savepoints (a savepoint copies every page a job
@@ -79,8 +79,10 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 constexpr size_t kMaxIdleReaders = 8;
 // After a checkpoint, truncate the WAL file back to this size so that one burst does not leave
-// a huge -wal file behind for ever.
-constexpr int64_t kJournalSizeLimitBytes = 64 << 20;
+// a huge -wal file behind for ever. The same as the WAL's bound (kWriterCheckpointFrames): a WAL
+// that restarts at its bound is never truncated under load. Truncating a 256 MB WAL to 64 MB
+// stalled the writer ~90 ms (ext4 freeing the blocks; ingest p99 at half load 87-92 ms).
+constexpr int64_t kJournalSizeLimitBytes = 256 << 20;
 // WAL frames written since the last checkpoint at which the writer wakes the checkpointer
 // (SQLite's autocheckpoint runs at 1000). Each checkpoint ends with an fsync of the database
 // file, which the disk serves beside the WAL's: fewer, larger ones left the commits' fsyncs
@@ -91,6 +93,10 @@ constexpr int kCheckpointFrames = 4000;
 // needs everything copied when the writer's transaction begins, and the writer begins the next
 // batch as soon as one commits); it copies only what the checkpointer has not copied yet. It
 // also bounds the WAL when the checkpointer cannot keep up (a long read holding old frames).
+// 65,536 frames (256 MB) rather than 16,384: the writer's checkpoint stops its batches, and
+// timers fired 10-15 % faster with a quarter as many (docs/benchmarks.md); the price is disk
+// (the -wal file keeps up to 256 MB while the daemon runs) and the recovery after a crash, which
+// reads the whole WAL once when the store opens.
 constexpr int kWriterCheckpointFrames = static_cast<int>(kJournalSizeLimitBytes / 4096);
 
 class SqliteStore final : public Store {
