@@ -252,6 +252,9 @@ int Serve(const ServeArgs& args) {
     steps.WithLabels({kind, failed ? "failed" : "ok"}).Inc();
   });
   engine::EngineService service(*store, engine, clock);
+  service.set_on_unrunnable([](int64_t id, const std::string& reason) {
+    spdlog::error("execution failed unrunnable execution={} reason=\"{}\"", id, reason);
+  });
   if (Status s = service.Start(); !s.ok()) {
     std::cerr << "reach serve: loading flows from the store: " << s.message() << "\n";
     return 1;
@@ -286,6 +289,10 @@ int Serve(const ServeArgs& args) {
     out += "# HELP reach_timer_rounds_failed_total Rounds of due timers that failed (retried after the longest sleep)\n"
            "# TYPE reach_timer_rounds_failed_total counter\n";
     out += "reach_timer_rounds_failed_total " + std::to_string(c.timer_rounds_failed.load()) + "\n";
+    out += "# HELP reach_executions_unrunnable_total Executions ended as failed because their run after a timer "
+           "failed on every try (stored data that does not parse, a bug)\n"
+           "# TYPE reach_executions_unrunnable_total counter\n";
+    out += "reach_executions_unrunnable_total " + std::to_string(c.executions_unrunnable.load()) + "\n";
     out += "# HELP reach_timer_runs_ahead_total Runs after a timer done by the timer thread ahead of the writer: written as "
            "recorded, or redone on the writer (the execution changed in between)\n"
            "# TYPE reach_timer_runs_ahead_total counter\n";

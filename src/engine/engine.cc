@@ -55,6 +55,27 @@ PreparedTimers::PreparedTimers(PreparedTimers&&) noexcept = default;
 PreparedTimers& PreparedTimers::operator=(PreparedTimers&&) noexcept = default;
 size_t PreparedTimers::size() const { return runs_.size(); }
 
+std::vector<PreparedTimers> PreparedTimers::Split() {
+  std::vector<PreparedTimers> singles(runs_.size());
+  for (size_t i = 0; i < runs_.size(); ++i) {
+    PreparedTimers& one = singles[i];
+    const bool recorded = runs_[i].kind == Run::Kind::kRecorded;
+    one.last_ = {runs_[i].wakeup.due_ms, runs_[i].wakeup.execution_id, runs_[i].wakeup.wait_id};
+    one.runs_.push_back(std::move(runs_[i]));
+    one.recorded_ = recorded ? 1 : 0;
+  }
+  runs_.clear();
+  recorded_ = written_ = stale_ = 0;
+  return singles;
+}
+
+std::vector<int64_t> PreparedTimers::executions() const {
+  std::vector<int64_t> ids;
+  ids.reserve(runs_.size());
+  for (const Run& run : runs_) ids.push_back(run.wakeup.execution_id);
+  return ids;
+}
+
 // The StoreTxn a run ahead of the writer sees (PrepareDueTimers): the writes a timer's run
 // makes are recorded into its Run; flow sets are read from the reader (a version never
 // changes); anything else is refused, and the run is then redone on the writer. (A read of the
@@ -105,6 +126,7 @@ class Engine::AheadTxn final : public StoreTxn {
   Result<int64_t> ReserveExecutionId() override { return Refuse("reserving an execution id"); }
   Status InsertExecution(ExecutionRecord&) override { return Refuse("inserting an execution"); }
   Result<std::optional<ExecutionRecord>> GetExecution(int64_t) override { return Refuse("reading an execution"); }
+  Status FailExecution(int64_t, const std::string&, int64_t) override { return Refuse("failing an execution"); }
   Result<EntryState> GetEntryState(const std::string&, const std::string&, const std::string&) override {
     return Refuse("reading entry state");
   }
@@ -745,16 +767,31 @@ Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {
   if (!*exec) return Status::NotFound("no execution " + std::to_string(execution_id));
   ExecutionRecord& e = **exec;
   if (storage::IsFinished(e.status)) return Status::Ok();
-  e.status = ExecutionStatus::kCancelled;
+  if (Status s = End(txn, e, ExecutionStatus::kCancelled, ""); !s.ok()) return s;
+  cancelled = true;
+  return Status::Ok();
+}
+
+Status Engine::End(StoreTxn& txn, ExecutionRecord& e, ExecutionStatus status, const std::string& error) {
+  e.status = status;
+  if (!error.empty()) e.error = error;
   e.updated_ms = e.finished_ms = clock_.NowMillis();
   e.state.erase("root");
   for (const auto& [node, n] : WaitingAt(e.state))
     if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, 0, -n); !s.ok()) return s;
   e.state.erase("wn");
   if (Status s = txn.DeleteWakeupsOf(e.id); !s.ok()) return s;
-  if (Status s = txn.UpdateExecution(e); !s.ok()) return s;
-  cancelled = true;
-  return Status::Ok();
+  return txn.UpdateExecution(e);
+}
+
+Status Engine::FailUnrunnable(StoreTxn& txn, int64_t execution_id, const std::string& reason) {
+  auto exec = txn.GetExecution(execution_id);
+  if (!exec.ok()) {
+    // The row does not read (a JSON column that does not parse): failed as it is.
+    return txn.FailExecution(execution_id, reason, clock_.NowMillis());
+  }
+  if (!*exec || storage::IsFinished((*exec)->status)) return Status::Ok();
+  return End(txn, **exec, ExecutionStatus::kFailed, reason);
 }
 
 const dsl::NodeDef* Engine::AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const {

@@ -72,6 +72,11 @@ class PreparedTimers {
   // were written as recorded, and how many found their execution changed and ran again on the
   // writer (a recorded run whose wakeup was gone is neither).
   size_t recorded() const { return recorded_; }
+  // The batch as one batch per wakeup, in order (this one is left empty): to apply them as
+  // separate jobs, so that a run that fails fails alone.
+  std::vector<PreparedTimers> Split();
+  // The execution of each wakeup, in order.
+  std::vector<int64_t> executions() const;
   size_t written() const { return written_; }
   size_t stale() const { return stale_; }
 
@@ -136,6 +141,10 @@ class Engine {
   Status ApplyPreparedTimers(storage::StoreTxn& txn, PreparedTimers& batch, int& fired);
   // Cancels a running or waiting execution (its waits and timers go with it).
   Status Cancel(storage::StoreTxn& txn, int64_t execution_id, bool& cancelled);
+  // Ends as failed, with `reason`, an execution whose run fails on every try (a stored state or
+  // event that does not parse, a bug): its wakeups go with it, so that the timers read in the
+  // same batch fire. A row that does not read is failed as it is (StoreTxn::FailExecution).
+  Status FailUnrunnable(storage::StoreTxn& txn, int64_t execution_id, const std::string& reason);
   // Finds the user an event or profile update is about: `user_id` when given; else the user
   // holding one of `identities` (kind -> value, e.g. {"openid": "o6_b..."}); else a new user
   // whose id is the first identity as "kind:value". Identities the user lacks are added (unless
@@ -190,6 +199,10 @@ class Engine {
   Status RunTimerOnWriter(storage::StoreTxn& txn, const storage::WakeupRecord& wakeup,
                           std::optional<storage::ExecutionRecord>& execution);
   Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
+  // Ends `execution` with `status` (and `error` when not empty): not waiting anywhere any more,
+  // its wakeups removed, written.
+  Status End(storage::StoreTxn& txn, storage::ExecutionRecord& execution, storage::ExecutionStatus status,
+             const std::string& error);
   // The segment node whose audience a chain fans out to, or null.
   const dsl::NodeDef* AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const;
 

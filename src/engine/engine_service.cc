@@ -68,6 +68,11 @@ void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object 
       });
 }
 
+// A job's error that comes from the run, not from the store: the same run fails again.
+bool EngineService::IsRunFailure(const Status& s) {
+  return s.code() != StatusCode::kIoError && s.code() != StatusCode::kUnavailable;
+}
+
 bool EngineService::stopping() {
   std::lock_guard<std::mutex> lock(mu_);
   return stop_;
@@ -82,6 +87,12 @@ Status EngineService::FireAllDue(int& fired) {
   // batches before (ApplyPreparedTimers) and the sync thread makes them durable. Each read
   // starts after the last wakeup the previous one read: the snapshot may not show that batch's
   // writes yet. Wakeups that come due meanwhile before that point are the next round's.
+  struct Job {
+    PreparedTimers batch;
+    int seq = 0;
+    int fired = 0;
+    bool ran = false;
+  };
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;
@@ -94,12 +105,7 @@ Status EngineService::FireAllDue(int& fired) {
     // `.any` branch won by the wrong timer). They write nothing, and the next round reads from
     // the earliest due again.
     int failed_seq = std::numeric_limits<int>::max();
-  };
-  struct Job {
-    PreparedTimers batch;
-    int seq = 0;
-    int fired = 0;
-    bool ran = false;
+    std::shared_ptr<Job> failed_job;  // that job, once its failure is final
   };
   auto shared = std::make_shared<Shared>();
   auto ran = [shared](Job& job) {  // under shared->mu
@@ -152,8 +158,9 @@ Status EngineService::FireAllDue(int& fired) {
             counters_.timers_fired += static_cast<uint64_t>(job->fired);
             counters_.timer_runs_ahead += job->batch.written();
             counters_.timer_runs_redone += job->batch.stale();
-          } else if (shared->error.ok()) {
-            shared->error = s;
+          } else {
+            if (shared->error.ok()) shared->error = s;
+            if (!shared->failed_job) shared->failed_job = job;
           }
           shared->cv.notify_all();
         });
@@ -162,7 +169,65 @@ Status EngineService::FireAllDue(int& fired) {
   std::unique_lock<std::mutex> lock(shared->mu);
   shared->cv.wait(lock, [&] { return shared->pending == 0; });
   fired = shared->fired;
-  return shared->error.ok() ? prepare_error : shared->error;
+  if (shared->error.ok()) return prepare_error;
+  if (shared->failed_job && IsRunFailure(shared->error) && store_.health().ok()) {
+    lock.unlock();
+    return IsolateFailedBatch(shared->failed_job->batch, fired);
+  }
+  return shared->error;
+}
+
+Status EngineService::IsolateFailedBatch(PreparedTimers& batch, int& fired) {
+  // One job per wakeup, queued together (the store still commits them in one transaction, and
+  // rolls back only the one that fails). In order: an execution's earlier timer first.
+  const std::vector<int64_t> executions = batch.executions();
+  std::vector<PreparedTimers> singles = batch.Split();
+  struct One {
+    PreparedTimers batch;
+    int fired = 0;
+    Status status;
+  };
+  std::vector<std::shared_ptr<One>> ones;
+  auto left = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
+  auto remaining = std::make_shared<size_t>(singles.size());
+  for (PreparedTimers& single : singles) {
+    auto one = std::make_shared<One>();
+    one->batch = std::move(single);
+    ones.push_back(one);
+    store_.Submit([this, one](storage::StoreTxn& txn) { return engine_.ApplyPreparedTimers(txn, one->batch, one->fired); },
+                  [one, left, remaining](const Status& s) {
+                    std::lock_guard<std::mutex> lock(left->first);
+                    one->status = s;
+                    --*remaining;
+                    left->second.notify_all();
+                  });
+  }
+  {
+    std::unique_lock<std::mutex> lock(left->first);
+    left->second.wait(lock, [&] { return *remaining == 0; });
+  }
+  std::vector<int64_t> ended;
+  for (size_t i = 0; i < ones.size(); ++i) {
+    const One& one = *ones[i];
+    if (one.status.ok()) {
+      fired += one.fired;
+      counters_.timers_fired += static_cast<uint64_t>(one.fired);
+      counters_.timer_runs_ahead += one.batch.written();
+      counters_.timer_runs_redone += one.batch.stale();
+      continue;
+    }
+    if (!IsRunFailure(one.status) || !store_.health().ok()) return one.status;
+    // An execution's second wakeup in the batch fails with its first: ended once.
+    if (std::find(ended.begin(), ended.end(), executions[i]) != ended.end()) continue;
+    ended.push_back(executions[i]);
+    // Fails alone, every time: end it, so that it stops holding the timers behind it.
+    const std::string reason = "cannot resume after a timer: " + one.status.message();
+    Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.FailUnrunnable(txn, executions[i], reason); });
+    if (!s.ok()) return s;
+    counters_.executions_unrunnable++;
+    if (on_unrunnable_) on_unrunnable_(executions[i], reason);
+  }
+  return Status::Ok();
 }
 
 void EngineService::TimerLoop() {

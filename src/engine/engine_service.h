@@ -31,6 +31,9 @@ struct ServiceCounters {
   // Rounds of due timers that ended with an error (the store failing, or a run that fails on
   // the writer every time: its batch stays due and is tried again after max_sleep_ms).
   std::atomic<uint64_t> timer_rounds_failed{0};
+  // Executions ended as failed because their run after a timer failed on every try (see
+  // FireAllDue).
+  std::atomic<uint64_t> executions_unrunnable{0};
   std::atomic<uint64_t> executions_started{0};
   std::atomic<uint64_t> executions_resumed{0};
 };
@@ -64,16 +67,27 @@ class EngineService {
   // (Engine::PrepareDueTimers) while the writer writes the previous ones
   // (Engine::ApplyPreparedTimers); up to timer_jobs batches wait for the writer at a time,
   // until a read finds fewer than timer_batch due.
+  // A batch whose job fails for one of its runs (not for the store: an I/O error fails the
+  // round) is applied again one wakeup per job; the execution whose job still fails is ended
+  // as failed (Engine::FailUnrunnable) and reported to on_unrunnable, and the others fire.
   // Returns once every job it queued is durable, with the first error; `fired` counts the
   // timers of the jobs that committed (counters().timers_fired grows as each commits). One
   // caller at a time, never from a job or a `done`.
   Status FireAllDue(int& fired);
 
   const ServiceCounters& counters() const { return counters_; }
+  // Called (on the timer thread) for each execution ended as unrunnable, with why. Optional;
+  // set before Start().
+  void set_on_unrunnable(std::function<void(int64_t execution_id, const std::string& reason)> f) {
+    on_unrunnable_ = std::move(f);
+  }
 
  private:
   void TimerLoop();
   bool stopping();
+  static bool IsRunFailure(const Status& s);
+  // FireAllDue's second try of a failed batch, one wakeup per job; adds what fired to `fired`.
+  Status IsolateFailedBatch(PreparedTimers& batch, int& fired);
 
   storage::Store& store_;
   Engine& engine_;
@@ -89,6 +103,7 @@ class EngineService {
   bool woken_ = false;
   std::thread timer_thread_;
   std::unique_ptr<storage::StoreReader> ahead_reader_;  // FireAllDue's (one caller at a time)
+  std::function<void(int64_t, const std::string&)> on_unrunnable_;
 };
 
 }  // namespace reach::engine

@@ -327,6 +327,29 @@ Status SqliteTxn::UpdateExecution(ExecutionRecord& e) {
 
 Result<std::optional<ExecutionRecord>> SqliteTxn::GetExecution(int64_t id) { return QueryExecution(connection_, id); }
 
+Status SqliteTxn::FailExecution(int64_t id, const std::string& error, int64_t now_ms) {
+  std::optional<ExecutionStatus> was;
+  {
+    Result<Statement> stmt = connection_.Prepare("SELECT status FROM executions WHERE id = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, id);
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    was = ParseExecutionStatus(stmt->ColumnView(0));
+  }
+  if (!was) return Status::Corruption("execution " + std::to_string(id) + ": unknown status");
+  if (IsFinished(*was)) return Status::Ok();
+  Status status = RunSql(
+      "UPDATE executions SET status = 'failed', error = ?2, updated_ms = ?3, finished_ms = ?3, rev = rev + 1 "
+      "WHERE id = ?1",
+      id, std::string_view(error), now_ms);
+  if (!status.ok()) return status;
+  job_.gauges[static_cast<size_t>(*was)] -= 1;
+  job_.gauges[static_cast<size_t>(ExecutionStatus::kFailed)] += 1;
+  return DeleteWakeupsOf(id);
+}
+
 Result<StoreTxn::EntryState> SqliteTxn::GetEntryState(const std::string& chain, const std::string& user_id,
                                                       const std::string& entry_key) {
   // Both EXISTS probes use executions_by_user_entry; the second reads the few matching rows'

@@ -222,6 +222,7 @@ TEST_F(DaemonTest, Events_StartAndResumeExecutions_VisibleInExecutionsStatsAndMe
   EXPECT_NE(after.find("reach_store_checkpoint_failures_total 0\n"), std::string::npos);
   // No timer came due (the wait ended by its event).
   EXPECT_NE(after.find("reach_timer_rounds_failed_total 0\n"), std::string::npos);
+  EXPECT_NE(after.find("reach_executions_unrunnable_total 0\n"), std::string::npos);
   EXPECT_NE(after.find("reach_timer_runs_ahead_total{outcome=\"written\"} 0\n"), std::string::npos);
   EXPECT_NE(after.find("reach_timer_runs_ahead_total{outcome=\"redone\"} 0\n"), std::string::npos);
   EXPECT_GE(MetricValue(after, "reach_wal_fsync_seconds_count"), 1);

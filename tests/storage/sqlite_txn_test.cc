@@ -348,6 +348,34 @@ TEST_F(SqliteTxnTest, DueWakeups_ReturnsDueWakeupsEarliestFirstUpToLimit) {
   });
 }
 
+TEST_F(SqliteTxnTest, FailExecution_EndsARowItNeedNotReadAndRemovesItsWakeups) {
+  int64_t id = 0;
+  InJob([&](StoreTxn& txn) {
+    ExecutionRecord e = MakeExecution("u1", "welcome", ExecutionStatus::kWaiting);
+    ASSERT_TRUE(IsOk(txn.InsertExecution(e)));
+    id = e.id;
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(id, 0, 500))));
+    ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(id, 1, "u1", "reply", 1, 900))));
+  });
+  InJob([&](StoreTxn& txn) {
+    ASSERT_TRUE(IsOk(txn.FailExecution(id, "cannot resume: broken", 1234)));
+    ASSERT_TRUE(IsOk(txn.FailExecution(id, "again", 2000)));  // already finished: nothing
+    ASSERT_TRUE(IsOk(txn.FailExecution(id + 100, "gone", 2000)));  // no such row: nothing
+  });
+  auto e = store_->NewReader()->GetExecution(id);
+  ASSERT_TRUE(IsOk(e) && e->has_value());
+  EXPECT_EQ((*e)->status, ExecutionStatus::kFailed);
+  EXPECT_EQ((*e)->error, "cannot resume: broken");
+  EXPECT_EQ((*e)->finished_ms, 1234);
+  EXPECT_EQ((*e)->rev, 1);
+  auto gauges = store_->NewReader()->GetGauges();
+  ASSERT_TRUE(IsOk(gauges));
+  EXPECT_EQ(gauges->executions_by_status[static_cast<int>(ExecutionStatus::kWaiting)], 0);
+  EXPECT_EQ(gauges->executions_by_status[static_cast<int>(ExecutionStatus::kFailed)], 1);
+  EXPECT_EQ(gauges->timers, 0);
+  EXPECT_EQ(gauges->waits, 0);
+}
+
 TEST_F(SqliteTxnTest, DueWakeups_AReaderPagesOnFromACursorInDueOrder) {
   InJob([](StoreTxn& txn) {
     ASSERT_TRUE(IsOk(txn.AddWakeup(Timer(1, 0, 500))));
