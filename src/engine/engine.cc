@@ -69,11 +69,11 @@ std::vector<PreparedTimers> PreparedTimers::Split() {
   return singles;
 }
 
-std::vector<int64_t> PreparedTimers::executions() const {
-  std::vector<int64_t> ids;
-  ids.reserve(runs_.size());
-  for (const Run& run : runs_) ids.push_back(run.wakeup.execution_id);
-  return ids;
+std::vector<storage::WakeupRecord> PreparedTimers::wakeups() const {
+  std::vector<storage::WakeupRecord> wakeups;
+  wakeups.reserve(runs_.size());
+  for (const Run& run : runs_) wakeups.push_back(run.wakeup);
+  return wakeups;
 }
 
 // The StoreTxn a run ahead of the writer sees (PrepareDueTimers): the writes a timer's run
@@ -784,14 +784,23 @@ Status Engine::End(StoreTxn& txn, ExecutionRecord& e, ExecutionStatus status, co
   return txn.UpdateExecution(e);
 }
 
-Status Engine::FailUnrunnable(StoreTxn& txn, int64_t execution_id, const std::string& reason) {
-  auto exec = txn.GetExecution(execution_id);
+Status Engine::FailUnrunnable(StoreTxn& txn, const storage::WakeupRecord& wakeup, const std::string& reason,
+                              bool& ended) {
+  ended = false;
+  auto taken = txn.TakeWakeup(wakeup);
+  if (!taken.ok()) return taken.status();
+  if (!*taken) return Status::Ok();
+  auto exec = txn.GetExecution(wakeup.execution_id);
   if (!exec.ok()) {
     // The row does not read (a JSON column that does not parse): failed as it is.
-    return txn.FailExecution(execution_id, reason, clock_.NowMillis());
+    if (Status s = txn.FailExecution(wakeup.execution_id, reason, clock_.NowMillis()); !s.ok()) return s;
+    ended = true;
+    return Status::Ok();
   }
   if (!*exec || storage::IsFinished((*exec)->status)) return Status::Ok();
-  return End(txn, **exec, ExecutionStatus::kFailed, reason);
+  if (Status s = End(txn, **exec, ExecutionStatus::kFailed, reason); !s.ok()) return s;
+  ended = true;
+  return Status::Ok();
 }
 
 const dsl::NodeDef* Engine::AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const {

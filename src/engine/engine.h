@@ -75,8 +75,8 @@ class PreparedTimers {
   // The batch as one batch per wakeup, in order (this one is left empty): to apply them as
   // separate jobs, so that a run that fails fails alone.
   std::vector<PreparedTimers> Split();
-  // The execution of each wakeup, in order.
-  std::vector<int64_t> executions() const;
+  // The wakeups read, in order.
+  std::vector<storage::WakeupRecord> wakeups() const;
   size_t written() const { return written_; }
   size_t stale() const { return stale_; }
 
@@ -141,10 +141,13 @@ class Engine {
   Status ApplyPreparedTimers(storage::StoreTxn& txn, PreparedTimers& batch, int& fired);
   // Cancels a running or waiting execution (its waits and timers go with it).
   Status Cancel(storage::StoreTxn& txn, int64_t execution_id, bool& cancelled);
-  // Ends as failed, with `reason`, an execution whose run fails on every try (a stored state or
-  // event that does not parse, a bug): its wakeups go with it, so that the timers read in the
-  // same batch fire. A row that does not read is failed as it is (StoreTxn::FailExecution).
-  Status FailUnrunnable(storage::StoreTxn& txn, int64_t execution_id, const std::string& reason);
+  // Ends as failed, with `reason`, an execution whose run after `wakeup` fails on every try (a
+  // stored state or event that does not parse, a bug): takes the wakeup and the execution's
+  // others, so that the timers read in the same batch fire. Nothing when the wakeup is gone
+  // (something took it since the run failed: then the execution moved on). A row that does not
+  // read is failed as it is (StoreTxn::FailExecution). Sets `ended`.
+  Status FailUnrunnable(storage::StoreTxn& txn, const storage::WakeupRecord& wakeup, const std::string& reason,
+                        bool& ended);
   // Finds the user an event or profile update is about: `user_id` when given; else the user
   // holding one of `identities` (kind -> value, e.g. {"openid": "o6_b..."}); else a new user
   // whose id is the first identity as "kind:value". Identities the user lacks are added (unless

@@ -68,6 +68,20 @@ void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object 
       });
 }
 
+// ApplyPreparedTimers with an exception (a bug in a node, a state the executor does not expect)
+// turned into the error the store would make of it, so that the caller sees the failure.
+Status EngineService::ApplyCatching(storage::StoreTxn& txn, PreparedTimers& batch, int& fired) {
+  try {
+    return engine_.ApplyPreparedTimers(txn, batch, fired);
+  } catch (const std::bad_alloc&) {
+    return Status::Unavailable("timer job ran out of memory");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("timer job threw: ") + e.what());
+  } catch (...) {
+    return Status::Internal("timer job threw a non-standard exception");
+  }
+}
+
 // A job's error that comes from the run, not from the store: the same run fails again.
 bool EngineService::IsRunFailure(const Status& s) {
   return s.code() != StatusCode::kIoError && s.code() != StatusCode::kUnavailable;
@@ -140,7 +154,7 @@ Status EngineService::FireAllDue(int& fired) {
               return Status::Ok();
             }
           }
-          Status s = engine_.ApplyPreparedTimers(txn, job->batch, job->fired);
+          Status s = ApplyCatching(txn, job->batch, job->fired);
           std::lock_guard<std::mutex> lock(shared->mu);
           ran(*job);
           if (!s.ok()) {
@@ -179,37 +193,68 @@ Status EngineService::FireAllDue(int& fired) {
 
 Status EngineService::IsolateFailedBatch(PreparedTimers& batch, int& fired) {
   // One job per wakeup, queued together (the store still commits them in one transaction, and
-  // rolls back only the one that fails). In order: an execution's earlier timer first.
-  const std::vector<int64_t> executions = batch.executions();
+  // rolls back only the one that fails), in order. Once a run of an execution has failed, its
+  // later wakeups in the batch are left alone (their job writes nothing): firing them would run
+  // the execution past the timer that could not be resumed (a WHEN `.any` won by the later one).
+  const std::vector<storage::WakeupRecord> wakeups = batch.wakeups();
   std::vector<PreparedTimers> singles = batch.Split();
   struct One {
     PreparedTimers batch;
+    int64_t execution = 0;
+    size_t position = 0;
     int fired = 0;
+    bool skipped = false;
     Status status;
   };
+  struct Pass {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t remaining = 0;
+    // (execution, position in the batch) of each run that failed (set on the writer, where the
+    // jobs run in order; a job may run twice, and must not then skip itself).
+    std::vector<std::pair<int64_t, size_t>> failed;
+  };
+  auto pass = std::make_shared<Pass>();
+  pass->remaining = singles.size();
   std::vector<std::shared_ptr<One>> ones;
-  auto left = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
-  auto remaining = std::make_shared<size_t>(singles.size());
-  for (PreparedTimers& single : singles) {
+  for (size_t i = 0; i < singles.size(); ++i) {
     auto one = std::make_shared<One>();
-    one->batch = std::move(single);
+    one->batch = std::move(singles[i]);
+    one->execution = wakeups[i].execution_id;
+    one->position = i;
     ones.push_back(one);
-    store_.Submit([this, one](storage::StoreTxn& txn) { return engine_.ApplyPreparedTimers(txn, one->batch, one->fired); },
-                  [one, left, remaining](const Status& s) {
-                    std::lock_guard<std::mutex> lock(left->first);
-                    one->status = s;
-                    --*remaining;
-                    left->second.notify_all();
-                  });
+    store_.Submit(
+        [this, one, pass](storage::StoreTxn& txn) {
+          {
+            std::lock_guard<std::mutex> lock(pass->mu);
+            one->fired = 0;
+            one->skipped = std::any_of(pass->failed.begin(), pass->failed.end(), [&](const auto& f) {
+              return f.first == one->execution && f.second < one->position;
+            });
+            if (one->skipped) return Status::Ok();
+          }
+          Status s = ApplyCatching(txn, one->batch, one->fired);
+          if (!s.ok()) {
+            std::lock_guard<std::mutex> lock(pass->mu);
+            pass->failed.emplace_back(one->execution, one->position);
+          }
+          return s;
+        },
+        [one, pass](const Status& s) {
+          std::lock_guard<std::mutex> lock(pass->mu);
+          one->status = s;
+          --pass->remaining;
+          pass->cv.notify_all();
+        });
   }
   {
-    std::unique_lock<std::mutex> lock(left->first);
-    left->second.wait(lock, [&] { return *remaining == 0; });
+    std::unique_lock<std::mutex> lock(pass->mu);
+    pass->cv.wait(lock, [&] { return pass->remaining == 0; });
   }
-  std::vector<int64_t> ended;
   for (size_t i = 0; i < ones.size(); ++i) {
     const One& one = *ones[i];
     if (one.status.ok()) {
+      if (one.skipped) continue;  // its wakeup goes with its execution below, or fires next round
       fired += one.fired;
       counters_.timers_fired += static_cast<uint64_t>(one.fired);
       counters_.timer_runs_ahead += one.batch.written();
@@ -217,15 +262,15 @@ Status EngineService::IsolateFailedBatch(PreparedTimers& batch, int& fired) {
       continue;
     }
     if (!IsRunFailure(one.status) || !store_.health().ok()) return one.status;
-    // An execution's second wakeup in the batch fails with its first: ended once.
-    if (std::find(ended.begin(), ended.end(), executions[i]) != ended.end()) continue;
-    ended.push_back(executions[i]);
-    // Fails alone, every time: end it, so that it stops holding the timers behind it.
+    // Fails alone, every time: end it, so that it stops holding the timers behind it (unless
+    // something took that wakeup since: then the execution has moved on).
     const std::string reason = "cannot resume after a timer: " + one.status.message();
-    Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.FailUnrunnable(txn, executions[i], reason); });
+    bool ended = false;
+    Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.FailUnrunnable(txn, wakeups[i], reason, ended); });
     if (!s.ok()) return s;
+    if (!ended) continue;
     counters_.executions_unrunnable++;
-    if (on_unrunnable_) on_unrunnable_(executions[i], reason);
+    if (on_unrunnable_) on_unrunnable_(wakeups[i].execution_id, reason);
   }
   return Status::Ok();
 }

@@ -86,6 +86,7 @@ class EngineService {
   void TimerLoop();
   bool stopping();
   static bool IsRunFailure(const Status& s);
+  Status ApplyCatching(storage::StoreTxn& txn, PreparedTimers& batch, int& fired);
   // FireAllDue's second try of a failed batch, one wakeup per job; adds what fired to `fired`.
   Status IsolateFailedBatch(PreparedTimers& batch, int& fired);
 

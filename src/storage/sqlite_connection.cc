@@ -77,6 +77,7 @@ StatusCode SqliteStatusCode(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
+    case SQLITE_NOMEM:  // not the data's fault: may succeed later
       return StatusCode::kUnavailable;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:

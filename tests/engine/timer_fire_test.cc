@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <stdexcept>
 #include <memory>
 #include <thread>
 
 #include "engine/engine_harness.h"
 #include "engine/engine_service.h"
+#include "nodes/builtin_kinds.h"
 #include "storage/sqlite_store.h"
 
 namespace reach::engine {
@@ -393,6 +395,46 @@ TEST(TimerFire, AnExecutionWhoseRunFailsEveryTimeIsFailedAndTheRestOfItsBatchFir
   // Nothing is left due: the next round fires nothing and fails nothing.
   EXPECT_TRUE(service.FireAllDue(fired).ok());
   EXPECT_EQ(fired, 0);
+}
+
+// The builtin delay, except that node x1 throws when its timer wakes it (a bug in one node).
+class ThrowsWhenX1Wakes final : public NodeExecutor {
+ public:
+  NodeOutcome Execute(const dsl::NodeDef& node, NodeContext& context) const override {
+    if (node.id == "x1" && context.wakeup()) throw std::runtime_error("x1 cannot resume");
+    return nodes::BuiltinExecutors().Find("delay")->Execute(node, context);
+  }
+};
+
+TEST(TimerFire, ATimerThatCannotResumeKeepsTheLaterTimerOfItsExecutionFromWinning) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  const int64_t x = h.Start("race2", "u0");  // WHEN(x1 1h, x2 2h).any(true): x1 is due first
+  const int64_t fine = h.Start("plain", "v0");
+  h.clock().Advance(3 * 3600 * 1000);  // all due, in one batch: x1, fine's, x2
+  NodeExecutorRegistry executors;
+  nodes::RegisterBuiltinExecutors(executors);
+  executors.Register("delay", std::make_unique<ThrowsWhenX1Wakes>());
+  Engine engine(nodes::BuiltinKinds(), executors, h.clock(), nullptr);
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return engine.LoadCurrent(t); }).ok());
+  EngineService service(h.store(), engine, h.clock());
+  std::vector<int64_t> reported;
+  service.set_on_unrunnable([&](int64_t id, const std::string&) { reported.push_back(id); });
+  int fired = 0;
+  Status s = service.FireAllDue(fired);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // x1's run fails every time: the execution is ended as failed; x2 never ran.
+  EXPECT_EQ(h.Status_(x), ExecutionStatus::kFailed);
+  EXPECT_EQ(h.Trace(x), "");
+  EXPECT_NE(h.Get(x).error.find("x1 cannot resume"), std::string::npos) << h.Get(x).error;
+  EXPECT_EQ(h.Status_(fine), ExecutionStatus::kCompleted);
+  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(reported, std::vector<int64_t>{x});
+  EXPECT_EQ(service.counters().executions_unrunnable.load(), 1u);
+  EXPECT_EQ(service.counters().timers_fired.load(), 1u);
+  auto gauges = h.store().NewReader()->GetGauges();
+  ASSERT_TRUE(gauges.ok());
+  EXPECT_EQ(gauges->timers, 0);
 }
 
 TEST(TimerFireAhead, RunsAheadCountOnlyWhatWasWritten) {
