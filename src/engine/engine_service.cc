@@ -175,6 +175,9 @@ Status EngineService::FireAllDue(int& fired) {
           } else {
             if (shared->error.ok()) shared->error = s;
             if (!shared->failed_job) shared->failed_job = job;
+            // Also a failure the job's body never saw (its batch's BEGIN timed out on another
+            // process's lock): the jobs queued after it that have not run yet write nothing.
+            shared->failed_seq = std::min(shared->failed_seq, job->seq);
           }
           shared->cv.notify_all();
         });
