@@ -1,5 +1,8 @@
 #include "common/status.h"
 
+#include <exception>
+#include <new>
+
 namespace reach {
 
 std::string_view StatusCodeName(StatusCode code) {
@@ -24,6 +27,18 @@ std::string Status::ToString() const {
   s += ": ";
   s += message_;
   return s;
+}
+
+Status StatusOfCurrentException(std::string_view who) {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return Status::Unavailable(std::string(who) + " ran out of memory");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string(who) + " threw: " + e.what());
+  } catch (...) {
+    return Status::Internal(std::string(who) + " threw a non-standard exception");
+  }
 }
 
 }  // namespace reach

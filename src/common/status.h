@@ -50,6 +50,11 @@ class Status {
   std::string message_;
 };
 
+// Inside a catch block: the exception being handled as a Status. std::bad_alloc is kUnavailable
+// ("<who> ran out of memory": not the input's fault, may succeed later); anything else is
+// kInternal ("<who> threw: <what>").
+Status StatusOfCurrentException(std::string_view who);
+
 // Result<T> holds a T or a non-ok Status.
 template <class T>
 class Result {

@@ -692,11 +692,9 @@ Status Engine::PrepareDueTimers(storage::StoreReader& reader, const storage::Wak
     Status s;
     try {
       s = RunExecution(txn, *run.execution, user, &wake, /*fresh=*/false, /*user_loaded=*/false, &txn);
-    } catch (const std::exception& e) {
-      // On the writer the store catches it and fails the job, as for any run: the same here.
-      s = Status::Internal(std::string("run ahead threw: ") + e.what());
     } catch (...) {
-      s = Status::Internal("run ahead threw a non-standard exception");
+      // On the writer the store catches it and fails the job, as for any run: the same here.
+      s = StatusOfCurrentException("run ahead");
     }
     if (s.ok() && !txn.refused()) {
       run.kind = PreparedTimers::Run::Kind::kRecorded;

@@ -73,13 +73,16 @@ void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object 
 Status EngineService::ApplyCatching(storage::StoreTxn& txn, PreparedTimers& batch, int& fired) {
   try {
     return engine_.ApplyPreparedTimers(txn, batch, fired);
-  } catch (const std::bad_alloc&) {
-    return Status::Unavailable("timer job ran out of memory");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("timer job threw: ") + e.what());
   } catch (...) {
-    return Status::Internal("timer job threw a non-standard exception");
+    return StatusOfCurrentException("timer job");
   }
+}
+
+// Counts a batch's apply that committed.
+void EngineService::CountApplied(const PreparedTimers& batch, int fired) {
+  counters_.timers_fired += static_cast<uint64_t>(fired);
+  counters_.timer_runs_ahead += batch.written();
+  counters_.timer_runs_redone += batch.stale();
 }
 
 // A job's error that comes from the run, not from the store: the same run fails again.
@@ -169,9 +172,7 @@ Status EngineService::FireAllDue(int& fired) {
           --shared->pending;
           if (s.ok()) {
             shared->fired += job->fired;
-            counters_.timers_fired += static_cast<uint64_t>(job->fired);
-            counters_.timer_runs_ahead += job->batch.written();
-            counters_.timer_runs_redone += job->batch.stale();
+            CountApplied(job->batch, job->fired);
           } else {
             if (shared->error.ok()) shared->error = s;
             if (!shared->failed_job) shared->failed_job = job;
@@ -259,9 +260,7 @@ Status EngineService::IsolateFailedBatch(PreparedTimers& batch, int& fired) {
     if (one.status.ok()) {
       if (one.skipped) continue;  // its wakeup goes with its execution below, or fires next round
       fired += one.fired;
-      counters_.timers_fired += static_cast<uint64_t>(one.fired);
-      counters_.timer_runs_ahead += one.batch.written();
-      counters_.timer_runs_redone += one.batch.stale();
+      CountApplied(one.batch, one.fired);
       continue;
     }
     if (!IsRunFailure(one.status) || !store_.health().ok()) return one.status;

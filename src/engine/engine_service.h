@@ -87,6 +87,7 @@ class EngineService {
   bool stopping();
   static bool IsRunFailure(const Status& s);
   Status ApplyCatching(storage::StoreTxn& txn, PreparedTimers& batch, int& fired);
+  void CountApplied(const PreparedTimers& batch, int fired);
   // FireAllDue's second try of a failed batch, one wakeup per job; adds what fired to `fired`.
   Status IsolateFailedBatch(PreparedTimers& batch, int& fired);
 

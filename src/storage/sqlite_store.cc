@@ -566,13 +566,8 @@ SqliteStore::JobsOutcome SqliteStore::RunJobs(std::vector<PendingJob>& batch, st
     Status result;
     try {
       if (batch[i].job) result = batch[i].job(txn);
-    } catch (const std::bad_alloc&) {
-      // Not the job's fault, and may succeed later (callers treat kUnavailable as transient).
-      result = Status::Unavailable("store job ran out of memory");
-    } catch (const std::exception& e) {
-      result = Status::Internal(std::string("store job threw: ") + e.what());
     } catch (...) {
-      result = Status::Internal("store job threw a non-standard exception");
+      result = StatusOfCurrentException("store job");
     }
     if (!writer_->in_transaction()) {
       // SQLite rolled the whole transaction back on an error inside the job (SQLITE_FULL,

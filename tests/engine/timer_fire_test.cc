@@ -60,9 +60,9 @@ constexpr char kFlow[] = R"yaml(flow:
       value: "THEN(d30, IF(big, b))"
 )yaml";
 
-// Blocks the store's writer with a job until the returned promise is set: FireAllDue then reads
-// and queues its batches before the writer applies any.
-std::promise<void> HoldWriter(EngineHarness& h) {
+// Runs service.FireAllDue while a job holds the store's writer for 300 ms: FireAllDue reads and
+// queues its batches before the writer applies any.
+Status FireAllDueWithTheWriterHeld(EngineHarness& h, EngineService& service, int& fired) {
   std::promise<void> release;
   std::shared_future<void> gate = release.get_future().share();
   auto holding = std::make_shared<std::promise<void>>();
@@ -74,7 +74,29 @@ std::promise<void> HoldWriter(EngineHarness& h) {
       },
       nullptr);
   holding->get_future().wait();
-  return release;
+  Status status;
+  std::thread timer([&] { status = service.FireAllDue(fired); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  release.set_value();
+  timer.join();
+  return status;
+}
+
+// Stores execution `id` with an event whose text does not parse: a run that reads its event
+// fails, and the row no longer reads as a whole.
+void BreakStoredEvent(EngineHarness& h, int64_t id) {
+  storage::ExecutionRecord e = h.Get(id);
+  e.event_text = "{broken";
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return t.UpdateExecution(e); }).ok());
+}
+
+void CorruptBranchStates(boost::json::value& v);
+
+// Stores execution `id` with WHEN branch states the executor throws on.
+void BreakBranchStates(EngineHarness& h, int64_t id) {
+  storage::ExecutionRecord e = h.Get(id);
+  for (auto& kv : e.state) CorruptBranchStates(kv.value());
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return t.UpdateExecution(e); }).ok());
 }
 
 // Makes every WHEN frame's branch states ("s") strings: the executor then throws (as it would
@@ -280,9 +302,7 @@ TEST(TimerFireAhead, ARunThatThrowsAheadIsLeftToTheWriterWhereTheJobFails) {
   EngineHarness h;
   h.Deploy(kFlow);
   const int64_t id = h.Start("twice");
-  storage::ExecutionRecord e = h.Get(id);
-  for (auto& kv : e.state) CorruptBranchStates(kv.value());
-  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return t.UpdateExecution(e); }).ok());
+  BreakBranchStates(h, id);
   h.clock().Advance(3600 * 1000);
   PreparedTimers batch;
   auto reader = h.store().NewReader();
@@ -308,20 +328,12 @@ TEST(TimerFireAhead, AFailedBatchKeepsTheBatchesReadAfterItFromFiringOutOfOrder)
   h.Deploy(kFlow);
   // P fails on the writer (its run reads its event, whose stored text does not parse); it is
   // read in the first batch with x1. x2, an hour later than x1, is in the second batch.
-  const int64_t p = h.Start("poison", "u0");
-  storage::ExecutionRecord e = h.Get(p);
-  e.event_text = "{broken";
-  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return t.UpdateExecution(e); }).ok());
+  BreakStoredEvent(h, h.Start("poison", "u0"));
   const int64_t x = h.Start("race2", "u1");
   h.clock().Advance(2 * 3600 * 1000);
   EngineService service(h.store(), h.engine(), h.clock());
-  std::promise<void> release = HoldWriter(h);
   int fired = 0;
-  Status status;
-  std::thread timer([&] { status = service.FireAllDue(fired); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // both batches read and queued
-  release.set_value();
-  timer.join();
+  Status status = FireAllDueWithTheWriterHeld(h, service, fired);  // both batches read and queued
   // The first batch failed for P alone: applied again a wakeup per job, x1 fired and P was
   // ended as failed. The second batch, read past the failed one, wrote nothing: x2 never won.
   ASSERT_TRUE(status.ok()) << status.ToString();
@@ -356,13 +368,9 @@ TEST(TimerFire, AnExecutionWhoseRunFailsEveryTimeIsFailedAndTheRestOfItsBatchFir
   // Three that cannot resume: an event that does not parse (the row does not even read), a
   // state the executor throws on, and each in the same batch as executions that can.
   const int64_t broken_event = h.Start("poison", "u0");
-  storage::ExecutionRecord e = h.Get(broken_event);
-  e.event_text = "{broken";
-  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return t.UpdateExecution(e); }).ok());
+  BreakStoredEvent(h, broken_event);
   const int64_t throws = h.Start("twice", "u1");
-  storage::ExecutionRecord t = h.Get(throws);
-  for (auto& kv : t.state) CorruptBranchStates(kv.value());
-  ASSERT_TRUE(h.Write([&](storage::StoreTxn& txn) { return txn.UpdateExecution(t); }).ok());
+  BreakBranchStates(h, throws);
   std::vector<int64_t> fine;
   for (int i = 0; i < 5; ++i) fine.push_back(h.Start("plain", "v" + std::to_string(i)));
   h.clock().Advance(3600 * 1000);
@@ -448,13 +456,8 @@ TEST(TimerFireAhead, RunsAheadCountOnlyWhatWasWritten) {
   // Both branches' timers are read (and run ahead) before either is applied; the first wins
   // and its run removes the second's wakeup, whose recorded run is then neither written nor
   // redone.
-  std::promise<void> release = HoldWriter(h);
   int fired = 0;
-  Status status;
-  std::thread timer([&] { status = service.FireAllDue(fired); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  release.set_value();
-  timer.join();
+  Status status = FireAllDueWithTheWriterHeld(h, service, fired);
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(fired, 1);
   EXPECT_EQ(h.Trace(id), "w1==>b");
