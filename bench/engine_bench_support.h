@@ -73,6 +73,56 @@ inline double ProcessCpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
+// Each live thread's time on a CPU and time runnable but waiting for one, by thread name
+// (/proc/self/task/*/schedstat, nanoseconds; threads of the same name summed): where a rate that
+// is not CPU-bound loses its time.
+struct ThreadTime {
+  std::string name;
+  double run_ms = 0;
+  double wait_ms = 0;  // runnable, waiting for a CPU
+};
+
+inline std::vector<ThreadTime> ThreadTimes() {
+  std::vector<ThreadTime> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(entry.path() / "comm");
+    std::ifstream sched(entry.path() / "schedstat");
+    std::string name;
+    double run_ns = 0, wait_ns = 0;
+    if (!std::getline(comm, name) || !(sched >> run_ns >> wait_ns)) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const ThreadTime& t) { return t.name == name; });
+    if (it == out.end()) it = out.insert(out.end(), ThreadTime{name});
+    it->run_ms += run_ns / 1e6;
+    it->wait_ms += wait_ns / 1e6;
+  }
+  return out;
+}
+
+// `after` less `before`, by name (a thread that ended in between is left out of both).
+inline std::vector<ThreadTime> ThreadTimesSince(const std::vector<ThreadTime>& before, std::vector<ThreadTime> after) {
+  for (ThreadTime& t : after) {
+    for (const ThreadTime& b : before) {
+      if (b.name != t.name) continue;
+      t.run_ms -= b.run_ms;
+      t.wait_ms -= b.wait_ms;
+    }
+  }
+  return after;
+}
+
+// "name run/waited ms" for the threads whose name starts with `prefix`.
+inline std::string FormatThreadTimes(const std::vector<ThreadTime>& times, const std::string& prefix) {
+  std::string out;
+  char buf[128];
+  for (const ThreadTime& t : times) {
+    if (t.name.compare(0, prefix.size(), prefix) != 0) continue;
+    std::snprintf(buf, sizeof buf, "%s%s %.0f/%.0f", out.empty() ? "" : ", ", t.name.c_str(), t.run_ms, t.wait_ms);
+    out += buf;
+  }
+  return out;
+}
+
 inline double Median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());

@@ -19,6 +19,7 @@
 //
 // Run: build/bench/ingest_bench [--seconds 4] [--rounds 3] [--connections 256,1024]
 //                               [--latency-connections 64] [--latency-load 0.5] [--io-threads 1]
+//                               [--batch-delay-us 0]
 //                               [--inline-sync] [--full-only]
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -315,6 +316,7 @@ double Percentile(const std::vector<double>& sorted, double p) {
 int main(int argc, char** argv) {
   double seconds = 4;
   int rounds = 3, latency_connections = 64, io_threads = 1;
+  int64_t batch_delay_us = 0;
   double latency_load = 0.5;  // the latency run's rate, as a fraction of the full stack's
   std::vector<int> connection_counts = {256, 1024};
   std::string connections_arg = "256,1024";
@@ -346,13 +348,15 @@ int main(int argc, char** argv) {
     }
     else if (a == "--latency-connections") latency_connections = std::atoi(argv[i + 1]);
     else if (a == "--io-threads") io_threads = std::atoi(argv[i + 1]);
+    else if (a == "--batch-delay-us") batch_delay_us = std::atoll(argv[i + 1]);
     else if (a == "--latency-load") latency_load = std::atof(argv[i + 1]);
     ++i;
   }
   std::printf(
       "command: build/bench/ingest_bench --seconds %g --rounds %d --connections %s --latency-connections %d "
-      "--latency-load %g --io-threads %d%s\n",
+      "--latency-load %g --io-threads %d --batch-delay-us %lld%s\n",
       seconds, rounds, connections_arg.c_str(), latency_connections, latency_load, io_threads,
+      static_cast<long long>(batch_delay_us),
       overlap_sync ? "" : " --inline-sync");
 
   // The full stack.
@@ -361,6 +365,7 @@ int main(int argc, char** argv) {
   reach::storage::StoreOptions so;
   so.path = dir + "/reach.db";
   so.overlap_sync = overlap_sync;
+  so.max_batch_delay_us = batch_delay_us;
   // Each batch's time from BEGIN to durable during the latency run (on the sync thread).
   std::mutex commit_mutex;
   std::vector<double> commit_times, sync_times;
@@ -446,11 +451,15 @@ int main(int argc, char** argv) {
   // checkpointer and the kernel's writeback to finish, then a second at the rate that is not
   // counted (as wrk2 calibrates before it records).
   std::vector<double> lat, bare_lat;
+  std::string latency_threads;
   if (!full_only) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     recording_commits = true;
+    const auto threads_before = reach::bench::ThreadTimes();
     lat = Latencies(full.port(), latency_connections, f * latency_load, seconds, 1.0);
     recording_commits = false;
+    latency_threads = reach::bench::FormatThreadTimes(
+        reach::bench::ThreadTimesSince(threads_before, reach::bench::ThreadTimes()), "");
     // The same schedule against the bare server: the latency the machine, loopback TCP and the
     // generator add on their own.
     bare_lat = Latencies(bare.port(), latency_connections, f * latency_load, seconds, 1.0);
@@ -478,6 +487,7 @@ int main(int argc, char** argv) {
                 Percentile(sync_times, 0.5) * 1e3, Percentile(sync_times, 0.9) * 1e3, Percentile(sync_times, 0.99) * 1e3,
                 sync_times.empty() ? 0 : sync_times.back() * 1e3, sync_times.size());
   }
+  std::printf("  threads over the run, ms on a CPU / ms waiting for one: %s\n", latency_threads.c_str());
   std::printf("bare server, same schedule: p50 %.2f ms, p99 %.2f ms (p90 %.2f, p99.9 %.2f, max %.2f ms)\n",
               Percentile(bare_lat, 0.5) * 1e3, Percentile(bare_lat, 0.99) * 1e3, Percentile(bare_lat, 0.9) * 1e3,
               Percentile(bare_lat, 0.999) * 1e3, bare_lat.empty() ? 0 : bare_lat.back() * 1e3);

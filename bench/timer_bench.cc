@@ -260,6 +260,9 @@ struct FireResult {
   // writer found changed and ran again.
   uint64_t runs_ahead = 0;
   uint64_t runs_redone = 0;
+  // Engine only: each of the store's and the service's threads, ms on a CPU / ms runnable but
+  // waiting for one, over the round.
+  std::string threads;
 };
 
 int64_t FileBytes(const std::string& path) {
@@ -346,6 +349,7 @@ FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, co
   r.fired = static_cast<int64_t>(seen);
   r.timers_per_second = static_cast<double>(r.fired) / SecondsSince(start);
   r.cpu_us_per_timer = (ProcessCpuSeconds() - cpu_start) * 1e6 / static_cast<double>(r.fired);
+  r.threads = FormatThreadTimes(ThreadTimes(), "reach-");  // the service's threads, started with it
   service.Stop();
   r.runs_ahead = service.counters().timer_runs_ahead.load();
   r.runs_redone = service.counters().timer_runs_redone.load();
@@ -491,6 +495,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(engine_round.max_wal_bytes) / 1e6,
                 static_cast<unsigned long long>(engine_round.runs_ahead),
                 static_cast<unsigned long long>(engine_round.runs_redone));
+    std::printf("         engine threads, ms on a CPU / ms waiting for one: %s\n", engine_round.threads.c_str());
     std::fflush(stdout);
     raw.push_back(raw_round.timers_per_second);
     eng.push_back(engine_round.timers_per_second);
