@@ -252,6 +252,14 @@ int Serve(const ServeArgs& args) {
     steps.WithLabels({kind, failed ? "failed" : "ok"}).Inc();
   });
   engine::EngineService service(*store, engine, clock);
+  service.set_on_round_failed([](const char* what, const Status& s) {
+    if (s.ok()) {
+      spdlog::info("timer thread recovered work={}", what);
+    } else {
+      spdlog::error("timer thread round failed work={} code={} reason=\"{}\" retry_in=1s", what,
+                    StatusCodeName(s.code()), s.message());
+    }
+  });
   service.set_on_unrunnable([](int64_t id, const std::string& reason) {
     spdlog::error("execution failed unrunnable execution={} reason=\"{}\"", id, reason);
   });

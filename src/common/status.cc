@@ -17,6 +17,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kCorruption: return "Corruption";
     case StatusCode::kInternal: return "Internal";
     case StatusCode::kAborted: return "Aborted";
+    case StatusCode::kDataLoss: return "DataLoss";
   }
   return "Unknown";
 }

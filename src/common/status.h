@@ -17,9 +17,10 @@ enum class StatusCode {
   kFailedPrecondition,
   kUnavailable,       // transient: try again later
   kIoError,           // disk or network failed
-  kCorruption,        // stored data does not parse
+  kCorruption,        // a stored value does not parse (one row; the file is sound)
   kInternal,          // a bug
   kAborted,           // what was read changed before the write: read again and redo
+  kDataLoss,          // the database file is damaged (SQLite: corrupt, not a database)
 };
 
 std::string_view StatusCodeName(StatusCode code);

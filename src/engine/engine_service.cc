@@ -1,6 +1,7 @@
 #include "engine/engine_service.h"
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <limits>
 #include <memory>
@@ -85,9 +86,11 @@ void EngineService::CountApplied(const PreparedTimers& batch, int fired) {
   counters_.timer_runs_redone += batch.stale();
 }
 
-// A job's error that comes from the run, not from the store: the same run fails again.
+// A job's error that comes from the run, not from the store: the same run fails again. A
+// damaged database file (kDataLoss) is the store's: the executions it holds are not ended for it.
 bool EngineService::IsRunFailure(const Status& s) {
-  return s.code() != StatusCode::kIoError && s.code() != StatusCode::kUnavailable;
+  return s.code() != StatusCode::kIoError && s.code() != StatusCode::kUnavailable &&
+         s.code() != StatusCode::kDataLoss;
 }
 
 bool EngineService::stopping() {
@@ -277,6 +280,23 @@ Status EngineService::IsolateFailedBatch(PreparedTimers& batch, int& fired) {
   return Status::Ok();
 }
 
+void EngineService::ReportRound(const char* what, const Status& s) {
+  if (!on_round_failed_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (s.ok()) {
+    // Recovered: the work whose failure was reported last succeeded.
+    if (reported_failure_.compare(0, std::strlen(what) + 1, std::string(what) + ":") != 0) return;
+    reported_failure_.clear();
+    on_round_failed_(what, s);
+    return;
+  }
+  std::string key = std::string(what) + ": " + s.ToString();
+  if (key == reported_failure_ && now - reported_at_ < std::chrono::minutes(1)) return;
+  reported_failure_ = std::move(key);
+  reported_at_ = now;
+  on_round_failed_(what, s);
+}
+
 void EngineService::TimerLoop() {
   NameThisThread("reach-timer");
   auto reader = store_.NewReader();
@@ -299,6 +319,7 @@ void EngineService::TimerLoop() {
       bool more = false;
       Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.ContinueFanouts(txn, started, more); });
       if (s.ok()) counters_.executions_started += static_cast<uint64_t>(started);
+      ReportRound("fanouts", s);
       if (s.ok() && more) continue;
     }
     bool failing = false;
@@ -306,12 +327,15 @@ void EngineService::TimerLoop() {
       int started = 0;
       Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.RunDueSchedules(txn, started); });
       if (s.ok()) counters_.executions_started += static_cast<uint64_t>(started);
+      ReportRound("schedules", s);
       failing = !s.ok();
     }
     if (next && *next <= now && !failing) {
       counters_.timer_lag_ms = now - *next;
       int fired = 0;
-      if (FireAllDue(fired).ok()) continue;  // more may have come due meanwhile
+      const Status s = FireAllDue(fired);
+      ReportRound("timers", s);
+      if (s.ok()) continue;  // more may have come due meanwhile
       counters_.timer_rounds_failed++;
       failing = true;
     }

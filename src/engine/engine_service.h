@@ -5,11 +5,13 @@
 // never by scanning executions) and fires due timers in batches.
 
 #include <atomic>
+#include <chrono>
 #include <limits>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -81,6 +83,13 @@ class EngineService {
   void set_on_unrunnable(std::function<void(int64_t execution_id, const std::string& reason)> f) {
     on_unrunnable_ = std::move(f);
   }
+  // Called (on the timer thread) when a round of the timer thread's work fails (`what`:
+  // "timers", "schedules" or "fanouts"; the round is retried after the longest sleep), at most
+  // once a minute for the same error and at once for a new one, and with an ok status when a
+  // round succeeds again after failures. Optional; set before Start().
+  void set_on_round_failed(std::function<void(const char* what, const Status& error)> f) {
+    on_round_failed_ = std::move(f);
+  }
 
  private:
   void TimerLoop();
@@ -106,6 +115,11 @@ class EngineService {
   std::thread timer_thread_;
   std::unique_ptr<storage::StoreReader> ahead_reader_;  // FireAllDue's (one caller at a time)
   std::function<void(int64_t, const std::string&)> on_unrunnable_;
+  std::function<void(const char*, const Status&)> on_round_failed_;
+  // Timer thread only: the last failure reported to on_round_failed_, and when.
+  std::string reported_failure_;
+  std::chrono::steady_clock::time_point reported_at_{};
+  void ReportRound(const char* what, const Status& s);
 };
 
 }  // namespace reach::engine

@@ -81,7 +81,8 @@ StatusCode SqliteStatusCode(int rc) {
       return StatusCode::kUnavailable;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return StatusCode::kCorruption;
+      // The file, not one value: kCorruption is a stored value that does not parse.
+      return StatusCode::kDataLoss;
     case SQLITE_FULL:
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:

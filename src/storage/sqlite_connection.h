@@ -113,8 +113,8 @@ class SqliteConnection {
   int64_t prepare_count_ = 0;
 };
 
-// Maps a SQLite result code to a StatusCode: BUSY/LOCKED -> kUnavailable, CORRUPT/NOTADB ->
-// kCorruption, FULL/IOERR/CANTOPEN/READONLY/PERM -> kIoError, a UNIQUE or PRIMARY KEY
+// Maps a SQLite result code to a StatusCode: BUSY/LOCKED/NOMEM -> kUnavailable, CORRUPT/NOTADB
+// -> kDataLoss, FULL/IOERR/CANTOPEN/READONLY/PERM -> kIoError, a UNIQUE or PRIMARY KEY
 // violation -> kAlreadyExists, other constraints -> kInvalidArgument, anything else -> kInternal.
 // `rc` may be an extended result code.
 StatusCode SqliteStatusCode(int rc);

@@ -539,7 +539,7 @@ void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
     if (!status.ok()) {
       // A commit-hook veto reports SQLITE_CONSTRAINT; to the caller any failed commit is an I/O
       // failure of the store, whatever SQLite's code.
-      StatusCode code = status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kCorruption
+      StatusCode code = status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kDataLoss
                             ? status.code()
                             : StatusCode::kIoError;
       return AbortBatch(batch, Status(code, "commit failed: " + status.message()));
@@ -574,6 +574,12 @@ SqliteStore::JobsOutcome SqliteStore::RunJobs(std::vector<PendingJob>& batch, st
       // SQLITE_IOERR, SQLITE_NOMEM): the batch's earlier jobs are lost too.
       AbortBatch(batch, Status(result.ok() ? StatusCode::kIoError : result.code(),
                                "transaction rolled back by SQLite during a job: " + result.message()));
+      return JobsOutcome::kAborted;
+    }
+    if (result.code() == StatusCode::kDataLoss) {
+      // SQLite found the file damaged: nothing more is written to it (the batch is rolled back
+      // and the store refuses later writes) until an operator restores it from a backup.
+      AbortBatch(batch, result);
       return JobsOutcome::kAborted;
     }
     txn.EndJob(result.ok());

@@ -6,6 +6,7 @@
 #include <future>
 #include <stdexcept>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "engine/engine_harness.h"
@@ -348,6 +349,12 @@ TEST(TimerFire, ARoundThatFailsIsTriedAgainAfterTheLongestSleepNotAtOnce) {
   h.Deploy(kFlow);
   h.Start("plain");
   EngineService service(h.store(), h.engine(), h.clock(), /*max_sleep_ms=*/200);
+  std::mutex mu;
+  std::vector<std::pair<std::string, Status>> reports;
+  service.set_on_round_failed([&](const char* what, const Status& s) {
+    std::lock_guard<std::mutex> lock(mu);
+    reports.emplace_back(what, s);
+  });
   ASSERT_TRUE(service.Start().ok());
   // A failed fsync: the store refuses every later write (until restarted).
   storage::InjectSyncFailuresForTesting(h.store(), 1);
@@ -360,6 +367,10 @@ TEST(TimerFire, ARoundThatFailsIsTriedAgainAfterTheLongestSleepNotAtOnce) {
   EXPECT_GE(service.counters().timer_rounds_failed.load(), 2u);
   EXPECT_LE(service.counters().timer_rounds_failed.load(), 6u);
   EXPECT_EQ(service.counters().timers_fired.load(), 0u);
+  // Reported (the daemon logs it) once: the same error again within a minute is not.
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].first, "timers");
+  EXPECT_EQ(reports[0].second.code(), StatusCode::kIoError) << reports[0].second.ToString();
 }
 
 TEST(TimerFire, AnExecutionWhoseRunFailsEveryTimeIsFailedAndTheRestOfItsBatchFires) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -419,7 +420,7 @@ TEST(SqliteStoreTest, Migration_RefusesAnotherApplicationsDatabase) {
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "delete");  // left as it was
 }
 
-TEST(SqliteStoreTest, Open_ReportsAFileThatIsNotADatabaseAsCorruption) {
+TEST(SqliteStoreTest, Open_ReportsAFileThatIsNotADatabaseAsDataLoss) {
   TempDir dir;
   const std::string path = dir.File("junk.db");
   {
@@ -428,7 +429,7 @@ TEST(SqliteStoreTest, Open_ReportsAFileThatIsNotADatabaseAsCorruption) {
   }
   Result<std::unique_ptr<Store>> store = OpenSqliteStore(OptionsFor(path));
   ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().code(), StatusCode::kCorruption) << store.status().ToString();
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss) << store.status().ToString();
 }
 
 TEST(SqliteStoreTest, Migration_AppliesOnlyMissingStepsEachInItsOwnTransaction) {
@@ -544,6 +545,56 @@ TEST(SqliteStoreTest, Backup_ProducesAReadableCopyWhileTheStoreIsOpen) {
   EXPECT_TRUE(IsOk(restored->Write(PutMetaJob("restored", "v"))));
 
   EXPECT_EQ(BackupSqlite(dir.File("missing.db"), dir.File("x.db")).code(), StatusCode::kIoError);
+}
+
+TEST(SqliteStoreTest, DataLoss_ADamagedPageStopsWritesInsteadOfFailingTheJobAlone) {
+  // SQLite reporting the file corrupt (SQLITE_CORRUPT) is not one job's failure: the batch is
+  // rolled back, and the store refuses every later write with kDataLoss until it is restored.
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) {
+      for (int i = 0; i < 300; ++i) {
+        UserRecord user;
+        user.id = "u" + std::to_string(i);
+        user.traits = {{"filler", std::string(200, 'x')}};
+        if (Status s = txn.PutUser(user); !s.ok()) return s;
+      }
+      return Status::Ok();
+    })));
+    store->Close();
+  }
+  RawQuery(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  const std::string leaves = RawQuery(path, "SELECT group_concat(pageno) FROM dbstat WHERE name = 'users' AND pagetype = 'leaf'");
+  ASSERT_FALSE(leaves.empty());
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    std::stringstream pages(leaves);
+    for (std::string page; std::getline(pages, page, ',');) {
+      file.seekp(static_cast<std::streamoff>(std::stoll(page) - 1) * 4096);
+      const std::string garbage(4096, '\xff');
+      file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+  }
+
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_TRUE(IsOk(store->health()));
+  WriterGate gate(*store);
+  std::promise<Status> mate, damaged;
+  store->Submit(PutMetaJob("mate", "v"), [&](const Status& s) { mate.set_value(s); });
+  store->Submit([](StoreTxn& txn) { return txn.GetUser("u150").status(); },
+                [&](const Status& s) { damaged.set_value(s); });
+  gate.Open();
+  const Status damaged_status = damaged.get_future().get();
+  EXPECT_EQ(damaged_status.code(), StatusCode::kDataLoss) << damaged_status.ToString();
+  EXPECT_EQ(mate.get_future().get().code(), StatusCode::kDataLoss);  // its batch was rolled back
+  EXPECT_EQ(store->health().code(), StatusCode::kDataLoss);
+  bool ran = false;
+  EXPECT_EQ(store->Write([&](StoreTxn&) { ran = true; return Status::Ok(); }).code(), StatusCode::kDataLoss);
+  EXPECT_FALSE(ran);
+  store.reset();
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM meta WHERE key = 'mate'"), "0");
 }
 
 }  // namespace
