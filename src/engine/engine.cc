@@ -126,7 +126,9 @@ class Engine::AheadTxn final : public StoreTxn {
   Result<int64_t> ReserveExecutionId() override { return Refuse("reserving an execution id"); }
   Status InsertExecution(ExecutionRecord&) override { return Refuse("inserting an execution"); }
   Result<std::optional<ExecutionRecord>> GetExecution(int64_t) override { return Refuse("reading an execution"); }
-  Status FailExecution(int64_t, const std::string&, int64_t) override { return Refuse("failing an execution"); }
+  Result<bool> EndUnreadable(int64_t, ExecutionStatus, const std::string&, int64_t) override {
+    return Refuse("ending an execution");
+  }
   Result<EntryState> GetEntryState(const std::string&, const std::string&, const std::string&) override {
     return Refuse("reading entry state");
   }
@@ -574,6 +576,7 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
   std::map<int64_t, std::vector<int64_t>> by_execution;
   for (const auto& w : *waits) by_execution[w.execution_id].push_back(w.wait_id);
   for (const auto& [exec_id, wait_ids] : by_execution) {
+    outcome.failed_execution = exec_id;  // until it has been read and resumed
     auto exec = txn.GetExecution(exec_id);
     if (!exec.ok()) return exec.status();
     if (!*exec || storage::IsFinished((*exec)->status)) continue;
@@ -593,6 +596,7 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
     // Counted as resumed only when it moved (a wait whose `match` refused the event did not).
     if (e.trace.size() != trace_before || e.status != status_before) outcome.resumed.push_back(exec_id);
   }
+  outcome.failed_execution = 0;
 
   auto graph = current();
   for (size_t c = 0; graph && c < graph->chains().size(); ++c) {
@@ -761,6 +765,14 @@ Status Engine::ApplyPreparedTimers(StoreTxn& txn, PreparedTimers& batch, int& fi
 Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {
   cancelled = false;
   auto exec = txn.GetExecution(execution_id);
+  if (!exec.ok() && exec.status().code() == StatusCode::kCorruption) {
+    // The row does not read (a JSON column that does not parse): cancelled as it is, so that an
+    // operator can stop an execution the engine cannot run.
+    auto ended = txn.EndUnreadable(execution_id, ExecutionStatus::kCancelled, "", clock_.NowMillis());
+    if (!ended.ok()) return ended.status();
+    cancelled = *ended;
+    return Status::Ok();
+  }
   if (!exec.ok()) return exec.status();
   if (!*exec) return Status::NotFound("no execution " + std::to_string(execution_id));
   ExecutionRecord& e = **exec;
@@ -788,13 +800,20 @@ Status Engine::FailUnrunnable(StoreTxn& txn, const storage::WakeupRecord& wakeup
   auto taken = txn.TakeWakeup(wakeup);
   if (!taken.ok()) return taken.status();
   if (!*taken) return Status::Ok();
-  auto exec = txn.GetExecution(wakeup.execution_id);
-  if (!exec.ok()) {
+  return FailExecution(txn, wakeup.execution_id, reason, ended);
+}
+
+Status Engine::FailExecution(StoreTxn& txn, int64_t id, const std::string& reason, bool& ended) {
+  ended = false;
+  auto exec = txn.GetExecution(id);
+  if (!exec.ok() && exec.status().code() == StatusCode::kCorruption) {
     // The row does not read (a JSON column that does not parse): failed as it is.
-    if (Status s = txn.FailExecution(wakeup.execution_id, reason, clock_.NowMillis()); !s.ok()) return s;
-    ended = true;
+    auto failed = txn.EndUnreadable(id, ExecutionStatus::kFailed, reason, clock_.NowMillis());
+    if (!failed.ok()) return failed.status();
+    ended = *failed;
     return Status::Ok();
   }
+  if (!exec.ok()) return exec.status();
   if (!*exec || storage::IsFinished((*exec)->status)) return Status::Ok();
   if (Status s = End(txn, **exec, ExecutionStatus::kFailed, reason); !s.ok()) return s;
   ended = true;

@@ -97,6 +97,11 @@ struct EventOutcome {
   std::vector<int64_t> started;   // executions enrolled
   std::vector<int64_t> resumed;   // executions resumed
   int64_t earliest_due_ms = 0;    // the earliest timer the event's runs registered (0: none)
+  // When HandleEvent fails while reading or resuming a waiting execution (its stored JSON does
+  // not parse, its run throws): that execution's id; 0 otherwise. EngineService then ends it as
+  // failed and handles the event again, so that one broken execution does not refuse the
+  // user's events.
+  int64_t failed_execution = 0;
 };
 
 class Engine {
@@ -139,15 +144,21 @@ class Engine {
   // not recorded, the execution is read again and run there. Same outcome as FireDueTimers.
   Status PrepareDueTimers(storage::StoreReader& reader, const storage::WakeupCursor* after, PreparedTimers& batch);
   Status ApplyPreparedTimers(storage::StoreTxn& txn, PreparedTimers& batch, int& fired);
-  // Cancels a running or waiting execution (its waits and timers go with it).
+  // Cancels a running or waiting execution (its waits and timers go with it). One whose row does
+  // not read (a stored JSON column that does not parse) is cancelled as it is
+  // (StoreTxn::EndUnreadable; its node counters' waiting counts stay).
   Status Cancel(storage::StoreTxn& txn, int64_t execution_id, bool& cancelled);
   // Ends as failed, with `reason`, an execution whose run after `wakeup` fails on every try (a
   // stored state or event that does not parse, a bug): takes the wakeup and the execution's
   // others, so that the timers read in the same batch fire. Nothing when the wakeup is gone
   // (something took it since the run failed: then the execution moved on). A row that does not
-  // read is failed as it is (StoreTxn::FailExecution). Sets `ended`.
+  // read is failed as it is (StoreTxn::EndUnreadable). Sets `ended`.
   Status FailUnrunnable(storage::StoreTxn& txn, const storage::WakeupRecord& wakeup, const std::string& reason,
                         bool& ended);
+  // Ends execution `id` as failed with `reason` (its wakeups go with it), read or not: a row
+  // that does not read is failed as it is (StoreTxn::EndUnreadable). `ended`: whether it was
+  // still running or waiting.
+  Status FailExecution(storage::StoreTxn& txn, int64_t id, const std::string& reason, bool& ended);
   // Finds the user an event or profile update is about: `user_id` when given; else the user
   // holding one of `identities` (kind -> value, e.g. {"openid": "o6_b..."}); else a new user
   // whose id is the first identity as "kind:value". Identities the user lacks are added (unless

@@ -42,30 +42,71 @@ void EngineService::Wake() {
   cv_.notify_all();
 }
 
+// An event's job, with what it needs to run again: the event's job fails when a waiting
+// execution it resumes cannot be read or run (EventOutcome::failed_execution); that execution
+// is then ended as failed, in a new job that handles the event again (the failed job wrote
+// nothing: the store rolled it back), so that one broken execution does not refuse every event
+// of its user and type. At most kMaxFailedPerEvent such executions per event.
+struct EngineService::PendingEvent {
+  static constexpr size_t kMaxFailedPerEvent = 16;
+  storage::EventRecord event;
+  boost::json::object identities;
+  EventDone done;
+  EventOutcome outcome;
+  std::vector<std::pair<int64_t, std::string>> to_fail;  // (execution, why) to end first
+  std::vector<std::pair<int64_t, std::string>> failed;   // those of them this job ended
+};
+
 void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object identities, EventDone done) {
-  // The job and its outcome live until `done` has run.
-  auto state = std::make_shared<std::pair<storage::EventRecord, EventOutcome>>(std::move(event), EventOutcome{});
+  auto pending = std::make_shared<PendingEvent>();
+  pending->event = std::move(event);
+  pending->identities = std::move(identities);
+  pending->done = std::move(done);
+  SubmitEventJob(std::move(pending));
+}
+
+void EngineService::SubmitEventJob(std::shared_ptr<PendingEvent> pending) {
   store_.Submit(
-      [this, state, identities = std::move(identities)](storage::StoreTxn& txn) {
-        state->second = EventOutcome{};
+      [this, pending](storage::StoreTxn& txn) {
+        pending->outcome = EventOutcome{};
+        pending->failed.clear();
+        for (const auto& [id, why] : pending->to_fail) {
+          bool ended = false;
+          if (Status s = engine_.FailExecution(txn, id, why, ended); !s.ok()) return s;
+          if (ended) pending->failed.emplace_back(id, why);
+        }
         storage::UserRecord user;  // stays without an id unless ResolveUser read or wrote it
-        if (Status s = engine_.ResolveUser(txn, identities, state->first.user_id, &user); !s.ok()) return s;
-        return engine_.HandleEvent(txn, state->first, state->second, &user);
+        if (Status s = engine_.ResolveUser(txn, pending->identities, pending->event.user_id, &user); !s.ok()) return s;
+        return engine_.HandleEvent(txn, pending->event, pending->outcome, &user);
       },
-      [this, state, done = std::move(done)](const Status& s) {
+      [this, pending](const Status& s) {
+        const int64_t broken = pending->outcome.failed_execution;
+        if (!s.ok() && broken && IsRunFailure(s) && pending->to_fail.size() < PendingEvent::kMaxFailedPerEvent &&
+            store_.health().ok()) {
+          pending->to_fail.emplace_back(broken, "cannot resume on event '" + pending->event.type + "': " + s.message());
+          SubmitEventJob(pending);
+          return;
+        }
+        if (s.ok()) {
+          for (const auto& [id, why] : pending->failed) {
+            counters_.executions_unrunnable++;
+            if (on_unrunnable_) on_unrunnable_(id, why);
+          }
+        }
+        const EventOutcome& outcome = pending->outcome;
         if (!s.ok()) {
           counters_.events_failed++;
-        } else if (state->second.duplicate) {
+        } else if (outcome.duplicate) {
           counters_.events_duplicate++;
         } else {
           counters_.events_accepted++;
-          counters_.executions_started += state->second.started.size();
-          counters_.executions_resumed += state->second.resumed.size();
+          counters_.executions_started += outcome.started.size();
+          counters_.executions_resumed += outcome.resumed.size();
           // The timer thread needs waking only for a timer due before it wakes anyway.
-          const int64_t due = state->second.earliest_due_ms;
+          const int64_t due = outcome.earliest_due_ms;
           if (due > 0 && due < planned_wake_ms_.load(std::memory_order_relaxed)) Wake();
         }
-        done(s, state->second);
+        pending->done(s, outcome);
       });
 }
 

@@ -57,7 +57,9 @@ class EngineService {
   // Queues an event; `done` runs on the writer thread once the event and everything it caused
   // are durable (or with the error that kept them from being written: then nothing was).
   // `identities` (kind -> value) resolve the user when event.user_id is empty (see
-  // Engine::ResolveUser); they are added to the user's profile either way.
+  // Engine::ResolveUser); they are added to the user's profile either way. A waiting execution
+  // the event would resume that cannot be read or run (EventOutcome::failed_execution) is ended
+  // as failed and the event handled again without it (reported to on_unrunnable).
   void SubmitEvent(storage::EventRecord event, boost::json::object identities, EventDone done);
   // Runs `job` on the writer (group-committed); `done` after the commit. For API writes that
   // are not events (users, deploys, cancels, runs).
@@ -78,8 +80,9 @@ class EngineService {
   Status FireAllDue(int& fired);
 
   const ServiceCounters& counters() const { return counters_; }
-  // Called (on the timer thread) for each execution ended as unrunnable, with why. Optional;
-  // set before Start().
+  // Called for each execution ended as unrunnable, with why: on the timer thread (its run after
+  // a timer fails on every try), or where an event's `done` runs (its resume on an event failed;
+  // the event is then handled again without it). Optional; set before Start().
   void set_on_unrunnable(std::function<void(int64_t execution_id, const std::string& reason)> f) {
     on_unrunnable_ = std::move(f);
   }
@@ -92,6 +95,8 @@ class EngineService {
   }
 
  private:
+  struct PendingEvent;
+  void SubmitEventJob(std::shared_ptr<PendingEvent> pending);
   void TimerLoop();
   bool stopping();
   static bool IsRunFailure(const Status& s);

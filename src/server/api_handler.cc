@@ -57,6 +57,9 @@ json::object ExecutionJson(const ExecutionRecord& e, bool full) {
   o["updated_at"] = Time(e.updated_ms);
   if (e.finished_ms) o["finished_at"] = Time(e.finished_ms);
   if (!e.request_id.empty()) o["request_id"] = e.request_id;
+  // Stored JSON that does not parse (the fields it names are shown empty): the row is listed
+  // and can be cancelled; the engine cannot run it.
+  if (!e.unreadable.empty()) o["unreadable"] = e.unreadable;
   if (full) {
     o["ctx"] = e.ctx;
     o["event"] = e.event;

@@ -69,6 +69,10 @@ struct ExecutionRecord {
   // update from a record that is no longer current (a lost update) is refused.
   int64_t rev = 0;
   std::optional<ExecutionStatus> stored_status;  // nullopt: not read from the store
+  // Set only by the readers that show executions (StoreReader::GetExecution, ListExecutions):
+  // the JSON columns whose stored text does not parse, with why ("event: stored JSON does not
+  // parse: ..."); those fields are left empty. Such a record must never be written back.
+  std::string unreadable;
 };
 
 // What a suspended execution waits for at one of its wait ids: an event of `event_type` for

@@ -45,7 +45,7 @@ Result<boost::json::array> ParseJsonArray(std::string_view text, std::string_vie
 }
 
 Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first, bool parse_event,
-                                         const boost::json::storage_ptr& storage) {
+                                         const boost::json::storage_ptr& storage, bool keep_unreadable) {
   ExecutionRecord e;
   const int c = first;
   e.id = stmt.ColumnInt(c + 0);
@@ -61,10 +61,20 @@ Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first, bool 
   if (!status) return fail(Status::Corruption("status: unknown status '" + stmt.ColumnText(c + 7) + "'"));
   e.status = *status;
   e.stored_status = *status;
+  // A column that does not parse fails the row, or (keep_unreadable) is noted and left empty.
+  auto unreadable = [&](const Status& parsed) {
+    if (parsed.ok()) return false;
+    if (!keep_unreadable) return true;
+    if (!e.unreadable.empty()) e.unreadable += "; ";
+    e.unreadable += parsed.message();
+    return false;
+  };
   Result<boost::json::object> state = ParseJsonObject(stmt.ColumnView(c + 8), "state", storage);
-  if (!state.ok()) return fail(state.status());
+  if (unreadable(state.status())) return fail(state.status());
+  if (!state.ok()) state = boost::json::object(storage);
   Result<boost::json::object> ctx = ParseJsonObject(stmt.ColumnView(c + 9), "ctx", storage);
-  if (!ctx.ok()) return fail(ctx.status());
+  if (unreadable(ctx.status())) return fail(ctx.status());
+  if (!ctx.ok()) ctx = boost::json::object(storage);
   // A container's storage is fixed when it is constructed (assigning across storages copies):
   // the record's are constructed from the parsed ones, keeping theirs.
   std::destroy_at(&e.state);
@@ -73,8 +83,8 @@ Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first, bool 
   std::construct_at(&e.ctx, std::move(*ctx));
   if (parse_event) {
     Result<boost::json::value> event = ParseJsonValue(stmt.ColumnView(c + 10), "event");
-    if (!event.ok()) return fail(event.status());
-    e.event = std::move(*event);
+    if (unreadable(event.status())) return fail(event.status());
+    if (event.ok()) e.event = std::move(*event);
   } else {
     e.event_text = stmt.ColumnText(c + 10);
   }
@@ -119,14 +129,14 @@ Result<std::optional<UserRecord>> QueryUser(SqliteConnection& connection, const 
   return std::optional<UserRecord>(std::move(user));
 }
 
-Result<std::optional<ExecutionRecord>> QueryExecution(SqliteConnection& connection, int64_t id) {
+Result<std::optional<ExecutionRecord>> QueryExecution(SqliteConnection& connection, int64_t id, bool keep_unreadable) {
   Result<Statement> stmt = connection.Prepare("SELECT " REACH_EXECUTION_COLUMNS " FROM executions WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, id);
   Result<bool> row = stmt->Step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<ExecutionRecord>();
-  Result<ExecutionRecord> execution = ReadExecutionRow(*stmt);
+  Result<ExecutionRecord> execution = ReadExecutionRow(*stmt, 0, true, {}, keep_unreadable);
   if (!execution.ok()) return execution.status();
   return std::optional<ExecutionRecord>(std::move(*execution));
 }

@@ -41,12 +41,16 @@ Result<boost::json::array> ParseJsonArray(std::string_view text, std::string_vie
 #define REACH_EXECUTION_COLUMNS REACH_EXECUTION_COLUMNS_OF("")
 // Reads the current row of a statement selecting REACH_EXECUTION_COLUMNS, starting at column
 // `first`. With `parse_event` false the event is left as text (ExecutionRecord::event_text).
-// `storage`: where its state and ctx allocate (a batch's arena; default: the heap).
+// `storage`: where its state and ctx allocate (a batch's arena; default: the heap). A JSON column
+// that does not parse fails the row (kCorruption naming row and column), or with
+// `keep_unreadable` (for readers that show executions) is left empty and named in
+// ExecutionRecord::unreadable.
 Result<ExecutionRecord> ReadExecutionRow(const Statement& stmt, int first = 0, bool parse_event = true,
-                                         const boost::json::storage_ptr& storage = {});
+                                         const boost::json::storage_ptr& storage = {}, bool keep_unreadable = false);
 
 Result<std::optional<UserRecord>> QueryUser(SqliteConnection& connection, const std::string& id);
-Result<std::optional<ExecutionRecord>> QueryExecution(SqliteConnection& connection, int64_t id);
+Result<std::optional<ExecutionRecord>> QueryExecution(SqliteConnection& connection, int64_t id,
+                                                      bool keep_unreadable = false);
 Result<std::vector<FlowRecord>> QueryFlows(SqliteConnection& connection);  // by name
 Result<std::optional<FlowSetRecord>> QueryFlowSet(SqliteConnection& connection, const std::string& version);
 Result<std::optional<std::string>> QueryMeta(SqliteConnection& connection, const std::string& key);

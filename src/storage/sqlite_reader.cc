@@ -46,7 +46,9 @@ Status AppendExecutions(Statement& stmt, int64_t after_id, int limit, std::vecto
     Result<bool> row = stmt.Step();
     if (!row.ok()) return row.status();
     if (!*row) return Status::Ok();
-    Result<ExecutionRecord> execution = ReadExecutionRow(stmt);
+    // A row whose JSON does not parse is listed with what reads (ExecutionRecord::unreadable),
+    // not made a reason to fail the page.
+    Result<ExecutionRecord> execution = ReadExecutionRow(stmt, 0, true, {}, /*keep_unreadable=*/true);
     if (!execution.ok()) return execution.status();
     out.push_back(std::move(*execution));
   }
@@ -88,7 +90,7 @@ Result<SqliteConnection*> SqliteReader::Connection() {
 Result<std::optional<ExecutionRecord>> SqliteReader::GetExecution(int64_t id) {
   Result<SqliteConnection*> connection = Connection();
   if (!connection.ok()) return connection.status();
-  return QueryExecution(**connection, id);
+  return QueryExecution(**connection, id, /*keep_unreadable=*/true);
 }
 
 Result<std::vector<DueWakeup>> SqliteReader::DueWakeups(int64_t now_ms, int limit, const WakeupCursor* after) {

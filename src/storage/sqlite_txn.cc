@@ -327,7 +327,8 @@ Status SqliteTxn::UpdateExecution(ExecutionRecord& e) {
 
 Result<std::optional<ExecutionRecord>> SqliteTxn::GetExecution(int64_t id) { return QueryExecution(connection_, id); }
 
-Status SqliteTxn::FailExecution(int64_t id, const std::string& error, int64_t now_ms) {
+Result<bool> SqliteTxn::EndUnreadable(int64_t id, ExecutionStatus status, const std::string& error, int64_t now_ms) {
+  if (!IsFinished(status)) return Status::Invalid("EndUnreadable: not a final status");
   std::optional<ExecutionStatus> was;
   {
     Result<Statement> stmt = connection_.Prepare("SELECT status FROM executions WHERE id = ?1");
@@ -335,19 +336,20 @@ Status SqliteTxn::FailExecution(int64_t id, const std::string& error, int64_t no
     stmt->Bind(1, id);
     Result<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
-    if (!*row) return Status::Ok();
+    if (!*row) return false;
     was = ParseExecutionStatus(stmt->ColumnView(0));
   }
   if (!was) return Status::Corruption("execution " + std::to_string(id) + ": unknown status");
-  if (IsFinished(*was)) return Status::Ok();
-  Status status = RunSql(
-      "UPDATE executions SET status = 'failed', error = ?2, updated_ms = ?3, finished_ms = ?3, rev = rev + 1 "
-      "WHERE id = ?1",
-      id, std::string_view(error), now_ms);
-  if (!status.ok()) return status;
+  if (IsFinished(*was)) return false;
+  Status updated = RunSql(
+      "UPDATE executions SET status = ?2, error = iif(?3 = '', error, ?3), updated_ms = ?4, finished_ms = ?4, "
+      "rev = rev + 1 WHERE id = ?1",
+      id, ExecutionStatusName(status), std::string_view(error), now_ms);
+  if (!updated.ok()) return updated;
   job_.gauges[static_cast<size_t>(*was)] -= 1;
-  job_.gauges[static_cast<size_t>(ExecutionStatus::kFailed)] += 1;
-  return DeleteWakeupsOf(id);
+  job_.gauges[static_cast<size_t>(status)] += 1;
+  if (Status s = DeleteWakeupsOf(id); !s.ok()) return s;
+  return true;
 }
 
 Result<StoreTxn::EntryState> SqliteTxn::GetEntryState(const std::string& chain, const std::string& user_id,

@@ -81,7 +81,7 @@ class SqliteTxn final : public StoreTxn {
   Status InsertExecution(ExecutionRecord& execution) override;
   // kNotFound when no such execution.
   Status UpdateExecution(ExecutionRecord& execution) override;
-  Status FailExecution(int64_t id, const std::string& error, int64_t now_ms) override;
+  Result<bool> EndUnreadable(int64_t id, ExecutionStatus status, const std::string& error, int64_t now_ms) override;
   Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) override;
   Result<EntryState> GetEntryState(const std::string& chain, const std::string& user_id,
                                    const std::string& entry_key) override;

@@ -3,6 +3,7 @@
 // due (FireAllDue's jobs: engine_service_test.cc).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <stdexcept>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "engine/engine_service.h"
 #include "nodes/builtin_kinds.h"
 #include "storage/sqlite_store.h"
+#include "storage/store_test_util.h"
 
 namespace reach::engine {
 namespace {
@@ -274,6 +276,75 @@ TEST(TimerFireAhead, ATimerCancelledAfterItWasReadDoesNotFire) {
   EXPECT_EQ(Apply(h, batch), 0);
   EXPECT_EQ(h.Status_(id), ExecutionStatus::kCancelled);
   EXPECT_EQ(h.Trace(id), "");
+}
+
+TEST(TimerFire, AnExecutionWhoseRowDoesNotReadCanBeCancelledAndItsTimerNeverFires) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  const int64_t id = h.Start("poison", "u0");
+  BreakStoredEvent(h, id);  // the engine cannot read the row any more
+  bool cancelled = false;
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().Cancel(t, id, cancelled); }).ok());
+  EXPECT_TRUE(cancelled);
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kCancelled);
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().Cancel(t, id, cancelled); }).ok());
+  EXPECT_FALSE(cancelled);  // already finished
+  h.clock().Advance(2 * 3600 * 1000);
+  EngineService service(h.store(), h.engine(), h.clock());
+  int fired = 0;
+  ASSERT_TRUE(service.FireAllDue(fired).ok());
+  EXPECT_EQ(fired, 0);
+  EXPECT_EQ(service.counters().executions_unrunnable.load(), 0u);
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kCancelled);
+}
+
+TEST(EventResume, AWaitingExecutionThatCannotBeReadIsFailedAndTheEventStillResumesTheOthers) {
+  constexpr char kWaits[] = R"yaml(flow:
+  nodes:
+    - {id: wr, type: wait_event, event: reply, timeout: 1d}
+    - {id: b, type: noop}
+  chain:
+    - name: waits
+      entry: { reentry: always }
+      value: "THEN(wr, b)"
+)yaml";
+  EngineHarness h;
+  h.Deploy(kWaits);
+  const int64_t good = h.Start("waits", "u1");
+  const int64_t broken = h.Start("waits", "u1");
+  const int64_t also_broken = h.Start("waits", "u1");
+  BreakStoredEvent(h, broken);  // the row no longer reads
+  BreakStoredEvent(h, also_broken);
+  EngineService service(h.store(), h.engine(), h.clock());
+  std::vector<int64_t> reported;
+  service.set_on_unrunnable([&](int64_t id, const std::string&) { reported.push_back(id); });
+  std::promise<std::pair<Status, EventOutcome>> answered;
+  service.SubmitEvent(storage::testing::MakeEvent("u1", "reply", h.clock().NowMillis(), "m-reply"), {},
+                      [&](const Status& s, const EventOutcome& o) { answered.set_value({s, o}); });
+  auto [status, outcome] = answered.get_future().get();
+  // Accepted, not refused for the two it could not resume: they were ended as failed.
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(outcome.resumed, std::vector<int64_t>{good});
+  EXPECT_EQ(h.Status_(good), ExecutionStatus::kCompleted);
+  EXPECT_EQ(h.Trace(good), "wr==>b");
+  for (int64_t id : {broken, also_broken}) {
+    EXPECT_EQ(h.Status_(id), ExecutionStatus::kFailed);
+    EXPECT_NE(h.Get(id).error.find("cannot resume on event 'reply'"), std::string::npos) << h.Get(id).error;
+  }
+  EXPECT_EQ(service.counters().executions_unrunnable.load(), 2u);
+  EXPECT_EQ(service.counters().events_accepted.load(), 1u);
+  EXPECT_EQ(service.counters().events_failed.load(), 0u);
+  std::sort(reported.begin(), reported.end());
+  EXPECT_EQ(reported, (std::vector<int64_t>{broken, also_broken}));
+  // The event is stored once.
+  int64_t stored = -1;
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) {
+                 auto n = t.CountEvents("u1", "reply", 0);
+                 if (!n.ok()) return n.status();
+                 stored = *n;
+                 return Status::Ok();
+               }).ok());
+  EXPECT_EQ(stored, 1);
 }
 
 TEST(TimerFireAhead, AnApplyRolledBackAndRunAgainWritesAsIfItRanOnce) {

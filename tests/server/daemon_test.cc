@@ -13,6 +13,7 @@
 // waits up to a day for `go`; `ping` starts a one-step chain. Waits are bounded polls.
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <ctime>
@@ -244,6 +245,44 @@ TEST_F(DaemonTest, DuplicateMessageId_Answers200AndStartsNothing) {
   EXPECT_EQ(MetricValue(m, R"(reach_events_total{result="accepted"})"), 1);
   EXPECT_EQ(MetricValue(m, R"(reach_events_total{result="duplicate"})"), 1);
   EXPECT_EQ(MetricValue(m, "reach_executions_started_total"), 1);
+}
+
+TEST_F(DaemonTest, UnreadableExecution_IsListedWithWhatReadsAndCanBeCancelled) {
+  auto daemon = Start();
+  ASSERT_TRUE(daemon);
+  const uint16_t port = daemon->port();
+  const std::string other = StartedId(PostEvent(port, EventJson("signup", "u3", "m-ok")));
+  const std::string id = StartedId(PostEvent(port, EventJson("signup", "u3", "m-broken")));
+  ASSERT_FALSE(id.empty());
+  ASSERT_FALSE(other.empty());
+  // Its stored event stops parsing (a hand edit, a bug in an older version): from a second
+  // connection, as an operator's sqlite3 shell would.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  const std::string sql = "UPDATE executions SET event = '{\"broken' WHERE id = " + id;
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  // Listed with the others (not a 500 for the page), saying what does not read.
+  json::array listed = Executions(port, "u3");
+  ASSERT_EQ(listed.size(), 2u);
+  for (const json::value& e : listed) {
+    const bool broken = Str(e.at("id")) == id;
+    EXPECT_EQ(e.as_object().contains("unreadable"), broken) << json::serialize(e);
+  }
+  json::object shown = Execution(port, id);
+  ASSERT_FALSE(shown.empty());
+  EXPECT_EQ(shown["status"], "waiting");
+  EXPECT_NE(Str(shown["unreadable"]).find("event: stored JSON does not parse"), std::string::npos)
+      << json::serialize(shown);
+  EXPECT_TRUE(shown["event"].is_null());
+
+  HttpReply cancel = Http(port, "POST", "/v1/executions/" + id + ":cancel");
+  ASSERT_EQ(cancel.status, 200) << cancel.body;
+  EXPECT_EQ(cancel.Json().at("cancelled"), true);
+  EXPECT_EQ(Execution(port, id)["status"], "cancelled");
+  EXPECT_EQ(Execution(port, other)["status"], "waiting");
 }
 
 TEST_F(DaemonTest, MalformedEvents_Answer400NamingTheFieldAndChangeNothing) {

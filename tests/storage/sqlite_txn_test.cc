@@ -348,7 +348,7 @@ TEST_F(SqliteTxnTest, DueWakeups_ReturnsDueWakeupsEarliestFirstUpToLimit) {
   });
 }
 
-TEST_F(SqliteTxnTest, FailExecution_EndsARowItNeedNotReadAndRemovesItsWakeups) {
+TEST_F(SqliteTxnTest, EndUnreadable_EndsARowItNeedNotReadAndRemovesItsWakeups) {
   int64_t id = 0;
   InJob([&](StoreTxn& txn) {
     ExecutionRecord e = MakeExecution("u1", "welcome", ExecutionStatus::kWaiting);
@@ -358,9 +358,17 @@ TEST_F(SqliteTxnTest, FailExecution_EndsARowItNeedNotReadAndRemovesItsWakeups) {
     ASSERT_TRUE(IsOk(txn.AddWakeup(Wait(id, 1, "u1", "reply", 1, 900))));
   });
   InJob([&](StoreTxn& txn) {
-    ASSERT_TRUE(IsOk(txn.FailExecution(id, "cannot resume: broken", 1234)));
-    ASSERT_TRUE(IsOk(txn.FailExecution(id, "again", 2000)));  // already finished: nothing
-    ASSERT_TRUE(IsOk(txn.FailExecution(id + 100, "gone", 2000)));  // no such row: nothing
+    auto ended = txn.EndUnreadable(id, ExecutionStatus::kFailed, "cannot resume: broken", 1234);
+    ASSERT_TRUE(IsOk(ended));
+    EXPECT_TRUE(*ended);
+    ended = txn.EndUnreadable(id, ExecutionStatus::kCancelled, "again", 2000);  // already finished
+    ASSERT_TRUE(IsOk(ended));
+    EXPECT_FALSE(*ended);
+    ended = txn.EndUnreadable(id + 100, ExecutionStatus::kFailed, "gone", 2000);  // no such row
+    ASSERT_TRUE(IsOk(ended));
+    EXPECT_FALSE(*ended);
+    EXPECT_EQ(txn.EndUnreadable(id, ExecutionStatus::kWaiting, "", 2000).status().code(),
+              StatusCode::kInvalidArgument);  // only to a final status
   });
   auto e = store_->NewReader()->GetExecution(id);
   ASSERT_TRUE(IsOk(e) && e->has_value());
@@ -374,6 +382,28 @@ TEST_F(SqliteTxnTest, FailExecution_EndsARowItNeedNotReadAndRemovesItsWakeups) {
   EXPECT_EQ(gauges->executions_by_status[static_cast<int>(ExecutionStatus::kFailed)], 1);
   EXPECT_EQ(gauges->timers, 0);
   EXPECT_EQ(gauges->waits, 0);
+}
+
+TEST_F(SqliteTxnTest, EndUnreadable_CancelsKeepingTheStoredError) {
+  int64_t id = 0;
+  InJob([&](StoreTxn& txn) {
+    ExecutionRecord e = MakeExecution("u1", "welcome", ExecutionStatus::kWaiting);
+    e.error = "earlier note";
+    ASSERT_TRUE(IsOk(txn.InsertExecution(e)));
+    id = e.id;
+  });
+  InJob([&](StoreTxn& txn) {
+    auto ended = txn.EndUnreadable(id, ExecutionStatus::kCancelled, "", 1500);
+    ASSERT_TRUE(IsOk(ended) && *ended);
+  });
+  auto e = store_->NewReader()->GetExecution(id);
+  ASSERT_TRUE(IsOk(e) && e->has_value());
+  EXPECT_EQ((*e)->status, ExecutionStatus::kCancelled);
+  EXPECT_EQ((*e)->error, "earlier note");
+  EXPECT_EQ((*e)->finished_ms, 1500);
+  auto gauges = store_->NewReader()->GetGauges();
+  ASSERT_TRUE(IsOk(gauges));
+  EXPECT_EQ(gauges->executions_by_status[static_cast<int>(ExecutionStatus::kCancelled)], 1);
 }
 
 TEST_F(SqliteTxnTest, DueWakeups_AReaderPagesOnFromACursorInDueOrder) {
