@@ -56,6 +56,7 @@
 #include "engine_bench_support.h"
 #include "nodes/builtin_kinds.h"
 #include "storage/sqlite_store.h"
+#include "storage/sqlite_wal_vfs.h"
 
 namespace {
 
@@ -263,6 +264,7 @@ struct FireResult {
   // Engine only: each of the store's and the service's threads, ms on a CPU / ms runnable but
   // waiting for one, over the round.
   std::string threads;
+  double wal_pages_per_timer = 0;  // WAL frames written per timer fired (commits' pages)
 };
 
 int64_t FileBytes(const std::string& path) {
@@ -327,6 +329,7 @@ FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, co
   // here) until stopped; this thread watches the count of timers durably fired.
   engine::EngineService service(*store, engine, clock);
   FireResult r;
+  const auto wal_start = storage::WalVfsCountersNow();
   const double cpu_start = ProcessCpuSeconds();
   const auto start = SteadyClock::now();
   Must(service.Start(), "start");
@@ -350,6 +353,8 @@ FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, co
   r.timers_per_second = static_cast<double>(r.fired) / SecondsSince(start);
   r.cpu_us_per_timer = (ProcessCpuSeconds() - cpu_start) * 1e6 / static_cast<double>(r.fired);
   r.threads = FormatThreadTimes(ThreadTimes(), "reach-");  // the service's threads, started with it
+  r.wal_pages_per_timer = static_cast<double>(storage::WalVfsCountersNow().bytes - wal_start.bytes) / 4120.0 /
+                          static_cast<double>(r.fired);
   service.Stop();
   r.runs_ahead = service.counters().timer_runs_ahead.load();
   r.runs_redone = service.counters().timer_runs_redone.load();
@@ -489,10 +494,10 @@ int main(int argc, char** argv) {
                 engine_round.timers_per_second, engine_round.cpu_us_per_timer,
                 engine_round.timers_per_second / raw_round.timers_per_second);
     std::printf("         engine: %llu WAL checkpoints by the checkpointer thread, %llu by the writer; "
-                "largest -wal %.1f MB; runs done ahead of the writer %llu, of them run again %llu\n",
+                "largest -wal %.1f MB; %.2f WAL pages written per timer; runs done ahead of the writer %llu, of them run again %llu\n",
                 static_cast<unsigned long long>(engine_round.checkpoints),
                 static_cast<unsigned long long>(engine_round.writer_checkpoints),
-                static_cast<double>(engine_round.max_wal_bytes) / 1e6,
+                static_cast<double>(engine_round.max_wal_bytes) / 1e6, engine_round.wal_pages_per_timer,
                 static_cast<unsigned long long>(engine_round.runs_ahead),
                 static_cast<unsigned long long>(engine_round.runs_redone));
     std::printf("         engine threads, ms on a CPU / ms waiting for one: %s\n", engine_round.threads.c_str());
