@@ -37,11 +37,15 @@ using Files = std::vector<std::pair<std::string, std::string>>;
 class SandboxSink final : public engine::SendSink {
  public:
   explicit SandboxSink(server::CounterFamily& sends) : sends_(sends) {}
-  bool Accept(storage::StoreTxn&, const storage::ExecutionRecord& e, const std::string& key,
+  bool Accept(storage::StoreTxn& txn, const storage::ExecutionRecord& e, const std::string& key,
               const engine::SendRequest& r, std::string&) override {
-    sends_.WithLabels({r.channel, "sandbox"}).Inc();
-    spdlog::info("send mode=sandbox channel={} node={} execution={} key={} request={}", r.channel, r.node, e.id, key,
-                 json::serialize(r.payload));
+    // Recorded once the step is durable (a job the store runs again records it once).
+    txn.AfterCommit([this, line = fmt::format("send mode=sandbox channel={} node={} execution={} key={} request={}",
+                                              r.channel, r.node, e.id, key, json::serialize(r.payload)),
+                     channel = r.channel] {
+      sends_.WithLabels({channel, "sandbox"}).Inc();
+      spdlog::info("{}", line);
+    });
     return true;
   }
 
@@ -256,7 +260,7 @@ int Serve(const ServeArgs& args) {
     if (s.ok()) {
       spdlog::info("timer thread recovered work={}", what);
     } else {
-      spdlog::error("timer thread round failed work={} code={} reason=\"{}\" retry_in=1s", what,
+      spdlog::error("timer thread round failed work={} code={} reason=\"{}\"", what,
                     StatusCodeName(s.code()), s.message());
     }
   });

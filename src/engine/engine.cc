@@ -113,6 +113,9 @@ class Engine::AheadTxn final : public StoreTxn {
     return Status::Ok();
   }
 
+  // Nothing commits ahead: an effect that waits for the commit is the writer's (steps are
+  // recorded instead, and reported when the apply commits).
+  void AfterCommit(std::function<void()>) override { Refuse("an effect after the commit"); }
   Result<std::optional<UserRecord>> GetUser(const std::string&) override { return Refuse("reading a user"); }
   Status PutUser(const UserRecord&) override { return Refuse("writing a user"); }
   Result<std::optional<std::string>> FindUserByIdentity(const std::string&, const std::string&) override {
@@ -259,10 +262,12 @@ class Engine::TxnHost final : public ExecutionHost {
   bool FlowPaused(const std::string& flow) const override { return engine_.IsPaused(flow); }
   Status LoadUser(UserRecord& user) override { return engine_.LoadUser(txn_, user.id, user); }
   void StepDone(const std::string& type, bool failed) override {
+    if (!engine_.step_observer_) return;
     if (ahead_) {
-      if (engine_.step_observer_) ahead_->run().steps.emplace_back(type, failed);
-    } else if (engine_.step_observer_) {
-      engine_.step_observer_(type, failed);
+      ahead_->run().steps.emplace_back(type, failed);
+    } else {
+      // Counted once the job commits: a job the store runs again counts its steps once.
+      txn_.AfterCommit([&engine = engine_, type, failed] { engine.step_observer_(type, failed); });
     }
   }
   void BumpStats(const std::string& node, int64_t entered, int64_t completed, int64_t failed) override {
@@ -637,6 +642,7 @@ Status Engine::FireDueTimers(StoreTxn& txn, int& fired) {
   if (!due.ok()) return due.status();
   std::vector<int64_t> ran;  // executions run by this batch: their rows read above are stale
   for (storage::DueWakeup& d : *due) {
+    if (!d.unreadable.ok()) return d.unreadable;  // the job fails, as the run would
     // Taking the wakeup in the same transaction as the resume makes it fire exactly once; one
     // that is gone was taken by an earlier run of this batch (a WHEN branch it abandoned).
     auto taken = txn.TakeWakeup(d.wakeup);
@@ -679,6 +685,9 @@ Status Engine::PrepareDueTimers(storage::StoreReader& reader, const storage::Wak
     PreparedTimers::Run& run = batch.runs_.emplace_back();
     run.wakeup = std::move(d.wakeup);
     batch.last_ = {run.wakeup.due_ms, run.wakeup.execution_id, run.wakeup.wait_id};
+    // A row that does not read: left to the writer, whose read fails the job (and then the
+    // execution alone, EngineService::IsolateFailedBatch).
+    if (!d.unreadable.ok()) continue;  // kOnWriter
     if (!d.execution || storage::IsFinished(d.execution->status)) {
       // Finished is final, and an execution is never re-inserted: the writer will find the same.
       run.kind = PreparedTimers::Run::Kind::kTakeOnly;
@@ -747,8 +756,10 @@ Status Engine::ApplyPreparedTimers(StoreTxn& txn, PreparedTimers& batch, int& fi
           if (Status s = txn.BumpNodeStats(exec.chain, exec.chain_version, st.node, st.d[0], st.d[1], st.d[2], st.d[3]);
               !s.ok())
             return s;
-        if (step_observer_)
-          for (const auto& [kind, failed] : run.steps) step_observer_(kind, failed);
+        if (step_observer_ && !run.steps.empty())
+          txn.AfterCommit([this, &steps = run.steps] {
+            for (const auto& [kind, failed] : steps) step_observer_(kind, failed);
+          });
         ++batch.written_;
         continue;
       }

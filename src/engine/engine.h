@@ -36,7 +36,9 @@ class SendSink {
   // Called inside the transaction that runs the node. `key` is deterministic (execution,
   // node use, occurrence): a replay after a crash produces the same key. `execution` is the
   // running execution: its id, flow, chain and user are set; its ctx and event are held by the
-  // executor while it runs (empty here) — what a send needs is in `request`.
+  // executor while it runs (empty here) — what a send needs is in `request`. The job may run
+  // again (its first run undone): what a sink does outside the store (a log line, a counter, a
+  // delivery) belongs in txn.AfterCommit, which runs once, after the job is durable.
   virtual bool Accept(storage::StoreTxn& txn, const storage::ExecutionRecord& execution, const std::string& key,
                       const SendRequest& request, std::string& error) = 0;
 };

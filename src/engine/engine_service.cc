@@ -42,19 +42,19 @@ void EngineService::Wake() {
   cv_.notify_all();
 }
 
-// An event's job, with what it needs to run again: the event's job fails when a waiting
-// execution it resumes cannot be read or run (EventOutcome::failed_execution); that execution
-// is then ended as failed, in a new job that handles the event again (the failed job wrote
-// nothing: the store rolled it back), so that one broken execution does not refuse every event
-// of its user and type. At most kMaxFailedPerEvent such executions per event.
+// An event's job, with what it needs to run again. The job fails when a waiting execution it
+// resumes cannot be read or run (EventOutcome::failed_execution): that execution is then ended
+// as failed in a job of its own (durable progress: the event's failed job wrote nothing, the
+// store rolled it back), and the event is handled again, so that one broken execution does not
+// refuse every event of its user and type. Each retry ends one execution for good; the bound is
+// a guard against a loop, not a limit a real user reaches (their waits for one type are few).
 struct EngineService::PendingEvent {
-  static constexpr size_t kMaxFailedPerEvent = 16;
+  static constexpr int kMaxRetries = 1000;
   storage::EventRecord event;
   boost::json::object identities;
   EventDone done;
   EventOutcome outcome;
-  std::vector<std::pair<int64_t, std::string>> to_fail;  // (execution, why) to end first
-  std::vector<std::pair<int64_t, std::string>> failed;   // those of them this job ended
+  int retries = 0;
 };
 
 void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object identities, EventDone done) {
@@ -69,29 +69,18 @@ void EngineService::SubmitEventJob(std::shared_ptr<PendingEvent> pending) {
   store_.Submit(
       [this, pending](storage::StoreTxn& txn) {
         pending->outcome = EventOutcome{};
-        pending->failed.clear();
-        for (const auto& [id, why] : pending->to_fail) {
-          bool ended = false;
-          if (Status s = engine_.FailExecution(txn, id, why, ended); !s.ok()) return s;
-          if (ended) pending->failed.emplace_back(id, why);
-        }
         storage::UserRecord user;  // stays without an id unless ResolveUser read or wrote it
         if (Status s = engine_.ResolveUser(txn, pending->identities, pending->event.user_id, &user); !s.ok()) return s;
         return engine_.HandleEvent(txn, pending->event, pending->outcome, &user);
       },
       [this, pending](const Status& s) {
         const int64_t broken = pending->outcome.failed_execution;
-        if (!s.ok() && broken && IsRunFailure(s) && pending->to_fail.size() < PendingEvent::kMaxFailedPerEvent &&
+        if (!s.ok() && broken && IsRunFailure(s) && pending->retries < PendingEvent::kMaxRetries &&
             store_.health().ok()) {
-          pending->to_fail.emplace_back(broken, "cannot resume on event '" + pending->event.type + "': " + s.message());
-          SubmitEventJob(pending);
+          ++pending->retries;
+          std::string reason = "cannot resume on event '" + pending->event.type + "': " + s.message();
+          FailThenRetryEvent(pending, broken, std::move(reason));
           return;
-        }
-        if (s.ok()) {
-          for (const auto& [id, why] : pending->failed) {
-            counters_.executions_unrunnable++;
-            if (on_unrunnable_) on_unrunnable_(id, why);
-          }
         }
         const EventOutcome& outcome = pending->outcome;
         if (!s.ok()) {
@@ -107,6 +96,33 @@ void EngineService::SubmitEventJob(std::shared_ptr<PendingEvent> pending) {
           if (due > 0 && due < planned_wake_ms_.load(std::memory_order_relaxed)) Wake();
         }
         pending->done(s, outcome);
+      });
+}
+
+void EngineService::FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, int64_t execution_id, std::string reason) {
+  auto ended = std::make_shared<bool>(false);
+  store_.Submit(
+      [this, execution_id, reason, ended](storage::StoreTxn& txn) {
+        return engine_.FailExecution(txn, execution_id, reason, *ended);
+      },
+      [this, pending, execution_id, reason, ended](const Status& s) mutable {
+        if (!s.ok()) {
+          // Not even that could be written: the event fails with why.
+          counters_.events_failed++;
+          pending->done(s, pending->outcome);
+          return;
+        }
+        if (*ended) {
+          counters_.executions_unrunnable++;
+          if (on_unrunnable_) {
+            try {
+              on_unrunnable_(execution_id, reason);
+            } catch (...) {
+              // A reporting hook must not keep the event from being answered.
+            }
+          }
+        }
+        SubmitEventJob(std::move(pending));
       });
 }
 
@@ -323,18 +339,22 @@ Status EngineService::IsolateFailedBatch(PreparedTimers& batch, int& fired) {
 
 void EngineService::ReportRound(const char* what, const Status& s) {
   if (!on_round_failed_) return;
-  const auto now = std::chrono::steady_clock::now();
+  const std::string_view kind(what);
+  RoundReport& r = round_reports_[kind == "timers" ? 0 : kind == "schedules" ? 1 : 2];
   if (s.ok()) {
-    // Recovered: the work whose failure was reported last succeeded.
-    if (reported_failure_.compare(0, std::strlen(what) + 1, std::string(what) + ":") != 0) return;
-    reported_failure_.clear();
+    if (!r.recovery_due) return;
+    r.recovery_due = false;
     on_round_failed_(what, s);
     return;
   }
-  std::string key = std::string(what) + ": " + s.ToString();
-  if (key == reported_failure_ && now - reported_at_ < std::chrono::minutes(1)) return;
-  reported_failure_ = std::move(key);
-  reported_at_ = now;
+  const auto now = std::chrono::steady_clock::now();
+  std::string error = s.ToString();
+  // A work that flaps (fails, succeeds, fails with the same error) is reported once a minute,
+  // with its recovery once after that report.
+  if (error == r.error && now - r.at < std::chrono::minutes(1)) return;
+  r.error = std::move(error);
+  r.at = now;
+  r.recovery_due = true;
   on_round_failed_(what, s);
 }
 

@@ -4,6 +4,7 @@
 // thread sleeps until the earliest due timer or schedule tick (read from the timers index,
 // never by scanning executions) and fires due timers in batches.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <limits>
@@ -34,7 +35,7 @@ struct ServiceCounters {
   // the writer every time: its batch stays due and is tried again after max_sleep_ms).
   std::atomic<uint64_t> timer_rounds_failed{0};
   // Executions ended as failed because their run after a timer failed on every try (see
-  // FireAllDue).
+  // FireAllDue), or their resume on an event failed (see SubmitEvent).
   std::atomic<uint64_t> executions_unrunnable{0};
   std::atomic<uint64_t> executions_started{0};
   std::atomic<uint64_t> executions_resumed{0};
@@ -87,9 +88,9 @@ class EngineService {
     on_unrunnable_ = std::move(f);
   }
   // Called (on the timer thread) when a round of the timer thread's work fails (`what`:
-  // "timers", "schedules" or "fanouts"; the round is retried after the longest sleep), at most
-  // once a minute for the same error and at once for a new one, and with an ok status when a
-  // round succeeds again after failures. Optional; set before Start().
+  // "timers", "schedules" or "fanouts"; it is tried again later), for each kind of work at most
+  // once a minute for the same error and at once for a new one; and with an ok status once
+  // when that work succeeds again after a reported failure. Optional; set before Start().
   void set_on_round_failed(std::function<void(const char* what, const Status& error)> f) {
     on_round_failed_ = std::move(f);
   }
@@ -97,6 +98,7 @@ class EngineService {
  private:
   struct PendingEvent;
   void SubmitEventJob(std::shared_ptr<PendingEvent> pending);
+  void FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, int64_t execution_id, std::string reason);
   void TimerLoop();
   bool stopping();
   static bool IsRunFailure(const Status& s);
@@ -121,9 +123,14 @@ class EngineService {
   std::unique_ptr<storage::StoreReader> ahead_reader_;  // FireAllDue's (one caller at a time)
   std::function<void(int64_t, const std::string&)> on_unrunnable_;
   std::function<void(const char*, const Status&)> on_round_failed_;
-  // Timer thread only: the last failure reported to on_round_failed_, and when.
-  std::string reported_failure_;
-  std::chrono::steady_clock::time_point reported_at_{};
+  // Timer thread only: per kind of work (timers, schedules, fanouts), the last failure reported
+  // to on_round_failed_ and when, and whether its recovery is still to be reported.
+  struct RoundReport {
+    std::string error;
+    std::chrono::steady_clock::time_point at{};
+    bool recovery_due = false;
+  };
+  std::array<RoundReport, 3> round_reports_;
   void ReportRound(const char* what, const Status& s);
 };
 

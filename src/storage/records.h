@@ -12,6 +12,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/status.h"
+
 namespace reach::storage {
 
 struct UserRecord {
@@ -109,7 +111,10 @@ struct WaitRecord {
 // batch of timers instead of a query per timer).
 struct DueWakeup {
   WakeupRecord wakeup;
-  std::optional<ExecutionRecord> execution;  // nullopt: the execution is not in the store
+  std::optional<ExecutionRecord> execution;  // nullopt: the execution is not in the store, or:
+  // Not ok: the execution's row does not read (kCorruption naming the column); `execution` is
+  // nullopt. One such row does not fail the read of the others.
+  Status unreadable;
 };
 
 // One deployed flow set: every flow file's text, so that any version can be compiled again.

@@ -225,6 +225,10 @@ Result<std::vector<DueWakeup>> QueryDueWakeups(SqliteConnection& connection, int
     if (stmt->ColumnIsNull(6)) continue;
     // The event stays text: a run after a timer rarely looks at it.
     Result<ExecutionRecord> execution = ReadExecutionRow(*stmt, 6, /*parse_event=*/false, arena);
+    if (!execution.ok() && execution.status().code() == StatusCode::kCorruption) {
+      d.unreadable = execution.status();  // the others in the batch still fire
+      continue;
+    }
     if (!execution.ok()) return execution.status();
     d.execution = std::move(*execution);
   }

@@ -119,6 +119,7 @@ class SqliteStore final : public Store {
   struct PendingJob {
     Job job;
     Done done;
+    std::vector<std::function<void()>> after_commit;  // StoreTxn::AfterCommit, of its last run
   };
   // A committed batch waiting for the WAL fsync.
   struct Committed {
@@ -561,7 +562,7 @@ SqliteStore::JobsOutcome SqliteStore::RunJobs(std::vector<PendingJob>& batch, st
         return JobsOutcome::kAborted;
       }
     }
-    txn.BeginJob();
+    txn.BeginJob(&batch[i].after_commit);
     const int64_t changes_before = sqlite3_total_changes64(db);
     Status result;
     try {
@@ -583,6 +584,7 @@ SqliteStore::JobsOutcome SqliteStore::RunJobs(std::vector<PendingJob>& batch, st
       return JobsOutcome::kAborted;
     }
     txn.EndJob(result.ok());
+    if (!result.ok()) batch[i].after_commit.clear();  // a failed job's effects never happen
     if (!isolated && !result.ok()) {
       // A job refused for its input before changing a row (most failures) leaves nothing to
       // undo; one that changed rows cannot be undone alone without a savepoint. An error of
@@ -692,7 +694,19 @@ void SqliteStore::Report(Committed& committed, const Status& sync_failure) {
       // Metrics must not take the store down.
     }
   }
-  for (size_t i = 0; i < committed.jobs.size(); ++i) CallDone(committed.jobs[i], committed.results[i]);
+  for (size_t i = 0; i < committed.jobs.size(); ++i) {
+    PendingJob& job = committed.jobs[i];
+    if (committed.results[i].ok()) {
+      for (auto& action : job.after_commit) {
+        try {
+          action();
+        } catch (...) {
+          // As for `done`: an action must not take the store down.
+        }
+      }
+    }
+    CallDone(job, committed.results[i]);
+  }
 }
 
 void SqliteStore::AbortBatch(std::vector<PendingJob>& batch, const Status& error) {

@@ -16,6 +16,7 @@
 // for a handful of statements per batch instead of a trigger per row.
 
 #include <array>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -57,7 +58,20 @@ class SqliteTxn final : public StoreTxn {
 
   // Job boundaries (SqliteStore): EndJob(true) keeps the job's counter deltas for the batch,
   // EndJob(false) drops them (the job failed: its writes are undone).
-  void BeginJob() { job_.Clear(); }
+  // `actions`: where the job's AfterCommit actions go (cleared here: a rerun registers afresh).
+  void BeginJob(std::vector<std::function<void()>>* actions = nullptr) {
+    job_.Clear();
+    actions_ = actions;
+    if (actions_) actions_->clear();
+  }
+  // Without a job's list (a txn used outside the store's jobs) an action runs at once.
+  void AfterCommit(std::function<void()> action) override {
+    if (actions_) {
+      actions_->push_back(std::move(action));
+    } else {
+      action();
+    }
+  }
   void EndJob(bool kept) {
     if (kept) state_.batch.Add(job_);
     job_.Clear();
@@ -116,6 +130,7 @@ class SqliteTxn final : public StoreTxn {
   SqliteConnection& connection_;
   SqliteWriterState& state_;
   CounterDeltas job_;
+  std::vector<std::function<void()>>* actions_ = nullptr;  // the running job's AfterCommit list
 };
 
 }  // namespace reach::storage

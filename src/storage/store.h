@@ -29,6 +29,14 @@ class StoreTxn {
  public:
   virtual ~StoreTxn() = default;
 
+  // Runs `action` once this job's writes are durable (after its batch's commit and fsync, just
+  // before the job's `done`, on the thread that calls `done`), and never when the job fails or
+  // its batch does not commit. A job that runs again (Store: a batch rerun with savepoints)
+  // registers its actions again; those of the run that was undone are dropped. For effects
+  // outside the store that must happen once per committed job: a send's log line, step
+  // counters. An action must not throw (what it throws is dropped) nor wait on the store.
+  virtual void AfterCommit(std::function<void()> action) = 0;
+
   // Users.
   virtual Result<std::optional<UserRecord>> GetUser(const std::string& id) = 0;
   virtual Status PutUser(const UserRecord& user) = 0;  // insert or replace

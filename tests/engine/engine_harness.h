@@ -17,13 +17,16 @@
 
 namespace reach::testing {
 
-// Records every send instead of delivering it.
+// Records every send instead of delivering it, once its job has committed (as the daemon's
+// sandbox sink does: a job the store runs again records its sends once).
 class RecordingSink final : public engine::SendSink {
  public:
-  bool Accept(storage::StoreTxn&, const storage::ExecutionRecord&, const std::string& key,
+  bool Accept(storage::StoreTxn& txn, const storage::ExecutionRecord&, const std::string& key,
               const engine::SendRequest& request, std::string&) override {
-    keys.push_back(key);
-    requests.push_back(request);
+    txn.AfterCommit([this, key, request] {
+      keys.push_back(key);
+      requests.push_back(request);
+    });
     return true;
   }
   std::vector<std::string> keys;
@@ -129,6 +132,7 @@ class EngineHarness {
   std::string Trace(int64_t id) { return Get(id).trace; }
   storage::ExecutionStatus Status_(int64_t id) { return Get(id).status; }
 
+  std::string db_path() const { return dir_ + "/reach.db"; }
   storage::Store& store() { return *store_; }
   engine::Engine& engine() { return *engine_; }
   engine::ManualClock& clock() { return clock_; }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <future>
+#include <map>
 #include <stdexcept>
 #include <memory>
 #include <mutex>
@@ -347,6 +348,209 @@ TEST(EventResume, AWaitingExecutionThatCannotBeReadIsFailedAndTheEventStillResum
   EXPECT_EQ(stored, 1);
 }
 
+constexpr char kEvents[] = R"yaml(flow:
+  nodes:
+    - {id: vips, type: segment, where: 'has_tag("vip")'}
+    - {id: hello, type: noop}
+    - {id: dl, type: delay, duration: 1h}
+    - {id: wr, type: wait_event, event: reply, timeout: 1d}
+    - {id: w1, type: delay, duration: 1h}
+    - {id: b, type: noop}
+    - {id: hook, type: webhook, url: 'https://example.com/h'}
+  chain:
+    - name: blast
+      value: "THEN(vips, hello)"
+    - name: plain
+      entry: { reentry: always }
+      value: "THEN(dl, b)"
+    - name: waits
+      entry: { reentry: always }
+      value: "THEN(wr, hook, b)"
+    - name: when
+      entry: { reentry: always }
+      value: "THEN(WHEN(wr, w1), b)"
+)yaml";
+
+std::pair<Status, EventOutcome> SendReply(EngineService& service, EngineHarness& h, const std::string& user,
+                                          const std::string& message_id) {
+  std::promise<std::pair<Status, EventOutcome>> answered;
+  service.SubmitEvent(storage::testing::MakeEvent(user, "reply", h.clock().NowMillis(), message_id), {},
+                      [&](const Status& s, const EventOutcome& o) { answered.set_value({s, o}); });
+  return answered.get_future().get();
+}
+
+TEST(TimerFire, AnExecutionWhoseCtxDoesNotParseIsFailedAndTheOtherTimersOfItsBatchFire) {
+  EngineHarness h;
+  h.Deploy(kEvents);
+  const int64_t broken = h.Start("plain", "u0");
+  const int64_t fine = h.Start("plain", "u1");
+  storage::testing::RawQuery(h.db_path(), "UPDATE executions SET ctx = '{' WHERE id = " + std::to_string(broken));
+  h.clock().Advance(2 * 3600 * 1000);
+  EngineService service(h.store(), h.engine(), h.clock());
+  int fired = 0;
+  Status s = service.FireAllDue(fired);
+  ASSERT_TRUE(s.ok()) << s.ToString();  // one row that does not read does not stop the others
+  EXPECT_EQ(h.Status_(fine), ExecutionStatus::kCompleted);
+  EXPECT_EQ(h.Status_(broken), ExecutionStatus::kFailed);
+  EXPECT_NE(h.Get(broken).error.find("ctx"), std::string::npos) << h.Get(broken).error;
+  EXPECT_EQ(service.counters().executions_unrunnable.load(), 1u);
+}
+
+// A failed fsync: the store refuses every later write (until restarted). Then an hour passes:
+// the harness's delays come due, and the service is woken to fire them.
+void FailTheStoreWithTimersDue(EngineHarness& h, EngineService& service) {
+  storage::InjectSyncFailuresForTesting(h.store(), 1);
+  EXPECT_FALSE(h.Write([](storage::StoreTxn& t) { return t.PutMeta("k", "v"); }).ok());
+  h.clock().Advance(3600 * 1000);
+  service.Wake();
+}
+
+EngineOptions OneUserPerPage() {
+  EngineOptions options;
+  options.fanout_page = 1;
+  return options;
+}
+
+// Starts the `blast` fan-out, whose one page fails every time: its audience, user v0 (tagged
+// vip), then has traits that do not parse.
+void StartFailingFanout(EngineHarness& h) {
+  h.Deploy(kEvents);
+  storage::UserRecord u;
+  u.id = "v0";
+  u.tags.push_back("vip");
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return t.PutUser(u); }).ok());
+  bool audience = false;
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().StartFanout(t, "blast", "run-1", audience); }).ok());
+  ASSERT_TRUE(audience);
+  storage::testing::RawQuery(h.db_path(), "UPDATE users SET traits = '{' WHERE id = 'v0'");
+}
+
+// What a service reports to set_on_round_failed: "<work> failed" or "<work> recovered".
+class RoundReports {
+ public:
+  explicit RoundReports(EngineService& service) {
+    service.set_on_round_failed([this](const char* what, const Status& s) {
+      std::lock_guard<std::mutex> lock(mu_);
+      reports_.push_back(std::string(what) + (s.ok() ? " recovered" : " failed"));
+    });
+  }
+  std::vector<std::string> list() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reports_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> reports_;
+};
+
+TEST(TimerFire, TwoKindsOfWorkThatKeepFailingAreReportedOnceEach) {
+  EngineHarness h(OneUserPerPage());
+  // The fan-out's page fails every round; then the store refuses writes (a failed fsync), and
+  // the timers, come due, fail every round too (and the fan-out now with the store's error).
+  StartFailingFanout(h);
+  h.Start("plain", "u0");
+  ASSERT_TRUE(h.engine().fanouts_pending());
+  EngineService service(h.store(), h.engine(), h.clock(), /*max_sleep_ms=*/100);
+  RoundReports recorded(service);
+  ASSERT_TRUE(service.Start().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  FailTheStoreWithTimersDue(h, service);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  service.Stop();
+  EXPECT_GE(service.counters().timer_rounds_failed.load(), 3u);
+  const std::vector<std::string> reports = recorded.list();
+  std::string all;
+  for (const auto& r : reports) all += r + " | ";
+  // Each kind once per error ("the same error at most once a minute"), not once a round: the
+  // fan-out's two errors, the timers' one.
+  EXPECT_EQ(std::count(reports.begin(), reports.end(), "fanouts failed"), 2) << all;
+  EXPECT_EQ(std::count(reports.begin(), reports.end(), "timers failed"), 1) << all;
+  EXPECT_EQ(reports.size(), 3u) << all;
+}
+
+TEST(TimerFire, AWorkThatFailedAndSucceedsAgainIsReportedRecoveredOnce) {
+  EngineHarness h(OneUserPerPage());
+  StartFailingFanout(h);
+  EngineService service(h.store(), h.engine(), h.clock(), /*max_sleep_ms=*/50);
+  RoundReports recorded(service);
+  ASSERT_TRUE(service.Start().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  storage::testing::RawQuery(h.db_path(), "UPDATE users SET traits = '{}' WHERE id = 'v0'");  // repaired
+  for (int i = 0; i < 100 && h.engine().fanouts_pending(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  service.Stop();
+  EXPECT_FALSE(h.engine().fanouts_pending());
+  EXPECT_EQ(recorded.list(), (std::vector<std::string>{"fanouts failed", "fanouts recovered"}));
+}
+
+TEST(EventResume, AnEventHandledAgainCountsTheStepsAndSendsOfTheOtherExecutionsOnce) {
+  EngineHarness h;
+  h.Deploy(kEvents);
+  std::map<std::string, int> steps;
+  std::mutex mu;
+  h.engine().set_step_observer([&](const std::string& kind, bool) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++steps[kind];
+  });
+  EngineService service(h.store(), h.engine(), h.clock());
+  // The baseline: one waiting execution resumed by one event.
+  h.Start("waits", "u2");
+  steps.clear();
+  h.sink().keys.clear();
+  ASSERT_TRUE(SendReply(service, h, "u2", "m-1").first.ok());
+  const std::map<std::string, int> baseline_steps = steps;
+  ASSERT_EQ(h.sink().keys.size(), 1u);
+  // The same, with a broken execution after it: the event's job fails, runs again without it.
+  const int64_t good = h.Start("waits", "u1");
+  const int64_t broken = h.Start("waits", "u1");
+  BreakStoredEvent(h, broken);
+  steps.clear();
+  h.sink().keys.clear();
+  auto [status, outcome] = SendReply(service, h, "u1", "m-2");
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(outcome.resumed, std::vector<int64_t>{good});
+  EXPECT_EQ(h.Status_(broken), ExecutionStatus::kFailed);
+  EXPECT_EQ(steps, baseline_steps);        // reach_steps_total
+  EXPECT_EQ(h.sink().keys.size(), 1u);     // reach_sends_total, the "send" log line
+}
+
+TEST(EventResume, AnEventWhoseResumeThrowsEndsThatExecutionAndIsAccepted) {
+  EngineHarness h;
+  h.Deploy(kEvents);
+  const int64_t good = h.Start("waits", "u1");
+  const int64_t throws = h.Start("when", "u1");
+  BreakBranchStates(h, throws);  // reads, but the executor throws on it
+  EngineService service(h.store(), h.engine(), h.clock());
+  std::vector<int64_t> reported;
+  service.set_on_unrunnable([&](int64_t id, const std::string&) { reported.push_back(id); });
+  auto [status, outcome] = SendReply(service, h, "u1", "m-1");
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(h.Status_(good), ExecutionStatus::kCompleted);
+  EXPECT_EQ(h.Status_(throws), ExecutionStatus::kFailed) << h.Get(throws).error;
+  EXPECT_EQ(reported, std::vector<int64_t>{throws});
+  auto gauges = h.store().NewReader()->GetGauges();
+  ASSERT_TRUE(gauges.ok());
+  EXPECT_EQ(gauges->timers, 0);  // w1's timer went with it
+}
+
+TEST(EventResume, ManyBrokenExecutionsAreEndedOneJobEachAndTheEventIsAccepted) {
+  EngineHarness h;
+  h.Deploy(kEvents);
+  std::vector<int64_t> broken;
+  for (int i = 0; i < 20; ++i) {
+    broken.push_back(h.Start("waits", "u1"));
+    BreakStoredEvent(h, broken.back());
+  }
+  EngineService service(h.store(), h.engine(), h.clock());
+  auto [status, outcome] = SendReply(service, h, "u1", "m-1");
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_TRUE(outcome.resumed.empty());
+  for (int64_t id : broken) EXPECT_EQ(h.Status_(id), ExecutionStatus::kFailed);
+  EXPECT_EQ(service.counters().executions_unrunnable.load(), 20u);
+  EXPECT_EQ(service.counters().events_accepted.load(), 1u);
+}
+
 TEST(TimerFireAhead, AnApplyRolledBackAndRunAgainWritesAsIfItRanOnce) {
   EngineHarness h;
   h.Deploy(kFlow);
@@ -427,11 +631,7 @@ TEST(TimerFire, ARoundThatFailsIsTriedAgainAfterTheLongestSleepNotAtOnce) {
     reports.emplace_back(what, s);
   });
   ASSERT_TRUE(service.Start().ok());
-  // A failed fsync: the store refuses every later write (until restarted).
-  storage::InjectSyncFailuresForTesting(h.store(), 1);
-  EXPECT_FALSE(h.Write([](storage::StoreTxn& t) { return t.PutMeta("k", "v"); }).ok());
-  h.clock().Advance(3600 * 1000);
-  service.Wake();
+  FailTheStoreWithTimersDue(h, service);
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   service.Stop();
   // Once at start, then every 200 ms: a handful, not one per millisecond.
