@@ -123,6 +123,7 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::stri
   }
   sqlite3_extended_result_codes(db, 1);
   std::unique_ptr<SqliteConnection> connection(new SqliteConnection(db, path));
+  connection->on_data_loss_ = options.on_data_loss;
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
 
   std::string pragmas;
@@ -158,7 +159,7 @@ Status SqliteConnection::Exec(const std::string& sql) {
   if (rc == SQLITE_OK) return Status::Ok();
   std::string message = path_ + ": " + (error ? error : sqlite3_errstr(rc)) + " (" + sqlite3_errstr(rc) + ")";
   sqlite3_free(error);
-  return Status(SqliteStatusCode(rc), std::move(message));
+  return Noted(Status(SqliteStatusCode(rc), std::move(message)));
 }
 
 Status SqliteConnection::Run(const char* sql) {
@@ -184,7 +185,12 @@ Status SqliteConnection::Error(int rc, std::string_view what) const {
   // the code that call returned; otherwise fall back to the generic text of rc.
   message += (sqlite3_extended_errcode(db_) == rc) ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   message += " (code " + std::to_string(rc) + ")";
-  return Status(SqliteStatusCode(rc), std::move(message));
+  return Noted(Status(SqliteStatusCode(rc), std::move(message)));
+}
+
+Status SqliteConnection::Noted(Status status) const {
+  if (status.code() == StatusCode::kDataLoss && on_data_loss_) on_data_loss_(status);
+  return status;
 }
 
 }  // namespace reach::storage

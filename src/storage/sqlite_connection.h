@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +71,9 @@ class SqliteConnection {
     bool synchronous_full = true;  // PRAGMA synchronous=FULL (else NORMAL); writers only matter
     int busy_timeout_ms = 5000;    // how long to wait for a lock held by another connection
     bool create = true;            // create the file when missing
+    // Called with every kDataLoss error this connection reports (SQLite found the file
+    // damaged), from the thread using the connection: the store latches it into its health.
+    std::function<void(const Status&)> on_data_loss;
   };
 
   // Opens `path` and applies the connection pragmas (WAL is switched on by the schema code,
@@ -94,6 +98,8 @@ class SqliteConnection {
   // A Status for SQLite result code `rc` with this connection's error message:
   // "<what>: <sqlite message> (<extended code name>)".
   Status Error(int rc, std::string_view what) const;
+  // Hands a kDataLoss status to Options::on_data_loss; returns it.
+  Status Noted(Status status) const;
 
   sqlite3* handle() const { return db_; }
   const std::string& path() const { return path_; }
@@ -109,6 +115,7 @@ class SqliteConnection {
 
   sqlite3* db_;
   std::string path_;
+  std::function<void(const Status&)> on_data_loss_;  // Options::on_data_loss
   std::unordered_map<const char*, sqlite3_stmt*> statements_;
   int64_t prepare_count_ = 0;
 };

@@ -4,8 +4,12 @@
 
 namespace reach::storage {
 
-SqliteConnectionPool::SqliteConnectionPool(std::string path, int busy_timeout_ms, size_t max_idle)
-    : path_(std::move(path)), busy_timeout_ms_(busy_timeout_ms), max_idle_(max_idle) {}
+SqliteConnectionPool::SqliteConnectionPool(std::string path, int busy_timeout_ms, size_t max_idle,
+                                           std::function<void(const Status&)> on_data_loss)
+    : path_(std::move(path)),
+      busy_timeout_ms_(busy_timeout_ms),
+      max_idle_(max_idle),
+      on_data_loss_(std::move(on_data_loss)) {}
 
 Result<std::unique_ptr<SqliteConnection>> SqliteConnectionPool::Acquire() {
   {
@@ -20,6 +24,7 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnectionPool::Acquire() {
   options.read_only = true;
   options.create = false;  // the store created the file; a reader never makes an empty one
   options.busy_timeout_ms = busy_timeout_ms_;
+  options.on_data_loss = on_data_loss_;
   return SqliteConnection::Open(path_, options);
 }
 

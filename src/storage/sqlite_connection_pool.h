@@ -6,6 +6,7 @@
 // Shared (shared_ptr) by the store and every reader it handed out, so a reader may outlive the
 // store. Thread-safe.
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,7 +21,9 @@ class SqliteConnectionPool {
  public:
   // Connections open `path` read-only (query_only) with a busy timeout of `busy_timeout_ms`.
   // At most `max_idle` connections are kept; further ones are closed when released.
-  SqliteConnectionPool(std::string path, int busy_timeout_ms, size_t max_idle);
+  // `on_data_loss`: SqliteConnection::Options::on_data_loss of every connection.
+  SqliteConnectionPool(std::string path, int busy_timeout_ms, size_t max_idle,
+                       std::function<void(const Status&)> on_data_loss = {});
 
   // An idle connection, or a newly opened one. Fails when the file cannot be opened.
   Result<std::unique_ptr<SqliteConnection>> Acquire();
@@ -31,6 +34,7 @@ class SqliteConnectionPool {
   const std::string path_;
   const int busy_timeout_ms_;
   const size_t max_idle_;
+  const std::function<void(const Status&)> on_data_loss_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<SqliteConnection>> idle_;  // guarded by mutex_
 };

@@ -129,10 +129,30 @@ class SqliteStore final : public Store {
     Status failure;  // set: the batch did not commit; every job gets this
   };
 
-  SqliteStore(const StoreOptions& options, std::unique_ptr<SqliteConnection> writer)
+  // What SQLite reported as damage on any of the store's connections (the readers too): the
+  // first such error becomes the store's sticky error (MergeDamageLocked). Shared with the
+  // connections' callbacks, which a reader may run after the store is gone.
+  struct DamageLatch {
+    std::atomic<bool> seen{false};
+    std::mutex mu;
+    Status first;  // guarded by mu
+    void Set(const Status& s) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first.ok()) first = s;
+      seen.store(true);
+    }
+    std::function<void(const Status&)> Callback(const std::shared_ptr<DamageLatch>& self) {
+      return [self](const Status& s) { self->Set(s); };
+    }
+  };
+
+  SqliteStore(const StoreOptions& options, std::unique_ptr<SqliteConnection> writer,
+              std::shared_ptr<DamageLatch> damage)
       : options_(options),
         writer_(std::move(writer)),
-        readers_(std::make_shared<SqliteConnectionPool>(options.path, kBusyTimeoutMs, kMaxIdleReaders)) {}
+        damage_(std::move(damage)),
+        readers_(std::make_shared<SqliteConnectionPool>(options.path, kBusyTimeoutMs, kMaxIdleReaders,
+                                                        damage_->Callback(damage_))) {}
 
   // The writer thread's body: batches until Close() and an empty queue.
   void WriterLoop();
@@ -163,6 +183,8 @@ class SqliteStore final : public Store {
   static void FailAll(std::vector<PendingJob>& batch, const Status& error);
   static void CallDone(PendingJob& job, const Status& status);
   void SetSticky(const Status& error);
+  // Under mutex_: a damage a connection reported becomes the sticky error.
+  void MergeDamageLocked() const;
   // sqlite3_commit_hook: a non-zero return turns the COMMIT into a rollback (fault injection).
   static int CommitHook(void* self);
   // sqlite3_wal_hook on the writer (after each commit, with the WAL's frame count): wakes the
@@ -174,6 +196,7 @@ class SqliteStore final : public Store {
   const StoreOptions options_;
   std::unique_ptr<SqliteConnection> writer_;  // used by the writer thread only
   SqliteWriterState writer_state_;            // likewise
+  std::shared_ptr<DamageLatch> damage_;
   std::shared_ptr<SqliteConnectionPool> readers_;
   std::thread thread_;
   int wal_fd_ = -1;                  // the -wal file, for the sync thread's fdatasync()
@@ -199,7 +222,7 @@ class SqliteStore final : public Store {
   std::condition_variable cv_;       // signals the writer: a job arrived, or closing_
   std::deque<PendingJob> queue_;     // guarded by mutex_
   bool closing_ = false;             // guarded by mutex_
-  Status health_;                    // guarded by mutex_; sticky once not ok
+  mutable Status health_;            // guarded by mutex_; sticky once not ok
 
   std::mutex close_mutex_;           // serializes the join in Close()
 
@@ -225,6 +248,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   // the WAL cannot be opened).
   connection_options.synchronous_full = options.synchronous_full && !options.overlap_sync;
   connection_options.busy_timeout_ms = kBusyTimeoutMs;
+  auto damage = std::make_shared<DamageLatch>();
+  connection_options.on_data_loss = damage->Callback(damage);
   {
     // Migrations on a connection of their own, closed before the writer opens: a connection
     // keeps the schema it parsed, and v4 changes a CHECK in place (writable_schema), which only
@@ -256,12 +281,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   // before copying it and the database file before the WAL may be reused). A connection that
   // never read the file has no WAL of its own yet, and a checkpoint on it does nothing: one read
   // first. (PASSIVE checkpoints never wait for a lock; the busy timeout only serves this read.)
-  Result<std::unique_ptr<SqliteConnection>> checkpointer =
-      SqliteConnection::Open(options.path, SqliteConnection::Options{});
+  SqliteConnection::Options checkpointer_options;
+  checkpointer_options.on_data_loss = damage->Callback(damage);
+  Result<std::unique_ptr<SqliteConnection>> checkpointer = SqliteConnection::Open(options.path, checkpointer_options);
   if (!checkpointer.ok()) return checkpointer.status();
   if (Status read = (*checkpointer)->Run("SELECT 1 FROM meta LIMIT 1"); !read.ok()) return read;
 
-  std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(*writer)));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(*writer), std::move(damage)));
   store->checkpointer_ = std::move(*checkpointer);
   sqlite3_commit_hook(store->writer_->handle(), &SqliteStore::CommitHook, store.get());
   // Replaces SQLite's autocheckpoint (itself a wal hook) on the writer.
@@ -394,6 +420,7 @@ void SqliteStore::Submit(Job job, Done done) {
   Status refusal;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    MergeDamageLocked();
     if (closing_) {
       refusal = Status::Unavailable("store " + options_.path + " is closed");
     } else if (!health_.ok()) {
@@ -457,7 +484,14 @@ void SqliteStore::Close() {
 
 Status SqliteStore::health() const {
   std::lock_guard<std::mutex> lock(mutex_);
+  MergeDamageLocked();
   return health_;
+}
+
+void SqliteStore::MergeDamageLocked() const {
+  if (!health_.ok() || !damage_->seen.load(std::memory_order_relaxed)) return;
+  std::lock_guard<std::mutex> lock(damage_->mu);
+  health_ = damage_->first;
 }
 
 Store::Counters SqliteStore::counters() const {

@@ -547,11 +547,9 @@ TEST(SqliteStoreTest, Backup_ProducesAReadableCopyWhileTheStoreIsOpen) {
   EXPECT_EQ(BackupSqlite(dir.File("missing.db"), dir.File("x.db")).code(), StatusCode::kIoError);
 }
 
-TEST(SqliteStoreTest, DataLoss_ADamagedPageStopsWritesInsteadOfFailingTheJobAlone) {
-  // SQLite reporting the file corrupt (SQLITE_CORRUPT) is not one job's failure: the batch is
-  // rolled back, and the store refuses every later write with kDataLoss until it is restored.
-  TempDir dir;
-  const std::string path = dir.File("reach.db");
+// A store file with 300 users whose table's leaf pages are then overwritten with garbage (the
+// rest of the file is sound): SQLite reports SQLITE_CORRUPT when a user is read.
+void WriteStoreWithDamagedUsers(const std::string& path) {
   {
     std::unique_ptr<Store> store = OpenOrDie(path);
     ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) {
@@ -568,16 +566,21 @@ TEST(SqliteStoreTest, DataLoss_ADamagedPageStopsWritesInsteadOfFailingTheJobAlon
   RawQuery(path, "PRAGMA wal_checkpoint(TRUNCATE)");
   const std::string leaves = RawQuery(path, "SELECT group_concat(pageno) FROM dbstat WHERE name = 'users' AND pagetype = 'leaf'");
   ASSERT_FALSE(leaves.empty());
-  {
-    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
-    std::stringstream pages(leaves);
-    for (std::string page; std::getline(pages, page, ',');) {
-      file.seekp(static_cast<std::streamoff>(std::stoll(page) - 1) * 4096);
-      const std::string garbage(4096, '\xff');
-      file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
-    }
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  std::stringstream pages(leaves);
+  for (std::string page; std::getline(pages, page, ',');) {
+    file.seekp(static_cast<std::streamoff>(std::stoll(page) - 1) * 4096);
+    const std::string garbage(4096, '\xff');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
   }
+}
 
+TEST(SqliteStoreTest, DataLoss_ADamagedPageStopsWritesInsteadOfFailingTheJobAlone) {
+  // SQLite reporting the file corrupt (SQLITE_CORRUPT) is not one job's failure: the batch is
+  // rolled back, and the store refuses every later write with kDataLoss until it is restored.
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  WriteStoreWithDamagedUsers(path);
   std::unique_ptr<Store> store = OpenOrDie(path);
   ASSERT_TRUE(IsOk(store->health()));
   WriterGate gate(*store);
@@ -595,6 +598,20 @@ TEST(SqliteStoreTest, DataLoss_ADamagedPageStopsWritesInsteadOfFailingTheJobAlon
   EXPECT_FALSE(ran);
   store.reset();
   EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM meta WHERE key = 'mate'"), "0");
+}
+
+TEST(SqliteStoreTest, DataLoss_FoundByAReaderAlsoStopsWrites) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  WriteStoreWithDamagedUsers(path);
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_TRUE(IsOk(store->health()));
+  auto user = store->NewReader()->GetUser("u150");  // an API read, say
+  EXPECT_EQ(user.status().code(), StatusCode::kDataLoss) << user.status().ToString();
+  EXPECT_EQ(store->health().code(), StatusCode::kDataLoss);  // /readyz answers 503 with it
+  bool ran = false;
+  EXPECT_EQ(store->Write([&](StoreTxn&) { ran = true; return Status::Ok(); }).code(), StatusCode::kDataLoss);
+  EXPECT_FALSE(ran);
 }
 
 }  // namespace
