@@ -132,6 +132,7 @@ class Engine::AheadTxn final : public StoreTxn {
   Result<bool> EndUnreadable(int64_t, ExecutionStatus, const std::string&, int64_t) override {
     return Refuse("ending an execution");
   }
+  Result<std::optional<ExecutionRecord>> GetExecutionAsIs(int64_t) override { return Refuse("reading an execution"); }
   Result<EntryState> GetEntryState(const std::string&, const std::string&, const std::string&) override {
     return Refuse("reading entry state");
   }
@@ -782,10 +783,7 @@ Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {
   if (!exec.ok() && exec.status().code() == StatusCode::kCorruption) {
     // The row does not read (a JSON column that does not parse): cancelled as it is, so that an
     // operator can stop an execution the engine cannot run.
-    auto ended = txn.EndUnreadable(execution_id, ExecutionStatus::kCancelled, "", clock_.NowMillis());
-    if (!ended.ok()) return ended.status();
-    cancelled = *ended;
-    return Status::Ok();
+    return EndAsIs(txn, execution_id, ExecutionStatus::kCancelled, "", cancelled);
   }
   if (!exec.ok()) return exec.status();
   if (!*exec) return Status::NotFound("no execution " + std::to_string(execution_id));
@@ -817,15 +815,29 @@ Status Engine::FailUnrunnable(StoreTxn& txn, const storage::WakeupRecord& wakeup
   return FailExecution(txn, wakeup.execution_id, reason, ended);
 }
 
+Status Engine::EndAsIs(StoreTxn& txn, int64_t id, ExecutionStatus status, const std::string& reason, bool& ended) {
+  ended = false;
+  auto row = txn.GetExecutionAsIs(id);
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Ok();
+  auto done = txn.EndUnreadable(id, status, reason, clock_.NowMillis());
+  if (!done.ok()) return done.status();
+  ended = *done;
+  if (!ended) return Status::Ok();
+  // The nodes it waited at stop counting it, when its state reads (an unreadable state is left
+  // empty: then its waiting counts stay, as nothing says where it waited).
+  const ExecutionRecord& e = **row;
+  for (const auto& [node, n] : WaitingAt(e.state))
+    if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, 0, -n); !s.ok()) return s;
+  return Status::Ok();
+}
+
 Status Engine::FailExecution(StoreTxn& txn, int64_t id, const std::string& reason, bool& ended) {
   ended = false;
   auto exec = txn.GetExecution(id);
   if (!exec.ok() && exec.status().code() == StatusCode::kCorruption) {
     // The row does not read (a JSON column that does not parse): failed as it is.
-    auto failed = txn.EndUnreadable(id, ExecutionStatus::kFailed, reason, clock_.NowMillis());
-    if (!failed.ok()) return failed.status();
-    ended = *failed;
-    return Status::Ok();
+    return EndAsIs(txn, id, ExecutionStatus::kFailed, reason, ended);
   }
   if (!exec.ok()) return exec.status();
   if (!*exec || storage::IsFinished((*exec)->status)) return Status::Ok();

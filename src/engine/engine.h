@@ -217,6 +217,10 @@ class Engine {
   Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
   // Ends `execution` with `status` (and `error` when not empty): not waiting anywhere any more,
   // its wakeups removed, written.
+  // Ends a row that does not read as a whole (StoreTxn::EndUnreadable), with the node counters'
+  // waiting counts taken from its state when that column reads. Sets `ended`.
+  Status EndAsIs(storage::StoreTxn& txn, int64_t id, storage::ExecutionStatus status, const std::string& reason,
+                 bool& ended);
   Status End(storage::StoreTxn& txn, storage::ExecutionRecord& execution, storage::ExecutionStatus status,
              const std::string& error);
   // The segment node whose audience a chain fans out to, or null.

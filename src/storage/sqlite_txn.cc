@@ -330,6 +330,10 @@ Status SqliteTxn::UpdateExecution(ExecutionRecord& e) {
 
 Result<std::optional<ExecutionRecord>> SqliteTxn::GetExecution(int64_t id) { return QueryExecution(connection_, id); }
 
+Result<std::optional<ExecutionRecord>> SqliteTxn::GetExecutionAsIs(int64_t id) {
+  return QueryExecution(connection_, id, /*keep_unreadable=*/true);
+}
+
 Result<bool> SqliteTxn::EndUnreadable(int64_t id, ExecutionStatus status, const std::string& error, int64_t now_ms) {
   if (!IsFinished(status)) return Status::Invalid("EndUnreadable: not a final status");
   std::optional<ExecutionStatus> was;

@@ -96,6 +96,7 @@ class SqliteTxn final : public StoreTxn {
   // kNotFound when no such execution.
   Status UpdateExecution(ExecutionRecord& execution) override;
   Result<bool> EndUnreadable(int64_t id, ExecutionStatus status, const std::string& error, int64_t now_ms) override;
+  Result<std::optional<ExecutionRecord>> GetExecutionAsIs(int64_t id) override;
   Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) override;
   Result<EntryState> GetEntryState(const std::string& chain, const std::string& user_id,
                                    const std::string& entry_key) override;

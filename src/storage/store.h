@@ -69,11 +69,14 @@ class StoreTxn {
   // nothing (a caller that read it elsewhere, ahead of the job, reads it again and redoes the run).
   virtual Status UpdateExecution(ExecutionRecord& execution) = 0;
   virtual Result<std::optional<ExecutionRecord>> GetExecution(int64_t id) = 0;
+  // The row with what reads: a JSON column that does not parse is left empty and named in
+  // ExecutionRecord::unreadable (GetExecution fails instead). Such a record is never written back.
+  virtual Result<std::optional<ExecutionRecord>> GetExecutionAsIs(int64_t id) = 0;
   // Ends execution `id` as `status` (failed or cancelled) with `error` (kept as it was when
   // empty), and removes its wakeups, without reading its JSON columns: for a row that cannot be
   // read or run (a stored state or event that does not parse). Bumps the revision. True when it
   // ended the row; false (nothing done) when the execution is gone or already finished. The node
-  // counters' waiting counts are not touched (they are kept from the state, unreadable).
+  // counters' waiting counts are not touched (Engine::EndAsIs takes them from the state when that column reads).
   virtual Result<bool> EndUnreadable(int64_t id, ExecutionStatus status, const std::string& error, int64_t now_ms) = 0;
   // For entry rules: whether `user_id` has any execution of `chain` with `entry_key`, and
   // whether one is still unfinished.

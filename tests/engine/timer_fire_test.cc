@@ -283,11 +283,20 @@ TEST(TimerFire, AnExecutionWhoseRowDoesNotReadCanBeCancelledAndItsTimerNeverFire
   EngineHarness h;
   h.Deploy(kFlow);
   const int64_t id = h.Start("poison", "u0");
+  auto waiting_at_d30 = [&] {
+    auto stats = h.store().NewReader()->GetNodeStats("poison");
+    EXPECT_TRUE(stats.ok());
+    for (const storage::NodeStats& n : stats.ok() ? *stats : std::vector<storage::NodeStats>{})
+      if (n.node == "d30") return n.waiting;
+    return int64_t{-1};
+  };
+  EXPECT_EQ(waiting_at_d30(), 1);
   BreakStoredEvent(h, id);  // the engine cannot read the row any more
   bool cancelled = false;
   ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().Cancel(t, id, cancelled); }).ok());
   EXPECT_TRUE(cancelled);
   EXPECT_EQ(h.Status_(id), ExecutionStatus::kCancelled);
+  EXPECT_EQ(waiting_at_d30(), 0);  // its state reads: the node stops counting it
   ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().Cancel(t, id, cancelled); }).ok());
   EXPECT_FALSE(cancelled);  // already finished
   h.clock().Advance(2 * 3600 * 1000);
