@@ -106,20 +106,20 @@ void EngineService::FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, in
         return engine_.FailExecution(txn, execution_id, reason, *ended);
       },
       [this, pending, execution_id, reason, ended](const Status& s) mutable {
-        if (!s.ok()) {
-          // Not even that could be written: the event fails with why.
+        if (!s.ok() || !*ended) {
+          // Not even that could be written, or there was nothing to end (handling the event
+          // again would fail the same way): the event fails with why.
           counters_.events_failed++;
-          pending->done(s, pending->outcome);
+          pending->done(s.ok() ? Status::Internal(reason + " (and the execution could not be ended)") : s,
+                        pending->outcome);
           return;
         }
-        if (*ended) {
-          counters_.executions_unrunnable++;
-          if (on_unrunnable_) {
-            try {
-              on_unrunnable_(execution_id, reason);
-            } catch (...) {
-              // A reporting hook must not keep the event from being answered.
-            }
+        counters_.executions_unrunnable++;
+        if (on_unrunnable_) {
+          try {
+            on_unrunnable_(execution_id, reason);
+          } catch (...) {
+            // A reporting hook must not keep the event from being answered.
           }
         }
         SubmitEventJob(std::move(pending));
