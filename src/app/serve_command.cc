@@ -302,7 +302,7 @@ int Serve(const ServeArgs& args) {
            "# TYPE reach_timer_rounds_failed_total counter\n";
     out += "reach_timer_rounds_failed_total " + std::to_string(c.timer_rounds_failed.load()) + "\n";
     out += "# HELP reach_executions_unrunnable_total Executions ended as failed because their run after a timer "
-           "failed on every try (stored data that does not parse, a bug)\n"
+           "failed on every try, or their resume on an event failed (stored data that does not parse, a bug)\n"
            "# TYPE reach_executions_unrunnable_total counter\n";
     out += "reach_executions_unrunnable_total " + std::to_string(c.executions_unrunnable.load()) + "\n";
     out += "# HELP reach_timer_runs_ahead_total Runs after a timer done by the timer thread ahead of the writer: written as "

@@ -285,6 +285,40 @@ TEST_F(DaemonTest, UnreadableExecution_IsListedWithWhatReadsAndCanBeCancelled) {
   EXPECT_EQ(Execution(port, other)["status"], "waiting");
 }
 
+TEST_F(DaemonTest, SandboxSend_IsLoggedAndCountedOnceWhenItsStepCommits) {
+  WriteFile(flows_dir() / "offer.yaml", R"(flow:
+  name: offer
+  nodes:
+    - id: push
+      type: wechat.template
+      template_id: TPL_OFFER
+      data:
+        first: "Hi {{user.id}}"
+  chain:
+    - name: offer
+      trigger: { event: offer }
+      entry: { reentry: always }
+      value: "THEN(push);"
+)");
+  auto daemon = Start();
+  ASSERT_TRUE(daemon);
+  const uint16_t port = daemon->port();
+  ASSERT_EQ(Http(port, "POST", "/v1/users", R"({"id": "u9", "identities": {"openid": "o-u9"}})").status, 200);
+  HttpReply offer = PostEvent(port, EventJson("offer", "u9", "m-offer"));
+  ASSERT_EQ(offer.status, 202) << offer.body;
+  const std::string id = StartedId(offer);
+  ASSERT_FALSE(id.empty()) << offer.body;
+  EXPECT_EQ(Execution(port, id)["status"], "completed");
+  EXPECT_EQ(MetricValue(Metrics(port), R"(reach_sends_total{channel="wechat.template",mode="sandbox"})"), 1);
+  // The full request, once: logged after the step's commit, before the 202.
+  const std::string log = daemon->stderr_text();
+  size_t lines = 0;
+  for (size_t at = log.find("send mode=sandbox"); at != std::string::npos; at = log.find("send mode=sandbox", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 1u) << log;
+  EXPECT_NE(log.find("\"touser\":\"o-u9\""), std::string::npos) << log;
+}
+
 TEST_F(DaemonTest, MalformedEvents_Answer400NamingTheFieldAndChangeNothing) {
   auto daemon = Start();
   ASSERT_TRUE(daemon);
