@@ -264,12 +264,7 @@ class Engine::TxnHost final : public ExecutionHost {
   Status LoadUser(UserRecord& user) override { return engine_.LoadUser(txn_, user.id, user); }
   void StepDone(const std::string& type, bool failed) override {
     if (!engine_.step_observer_) return;
-    if (ahead_) {
-      ahead_->run().steps.emplace_back(type, failed);
-    } else {
-      // Counted once the job commits: a job the store runs again counts its steps once.
-      txn_.AfterCommit([&engine = engine_, type, failed] { engine.step_observer_(type, failed); });
-    }
+    (ahead_ ? ahead_->run().steps : steps_).emplace_back(type, failed);
   }
   void BumpStats(const std::string& node, int64_t entered, int64_t completed, int64_t failed) override {
     auto& d = Stats(node);
@@ -279,13 +274,20 @@ class Engine::TxnHost final : public ExecutionHost {
   }
   void BumpWaiting(const std::string& node, int64_t delta) { Stats(node)[3] += delta; }
   // Counters are summed over the run, then handed to the store once per node (which sums
-  // them over the batch).
+  // them over the batch); the run's steps are reported once the job commits (a job the store
+  // runs again reports them once).
   Status FlushStats() {
     for (const auto& [node, d] : stats_) {
       if (Status s = txn_.BumpNodeStats(exec_.chain, exec_.chain_version, node, d[0], d[1], d[2], d[3]); !s.ok())
         return s;
     }
     stats_.clear();
+    if (!steps_.empty()) {
+      txn_.AfterCommit([&engine = engine_, steps = std::move(steps_)] {
+        for (const auto& [kind, failed] : steps) engine.step_observer_(kind, failed);
+      });
+      steps_.clear();
+    }
     return Status::Ok();
   }
 
@@ -309,6 +311,7 @@ class Engine::TxnHost final : public ExecutionHost {
   std::vector<storage::WakeupRecord> pending_;       // registered by this run, not written yet
   // By node: a run touches a handful, so a vector searched in order (no map nodes to allocate).
   std::vector<std::pair<std::string, std::array<int64_t, 4>>> stats_;
+  std::vector<std::pair<std::string, bool>> steps_;  // on the writer: the run's steps (kind, failed)
   std::array<int64_t, 4>& Stats(const std::string& node) {
     for (auto& [name, d] : stats_)
       if (name == node) return d;
@@ -778,19 +781,22 @@ Status Engine::ApplyPreparedTimers(StoreTxn& txn, PreparedTimers& batch, int& fi
 }
 
 Status Engine::Cancel(StoreTxn& txn, int64_t execution_id, bool& cancelled) {
-  cancelled = false;
-  auto exec = txn.GetExecution(execution_id);
+  return EndById(txn, execution_id, ExecutionStatus::kCancelled, "", cancelled);
+}
+
+Status Engine::EndById(StoreTxn& txn, int64_t id, ExecutionStatus status, const std::string& reason, bool& ended) {
+  ended = false;
+  auto exec = txn.GetExecution(id);
   if (!exec.ok() && exec.status().code() == StatusCode::kCorruption) {
-    // The row does not read (a JSON column that does not parse): cancelled as it is, so that an
-    // operator can stop an execution the engine cannot run.
-    return EndAsIs(txn, execution_id, ExecutionStatus::kCancelled, "", cancelled);
+    // The row does not read (a JSON column that does not parse): ended as it is, so that an
+    // execution the engine cannot run can still be stopped.
+    return EndAsIs(txn, id, status, reason, ended);
   }
   if (!exec.ok()) return exec.status();
-  if (!*exec) return Status::NotFound("no execution " + std::to_string(execution_id));
-  ExecutionRecord& e = **exec;
-  if (storage::IsFinished(e.status)) return Status::Ok();
-  if (Status s = End(txn, e, ExecutionStatus::kCancelled, ""); !s.ok()) return s;
-  cancelled = true;
+  if (!*exec) return Status::NotFound("no execution " + std::to_string(id));
+  if (storage::IsFinished((*exec)->status)) return Status::Ok();
+  if (Status s = End(txn, **exec, status, reason); !s.ok()) return s;
+  ended = true;
   return Status::Ok();
 }
 
@@ -833,17 +839,8 @@ Status Engine::EndAsIs(StoreTxn& txn, int64_t id, ExecutionStatus status, const 
 }
 
 Status Engine::FailExecution(StoreTxn& txn, int64_t id, const std::string& reason, bool& ended) {
-  ended = false;
-  auto exec = txn.GetExecution(id);
-  if (!exec.ok() && exec.status().code() == StatusCode::kCorruption) {
-    // The row does not read (a JSON column that does not parse): failed as it is.
-    return EndAsIs(txn, id, ExecutionStatus::kFailed, reason, ended);
-  }
-  if (!exec.ok()) return exec.status();
-  if (!*exec || storage::IsFinished((*exec)->status)) return Status::Ok();
-  if (Status s = End(txn, **exec, ExecutionStatus::kFailed, reason); !s.ok()) return s;
-  ended = true;
-  return Status::Ok();
+  Status s = EndById(txn, id, ExecutionStatus::kFailed, reason, ended);
+  return s.code() == StatusCode::kNotFound ? Status::Ok() : s;  // gone: nothing to fail
 }
 
 const dsl::NodeDef* Engine::AudienceOf(const dsl::FlowGraph& graph, const dsl::ChainDef& chain) const {

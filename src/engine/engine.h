@@ -147,8 +147,7 @@ class Engine {
   Status PrepareDueTimers(storage::StoreReader& reader, const storage::WakeupCursor* after, PreparedTimers& batch);
   Status ApplyPreparedTimers(storage::StoreTxn& txn, PreparedTimers& batch, int& fired);
   // Cancels a running or waiting execution (its waits and timers go with it). One whose row does
-  // not read (a stored JSON column that does not parse) is cancelled as it is
-  // (StoreTxn::EndUnreadable; its node counters' waiting counts stay).
+  // not read (a stored JSON column that does not parse) is cancelled as it is (EndAsIs).
   Status Cancel(storage::StoreTxn& txn, int64_t execution_id, bool& cancelled);
   // Ends as failed, with `reason`, an execution whose run after `wakeup` fails on every try (a
   // stored state or event that does not parse, a bug): takes the wakeup and the execution's
@@ -215,12 +214,16 @@ class Engine {
   Status RunTimerOnWriter(storage::StoreTxn& txn, const storage::WakeupRecord& wakeup,
                           std::optional<storage::ExecutionRecord>& execution);
   Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
-  // Ends `execution` with `status` (and `error` when not empty): not waiting anywhere any more,
-  // its wakeups removed, written.
+  // Ends execution `id` with `status` and `reason` unless it is finished (NotFound when there is
+  // none): End, or EndAsIs for a row that does not read. Sets `ended`.
+  Status EndById(storage::StoreTxn& txn, int64_t id, storage::ExecutionStatus status, const std::string& reason,
+                 bool& ended);
   // Ends a row that does not read as a whole (StoreTxn::EndUnreadable), with the node counters'
   // waiting counts taken from its state when that column reads. Sets `ended`.
   Status EndAsIs(storage::StoreTxn& txn, int64_t id, storage::ExecutionStatus status, const std::string& reason,
                  bool& ended);
+  // Ends `execution` with `status` (and `error` when not empty): not waiting anywhere any more,
+  // its wakeups removed, written.
   Status End(storage::StoreTxn& txn, storage::ExecutionRecord& execution, storage::ExecutionStatus status,
              const std::string& error);
   // The segment node whose audience a chain fans out to, or null.

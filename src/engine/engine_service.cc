@@ -1,7 +1,6 @@
 #include "engine/engine_service.h"
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
 #include <limits>
 #include <memory>
@@ -114,16 +113,20 @@ void EngineService::FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, in
                         pending->outcome);
           return;
         }
-        counters_.executions_unrunnable++;
-        if (on_unrunnable_) {
-          try {
-            on_unrunnable_(execution_id, reason);
-          } catch (...) {
-            // A reporting hook must not keep the event from being answered.
-          }
-        }
+        ReportUnrunnable(execution_id, reason);
         SubmitEventJob(std::move(pending));
       });
+}
+
+// Counts an execution ended as unrunnable and tells on_unrunnable_ (whose exception must not
+// keep an event from being answered nor stop the timer thread).
+void EngineService::ReportUnrunnable(int64_t execution_id, const std::string& reason) {
+  counters_.executions_unrunnable++;
+  if (!on_unrunnable_) return;
+  try {
+    on_unrunnable_(execution_id, reason);
+  } catch (...) {
+  }
 }
 
 // ApplyPreparedTimers with an exception (a bug in a node, a state the executor does not expect)
@@ -330,9 +333,7 @@ Status EngineService::IsolateFailedBatch(PreparedTimers& batch, int& fired) {
     bool ended = false;
     Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.FailUnrunnable(txn, wakeups[i], reason, ended); });
     if (!s.ok()) return s;
-    if (!ended) continue;
-    counters_.executions_unrunnable++;
-    if (on_unrunnable_) on_unrunnable_(wakeups[i].execution_id, reason);
+    if (ended) ReportUnrunnable(wakeups[i].execution_id, reason);
   }
   return Status::Ok();
 }

@@ -102,6 +102,7 @@ class EngineService {
   void TimerLoop();
   bool stopping();
   static bool IsRunFailure(const Status& s);
+  void ReportUnrunnable(int64_t execution_id, const std::string& reason);
   Status ApplyCatching(storage::StoreTxn& txn, PreparedTimers& batch, int& fired);
   void CountApplied(const PreparedTimers& batch, int fired);
   // FireAllDue's second try of a failed batch, one wakeup per job; adds what fired to `fired`.

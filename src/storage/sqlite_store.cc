@@ -141,8 +141,9 @@ class SqliteStore final : public Store {
       if (first.ok()) first = s;
       seen.store(true);
     }
-    std::function<void(const Status&)> Callback(const std::shared_ptr<DamageLatch>& self) {
-      return [self](const Status& s) { self->Set(s); };
+    // For SqliteConnection::Options::on_data_loss: shares the latch.
+    static std::function<void(const Status&)> Callback(std::shared_ptr<DamageLatch> latch) {
+      return [latch = std::move(latch)](const Status& s) { latch->Set(s); };
     }
   };
 
@@ -152,7 +153,7 @@ class SqliteStore final : public Store {
         writer_(std::move(writer)),
         damage_(std::move(damage)),
         readers_(std::make_shared<SqliteConnectionPool>(options.path, kBusyTimeoutMs, kMaxIdleReaders,
-                                                        damage_->Callback(damage_))) {}
+                                                        DamageLatch::Callback(damage_))) {}
 
   // The writer thread's body: batches until Close() and an empty queue.
   void WriterLoop();
@@ -249,7 +250,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   connection_options.synchronous_full = options.synchronous_full && !options.overlap_sync;
   connection_options.busy_timeout_ms = kBusyTimeoutMs;
   auto damage = std::make_shared<DamageLatch>();
-  connection_options.on_data_loss = damage->Callback(damage);
+  connection_options.on_data_loss = DamageLatch::Callback(damage);
   {
     // Migrations on a connection of their own, closed before the writer opens: a connection
     // keeps the schema it parsed, and v4 changes a CHECK in place (writable_schema), which only
@@ -282,7 +283,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& optio
   // never read the file has no WAL of its own yet, and a checkpoint on it does nothing: one read
   // first. (PASSIVE checkpoints never wait for a lock; the busy timeout only serves this read.)
   SqliteConnection::Options checkpointer_options;
-  checkpointer_options.on_data_loss = damage->Callback(damage);
+  checkpointer_options.on_data_loss = DamageLatch::Callback(damage);
   Result<std::unique_ptr<SqliteConnection>> checkpointer = SqliteConnection::Open(options.path, checkpointer_options);
   if (!checkpointer.ok()) return checkpointer.status();
   if (Status read = (*checkpointer)->Run("SELECT 1 FROM meta LIMIT 1"); !read.ok()) return read;

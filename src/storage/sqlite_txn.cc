@@ -292,7 +292,8 @@ Status SqliteTxn::InsertExecution(ExecutionRecord& e) {
 Status SqliteTxn::UpdateExecution(ExecutionRecord& e) {
   // A record read for display with columns left empty (ExecutionRecord::unreadable) would
   // overwrite them: refused.
-  if (!e.unreadable.empty()) return Status::Invalid("execution " + std::to_string(e.id) + " was read with unreadable columns: not written back");
+  if (!e.unreadable.empty())
+    return Status::Invalid("execution " + std::to_string(e.id) + " was read with unreadable columns: not written back");
   // Only the columns a run can change: an indexed column named in SET has its index entry
   // rewritten even when the value is the same (flow, chain, user_id/entry_key are indexed and
   // fixed at enrollment, as are the versions, created_ms and request_id). `status` is indexed

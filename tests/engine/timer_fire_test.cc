@@ -308,6 +308,15 @@ TEST(TimerFire, AnExecutionWhoseRowDoesNotReadCanBeCancelledAndItsTimerNeverFire
   EXPECT_EQ(h.Status_(id), ExecutionStatus::kCancelled);
 }
 
+// Submits a `reply` event of `user` and waits for its answer.
+std::pair<Status, EventOutcome> SendReply(EngineService& service, EngineHarness& h, const std::string& user,
+                                          const std::string& message_id) {
+  std::promise<std::pair<Status, EventOutcome>> answered;
+  service.SubmitEvent(storage::testing::MakeEvent(user, "reply", h.clock().NowMillis(), message_id), {},
+                      [&](const Status& s, const EventOutcome& o) { answered.set_value({s, o}); });
+  return answered.get_future().get();
+}
+
 TEST(EventResume, AWaitingExecutionThatCannotBeReadIsFailedAndTheEventStillResumesTheOthers) {
   constexpr char kWaits[] = R"yaml(flow:
   nodes:
@@ -328,10 +337,7 @@ TEST(EventResume, AWaitingExecutionThatCannotBeReadIsFailedAndTheEventStillResum
   EngineService service(h.store(), h.engine(), h.clock());
   std::vector<int64_t> reported;
   service.set_on_unrunnable([&](int64_t id, const std::string&) { reported.push_back(id); });
-  std::promise<std::pair<Status, EventOutcome>> answered;
-  service.SubmitEvent(storage::testing::MakeEvent("u1", "reply", h.clock().NowMillis(), "m-reply"), {},
-                      [&](const Status& s, const EventOutcome& o) { answered.set_value({s, o}); });
-  auto [status, outcome] = answered.get_future().get();
+  auto [status, outcome] = SendReply(service, h, "u1", "m-reply");
   // Accepted, not refused for the two it could not resume: they were ended as failed.
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(outcome.resumed, std::vector<int64_t>{good});
@@ -379,14 +385,6 @@ constexpr char kEvents[] = R"yaml(flow:
       entry: { reentry: always }
       value: "THEN(WHEN(wr, w1), b)"
 )yaml";
-
-std::pair<Status, EventOutcome> SendReply(EngineService& service, EngineHarness& h, const std::string& user,
-                                          const std::string& message_id) {
-  std::promise<std::pair<Status, EventOutcome>> answered;
-  service.SubmitEvent(storage::testing::MakeEvent(user, "reply", h.clock().NowMillis(), message_id), {},
-                      [&](const Status& s, const EventOutcome& o) { answered.set_value({s, o}); });
-  return answered.get_future().get();
-}
 
 TEST(TimerFire, AnExecutionWhoseCtxDoesNotParseIsFailedAndTheOtherTimersOfItsBatchFire) {
   EngineHarness h;
