@@ -15,7 +15,8 @@
 // batch held ~11 events), while the bare server is often slower with more connections than it
 // needs. Every count's rates are printed. Then an open-loop run at half of the full stack's
 // rate, over L connections, measures latency from each request's scheduled send time (so a
-// stall is counted, not hidden): p50 / p99.
+// stall is counted, not hidden; requests go out on a periodic tick, 500 us by default, whose
+// wait is counted too): p50 / p99.
 //
 // Run: build/bench/ingest_bench [--seconds 4] [--rounds 3] [--connections 256,1024]
 //                               [--latency-connections 64] [--latency-load 0.5] [--latency-tick-us 500]
