@@ -315,7 +315,11 @@ FireResult FireRaw(const std::string& path, int64_t count, int64_t now_ms) {
   sqlite3_finalize(select);
   sqlite3_finalize(remove);
   sqlite3_close(db);
-  return {static_cast<double>(done) / seconds, cpu * 1e6 / static_cast<double>(done), done};
+  FireResult result;
+  result.timers_per_second = static_cast<double>(done) / seconds;
+  result.cpu_us_per_timer = cpu * 1e6 / static_cast<double>(done);
+  result.fired = done;
+  return result;
 }
 
 FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, const Args& args) {

@@ -283,7 +283,9 @@ TEST_F(SqliteReaderTest, ListExecutions_ListsARowWhoseJsonDoesNotParseInsteadOfF
   ASSERT_TRUE(IsOk(list)) << list.status().ToString();
   ASSERT_EQ(list->size(), 3u);
   for (const ExecutionRecord& e : *list) {
-    if (e.id == a || e.id == c) EXPECT_TRUE(e.unreadable.empty()) << e.unreadable;
+    if (e.id == a || e.id == c) {
+      EXPECT_TRUE(e.unreadable.empty()) << e.unreadable;
+    }
     if (e.id != broken) continue;
     EXPECT_NE(e.unreadable.find("state: stored JSON does not parse"), std::string::npos) << e.unreadable;
     EXPECT_NE(e.unreadable.find("event: stored JSON does not parse"), std::string::npos) << e.unreadable;
