@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -163,29 +164,41 @@ bool ToHttpRequest(BeastRequest&& message, std::string remote, HttpRequest& out)
   return true;
 }
 
-BeastResponse ToBeastResponse(HttpResponse&& response, const std::string& request_id,
-                              unsigned http_version, bool keep_alive, bool head_request) {
-  BeastResponse out;
-  out.version(http_version);
+void FormatResponse(HttpResponse&& response, const std::string& request_id, unsigned http_version,
+                    bool keep_alive, bool head_request, std::string& out) {
   int status = response.status;
   if (status < 100 || status > 599) status = 500;
-  out.result(static_cast<unsigned>(status));
-  out.set(http::field::server, "reach");
-  if (!HasCrLf(response.content_type)) out.set(http::field::content_type, response.content_type);
-  out.set("X-Request-Id", request_id);
-  for (auto& [name, value] : response.headers) {
+  // A status that has no body (1xx, 204, 304) gets neither a body nor a Content-Length.
+  const bool bodiless = status < 200 || status == 204 || status == 304;
+  const std::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
+  out.clear();
+  out.reserve(160 + response.body.size() + response.content_type.size() + request_id.size());
+  out += "HTTP/";
+  out += static_cast<char>('0' + http_version / 10 % 10);
+  out += '.';
+  out += static_cast<char>('0' + http_version % 10);
+  out += ' ';
+  out += std::to_string(status);
+  out += ' ';
+  out += reason;
+  out += "\r\nServer: reach\r\n";
+  auto field = [&out](std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  };
+  if (!HasCrLf(response.content_type)) field("Content-Type", response.content_type);
+  field("X-Request-Id", request_id);
+  for (const auto& [name, value] : response.headers) {
     if (name.empty() || HasCrLf(name) || HasCrLf(value) || IsServerOwnedHeader(name)) continue;
-    out.insert(name, value);
+    field(name, value);
   }
-  out.keep_alive(keep_alive);
-  size_t size = response.body.size();
-  if (head_request) {
-    out.content_length(size);  // the size a GET would have sent; the body stays empty
-  } else {
-    out.body() = std::move(response.body);
-    out.prepare_payload();
-  }
-  return out;
+  if (http_version >= 11 && !keep_alive) field("Connection", "close");
+  if (http_version < 11 && keep_alive) field("Connection", "keep-alive");
+  if (!bodiless) field("Content-Length", std::to_string(response.body.size()));
+  out += "\r\n";
+  if (!head_request && !bodiless) out += response.body;
 }
 
 }  // namespace reach::server

@@ -12,7 +12,6 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "server/server_state.h"
 
@@ -29,6 +28,8 @@ constexpr std::size_t kReadChunk = 4096;
 // answer, so that the kernel does not reset the connection before the peer has read it.
 constexpr std::chrono::milliseconds kMaxLinger{2000};
 constexpr std::size_t kMaxLingerBytes = 8 << 20;
+// A response buffer larger than this (a long list of executions) is freed once written.
+constexpr std::size_t kKeptResponseBytes = 64 << 10;
 
 std::string FormatRemote(const tcp::socket& socket) {
   boost::system::error_code ec;
@@ -278,31 +279,29 @@ void HttpSession::WriteHandlerResponse(HttpResponse response) {
   const bool keep_alive = keep_alive_ && !state_->draining();
   close_after_write_ = !keep_alive;
   const int status = (response.status < 100 || response.status > 599) ? 500 : response.status;
-  response_.emplace(ToBeastResponse(std::move(response), request_.request_id, version_,
-                                    keep_alive, head_request_));
+  FormatResponse(std::move(response), request_.request_id, version_, keep_alive, head_request_, response_);
   DoWrite(status);
 }
 
 void HttpSession::WriteErrorResponse(int status, std::string body) {
   close_after_write_ = true;
   HttpResponse response{status, "application/json", std::move(body), {}};
-  response_.emplace(ToBeastResponse(std::move(response), request_.request_id, version_,
-                                    /*keep_alive=*/false, /*head_request=*/false));
+  FormatResponse(std::move(response), request_.request_id, version_, /*keep_alive=*/false,
+                 /*head_request=*/false, response_);
   DoWrite(status);
 }
 
 void HttpSession::DoWrite(int status) {
   phase_ = Phase::kWriting;
   stream_.expires_after(std::chrono::milliseconds(state_->options().write_timeout_ms));
-  http::async_write(stream_, *response_,
-                    [self = shared_from_this(), status](const boost::system::error_code& ec,
-                                                        std::size_t bytes) {
-                      self->OnWrite(status, ec, bytes);
-                    });
+  net::async_write(stream_, net::buffer(response_),
+                   [self = shared_from_this(), status](const boost::system::error_code& ec, std::size_t bytes) {
+                     self->OnWrite(status, ec, bytes);
+                   });
 }
 
 void HttpSession::OnWrite(int status, const boost::system::error_code& ec, std::size_t) {
-  response_.reset();
+  if (response_.capacity() > kKeptResponseBytes) std::string().swap(response_);
   const double seconds =
       std::chrono::duration<double>(Clock::now() - request_started_).count();
   state_->ReportResponse(request_, status, seconds);

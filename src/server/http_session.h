@@ -99,7 +99,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   unsigned version_ = 11;            // the request's HTTP version, echoed in the response
   Clock::time_point request_started_{};
   HttpRequest request_;              // the current request (method/path for on_response)
-  std::optional<BeastResponse> response_;
+  // The response being written, as bytes (FormatResponse); kept between the requests of a
+  // connection so that its capacity is reused, unless one grew it past kKeptResponseBytes.
+  std::string response_;
   std::string continue_line_;        // "HTTP/1.1 100 Continue\r\n\r\n" while it is written
   std::size_t lingered_bytes_ = 0;
 };
