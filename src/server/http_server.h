@@ -2,7 +2,8 @@
 // HttpServer: the daemon's HTTP/1.1 listener (Boost.Beast on Asio) serving one RequestHandler.
 //
 // Shape (the Beast "advanced server"): one io_context run by `io_threads` threads; a listener
-// accepting on address:port; one HttpSession per connection, on its own strand, kept alive by
+// accepting on address:port; one HttpSession per connection (on its own strand when several
+// threads run the io_context), kept alive by
 // the asynchronous operations and the pending `Respond` that hold it. A session reads one
 // request, hands it to the handler and reads the next only after the response is written
 // (no pipelining of handler calls on one connection).

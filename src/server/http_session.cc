@@ -70,7 +70,7 @@ struct HttpSession::ResponseSlot {
   }
 
   std::shared_ptr<HttpSession> session;
-  const std::string request_id;  // a copy: the session's own fields belong to its strand
+  const std::string request_id;  // a copy: the session's own fields belong to its executor
   std::atomic<bool> answered{false};
 };
 

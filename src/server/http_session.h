@@ -3,7 +3,9 @@
 //
 // Lifetime: shared_ptr, kept alive by whatever holds it — a pending read/write/timer handler,
 // a posted response, or a `Respond` the handler has not called yet. It ends when none is left.
-// All member functions except the thread-safe ones below run on the connection's strand.
+// All member functions except the thread-safe ones below run on the connection's executor: a
+// strand of its own with several io threads, the io_context's with one (either way, one
+// handler at a time).
 //
 // The request cycle, one state at a time (no handler call overlaps another on a connection):
 //   kIdle     waiting for a request's first byte: idle_timeout (header_timeout for the first
@@ -40,7 +42,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   enum class Mode { kServe, kReject };
 
-  // `socket` must have been accepted on a strand of the server's io_context. The session counts
+  // `socket` must have been accepted on the executor the listener chose (a strand of the
+  // server's io_context when several threads run it). The session counts
   // itself in state->connections() unless it only rejects.
   HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<ServerState> state, Mode mode);
   ~HttpSession();
@@ -49,7 +52,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Start();
 
   // ---- Thread-safe -------------------------------------------------------------------------
-  // Queues `response` for writing on the strand; dropped when the server is closed.
+  // Queues `response` for writing on the connection's executor; dropped when the server is closed.
   void PostResponse(HttpResponse response);
   // Closes the connection if it is between requests (Shutdown's drain).
   void PostCloseIfIdle();
@@ -85,7 +88,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<ServerState> state_;
   const Mode mode_;
   boost::beast::tcp_stream stream_;
-  const boost::asio::any_io_executor executor_;  // the connection's strand (from the accept)
+  const boost::asio::any_io_executor executor_;  // the connection's executor (from the accept)
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::string remote_;

@@ -333,6 +333,36 @@ TEST(HttpServer, HandlerRespondingLaterFromAnotherThread_IsWrittenOnTheConnectio
   }
 }
 
+// One io thread (the default) runs sessions on the io_context's executor, several run each on
+// a strand: both must keep every connection's answers its own under concurrent clients.
+TEST(HttpServer, ConcurrentClients_EachGetTheirOwnAnswersWithOneOrSeveralIoThreads) {
+  for (int io_threads : {1, 3}) {
+    EchoHandler handler;
+    HttpServerOptions options;
+    options.io_threads = io_threads;
+    auto server = StartServer(handler, options);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c) {
+      clients.emplace_back([&, c] {
+        TestClient client(server->port());
+        for (int i = 0; i < 25; ++i) {
+          const std::string body = "client " + std::to_string(c) + " request " + std::to_string(i);
+          if (!client.Send(MakeRequest("POST", "/echo", body))) {
+            ++wrong;
+            return;
+          }
+          auto response = client.ReadResponse();
+          if (response.status != 200 || ParseObject(response.body)["body"] != boost::json::value(body)) ++wrong;
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    EXPECT_EQ(wrong.load(), 0) << "io_threads " << io_threads;
+    EXPECT_EQ(handler.calls.load(), 8 * 25) << "io_threads " << io_threads;
+  }
+}
+
 TEST(HttpServer, PipelinedRequests_AreAnsweredInOrderOneAtATime) {
   LaterHandler handler(20ms);
   auto server = StartServer(handler);
