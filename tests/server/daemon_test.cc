@@ -351,7 +351,7 @@ TEST_F(DaemonTest, MalformedEvents_Answer400NamingTheFieldAndChangeNothing) {
     EXPECT_EQ(v.at("field"), c.field.c_str()) << c.body << " -> " << r.body;
     EXPECT_NE(Str(v.at("error")).find(c.field), std::string::npos) << r.body;
   }
-  for (const char* body : {"not json", "{\"type\": \"signup\",", "[1, 2]", ""}) {
+  for (const char* body : {"not json", "{\"type\": \"signup\",", "[1, 2]", "", "{\"type\": \"signup\", \"user_id\": \"u3\"} x"}) {
     HttpReply r = PostEvent(port, body);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
     ASSERT_TRUE(r.Json().is_object()) << r.body;
@@ -361,8 +361,29 @@ TEST_F(DaemonTest, MalformedEvents_Answer400NamingTheFieldAndChangeNothing) {
   EXPECT_EQ(Http(port, "GET", "/v1/executions").body, all_before);
   const std::string m = Metrics(port);
   EXPECT_EQ(MetricValue(m, R"(reach_events_total{result="accepted"})"), accepted_before);
-  EXPECT_EQ(MetricValue(m, R"(reach_events_total{result="rejected"})"), static_cast<double>(cases.size() + 4));
+  EXPECT_EQ(MetricValue(m, R"(reach_events_total{result="rejected"})"), static_cast<double>(cases.size() + 5));
   EXPECT_EQ(MetricValue(m, "reach_executions_started_total"), 1);
+}
+
+// The event's JSON is parsed into a 4 KiB buffer first (ApiHandler::PostEvent): one that does not
+// fit is read whole all the same, and what is stored is the event as sent.
+TEST_F(DaemonTest, LargeEvent_IsAcceptedAndStoredWhole) {
+  auto daemon = Start();
+  ASSERT_TRUE(daemon);
+  const uint16_t port = daemon->port();
+  json::object properties;
+  for (int i = 0; i < 200; ++i) properties["key_" + std::to_string(i)] = std::string(40, static_cast<char>('a' + i % 26));
+  json::object event{{"type", "signup"}, {"user_id", "big"}, {"properties", properties}, {"message_id", "big-1"}};
+  const std::string body = json::serialize(event);
+  ASSERT_GT(body.size(), 8000u);
+  HttpReply r = PostEvent(port, body);
+  ASSERT_EQ(r.status, 202) << r.body;
+  const json::value list = Http(port, "GET", "/v1/executions?user_id=big").Json();
+  ASSERT_TRUE(list.is_object()) << list;
+  const json::array& items = list.at("executions").as_array();
+  ASSERT_EQ(items.size(), 1u) << list;
+  const json::value detail = Http(port, "GET", "/v1/executions/" + Str(items[0].at("id"))).Json();
+  EXPECT_EQ(detail.at("event").at("properties"), json::value(properties)) << detail;
 }
 
 TEST_F(DaemonTest, Batch_AnswersOneResultPerEventInOrder) {
