@@ -82,8 +82,9 @@ bool ParseId(const std::string& s, int64_t& id) {
   return ec == std::errc() && p == s.data() + s.size() && id > 0;
 }
 
-// Parses the body into `out`, whose values use `storage`. One parser per io thread, reused
-// (json::parse builds one, with its own buffers, per call).
+// Parses the body into `out`, whose values use `storage` (which should be out's own: a value
+// moved into one of another storage is copied). One parser per io thread, reused (json::parse
+// builds one, with its own buffers, per call).
 bool ParseBody(const HttpRequest& req, json::value& out, Respond& respond,
                json::storage_ptr storage = json::storage_ptr()) {
   thread_local json::parser parser;
@@ -216,7 +217,7 @@ void ApiHandler::PostEvent(HttpRequest& req, Respond respond) {
   // hundred bytes parses into well under 4 KiB; a larger one continues on the heap).
   unsigned char scratch[4096];
   json::monotonic_resource arena(scratch, sizeof scratch);
-  json::value body;
+  json::value body(&arena);  // the parser's storage: moving its result here moves, not copies
   if (!ParseBody(req, body, respond, &arena)) {
     events_.WithLabels({"rejected"}).Inc();
     return;
