@@ -356,8 +356,13 @@ std::vector<double> Latencies(uint16_t port, int connections, double rate, doubl
     itimerspec spec{};
     spec.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
     spec.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
-    spec.it_interval.tv_nsec = static_cast<long>(std::chrono::nanoseconds(tick).count());
-    timerfd_settime(timer, TFD_TIMER_ABSTIME, &spec, nullptr);
+    const auto tick_ns = std::chrono::nanoseconds(tick).count();
+    spec.it_interval.tv_sec = static_cast<time_t>(tick_ns / 1000000000);
+    spec.it_interval.tv_nsec = static_cast<long>(tick_ns % 1000000000);
+    if (timerfd_settime(timer, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+      std::perror("timerfd_settime");
+      std::exit(1);
+    }
   }
   // Sends every event whose time has come, while a connection is idle.
   auto send_due = [&] {
@@ -491,7 +496,7 @@ int main(int argc, char** argv) {
   api.set_ready(true);
   reach::server::HttpServerOptions ho;
   ho.address = "127.0.0.1";
-  ho.io_threads = io_threads;  // both servers alike
+  ho.io_threads = io_threads;  // Reach's servers; the plain Beast baseline runs one thread
   reach::server::HttpServer full(ho, api);
   PlainBeastServer bare;
   // Reach's own HTTP layer answering 202 at once: what the full stack pays for the transport

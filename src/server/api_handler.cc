@@ -82,17 +82,30 @@ bool ParseId(const std::string& s, int64_t& id) {
   return ec == std::errc() && p == s.data() + s.size() && id > 0;
 }
 
+// Bodies up to this size are parsed by a parser kept per io thread; a parser keeps the
+// buffers its largest document needed (a 1 MiB array left 12.6 MB), so larger ones get a
+// parser of their own.
+constexpr size_t kReusedParserMaxBody = 64 << 10;
+
 // Parses the body into `out`, whose values use `storage` (which should be out's own: a value
-// moved into one of another storage is copied). One parser per io thread, reused (json::parse
-// builds one, with its own buffers, per call).
+// moved into one of another storage is copied). One parser per io thread, reused for bodies up
+// to kReusedParserMaxBody (json::parse builds one, with its own buffers, per call).
 bool ParseBody(const HttpRequest& req, json::value& out, Respond& respond,
                json::storage_ptr storage = json::storage_ptr()) {
-  thread_local json::parser parser;
   boost::system::error_code ec;
-  parser.reset(std::move(storage));
-  parser.write(req.body, ec);
-  if (!ec) out = parser.release();
-  parser.reset();  // let go of the storage: it may not outlive this call
+  if (req.body.size() <= kReusedParserMaxBody) {
+    thread_local json::parser parser;
+    parser.reset(std::move(storage));
+    // Let go of the storage on every way out (it may not outlive this call), a throw included.
+    struct Release {
+      json::parser& p;
+      ~Release() { p.reset(); }
+    } release{parser};
+    parser.write(req.body, ec);
+    if (!ec) out = parser.release();
+  } else {
+    out = json::parse(req.body, ec, std::move(storage));
+  }
   if (ec) {
     respond(JsonError(400, "body is not valid JSON: " + ec.message()));
     return false;

@@ -24,7 +24,25 @@ int HexValue(char c) {
 
 char ToLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+// RFC 9110 section 5.6.2: a field name is a token (no ':', space or control character).
+bool IsToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return false;
+    if (std::string_view("\"(),/:;<=>?@[\\]{}").find(c) != std::string_view::npos) return false;
+  }
+  return true;
+}
+
+// RFC 9110 section 5.5: a field value has no control character but tab (so no CR, LF or NUL).
+bool IsFieldValue(std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
 
 bool IsServerOwnedHeader(std::string_view name) {
   static constexpr std::array<std::string_view, 6> kOwned = {
@@ -167,9 +185,10 @@ bool ToHttpRequest(BeastRequest&& message, std::string remote, HttpRequest& out)
 void FormatResponse(HttpResponse&& response, const std::string& request_id, unsigned http_version,
                     bool keep_alive, bool head_request, std::string& out) {
   int status = response.status;
-  if (status < 100 || status > 599) status = 500;
-  // A status that has no body (1xx, 204, 304) gets neither a body nor a Content-Length.
-  const bool bodiless = status < 200 || status == 204 || status == 304;
+  // A handler's answer is final: an interim 1xx would leave the client waiting for the real one.
+  if (status < 200 || status > 599) status = 500;
+  // A status that has no body (204, 304) gets neither a body nor a Content-Length.
+  const bool bodiless = status == 204 || status == 304;
   const std::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
   out.clear();
   out.reserve(160 + response.body.size() + response.content_type.size() + request_id.size());
@@ -188,10 +207,10 @@ void FormatResponse(HttpResponse&& response, const std::string& request_id, unsi
     out += value;
     out += "\r\n";
   };
-  if (!HasCrLf(response.content_type)) field("Content-Type", response.content_type);
+  if (IsFieldValue(response.content_type)) field("Content-Type", response.content_type);
   field("X-Request-Id", request_id);
   for (const auto& [name, value] : response.headers) {
-    if (name.empty() || HasCrLf(name) || HasCrLf(value) || IsServerOwnedHeader(name)) continue;
+    if (!IsToken(name) || !IsFieldValue(value) || IsServerOwnedHeader(name)) continue;
     field(name, value);
   }
   if (http_version >= 11 && !keep_alive) field("Connection", "close");

@@ -43,15 +43,17 @@ bool ToHttpRequest(BeastRequest&& message, std::string remote, HttpRequest& out)
 std::string RequestIdFrom(const BeastRequest& message);
 
 // Writes the whole wire response into `out` (replacing what was there; its capacity is
-// reused): the status line (an out-of-range status becomes 500), `Server: reach`,
-// Content-Type, X-Request-Id, the extra headers — minus those the server owns (Content-Length,
-// Transfer-Encoding, Connection, Content-Type, Server, X-Request-Id) and any with CR/LF in
-// them — `Connection` per `keep_alive` and the version, Content-Length, and the body. For a
-// HEAD request the body is dropped but Content-Length still gives its size; a 1xx, 204 or 304
-// has neither (RFC 9110 section 8.6; Beast 1.81 writes "Content-Length: 0" there). Otherwise
-// byte for byte what Beast's serializer writes for the same message (a test holds it to
-// that): one string, reused, instead of a Beast message with an allocation per field, whose
-// serialization was ~20 k instructions of each POST /v1/events on the io thread.
+// reused): the status line (a status outside 200..599 becomes 500: a handler's answer is
+// final), `Server: reach`, Content-Type, X-Request-Id, the extra headers — minus those the
+// server owns (Content-Length, Transfer-Encoding, Connection, Content-Type, Server,
+// X-Request-Id), any whose name is not a token and any whose value holds a control character
+// (RFC 9110: CR, LF, NUL ...; a Content-Type like that is left out too) — `Connection` per
+// `keep_alive` and the version, Content-Length, and the body. For a HEAD request the body is
+// dropped but Content-Length still gives its size; a 204 or 304 has neither (RFC 9110 section
+// 8.6; Beast 1.81 writes "Content-Length: 0" there). Otherwise byte for byte what Beast's
+// serializer writes for the same message (a test holds it to that): one string, reused,
+// instead of a Beast message with an allocation per field, whose serialization was ~20 k
+// instructions of each POST /v1/events on the io thread.
 void FormatResponse(HttpResponse&& response, const std::string& request_id, unsigned http_version,
                     bool keep_alive, bool head_request, std::string& out);
 

@@ -252,7 +252,7 @@ void HttpSession::Dispatch() {
   request_ = request;
   request.body = std::move(body);
   if (!decoded) {
-    WriteErrorResponse(400, ErrorBody("bad request"));
+    WriteErrorResponse(400, ErrorBody("bad request"), head_request_);
     return;
   }
 
@@ -283,11 +283,11 @@ void HttpSession::WriteHandlerResponse(HttpResponse response) {
   DoWrite(status);
 }
 
-void HttpSession::WriteErrorResponse(int status, std::string body) {
+void HttpSession::WriteErrorResponse(int status, std::string body, bool head_request) {
   close_after_write_ = true;
   HttpResponse response{status, "application/json", std::move(body), {}};
-  FormatResponse(std::move(response), request_.request_id, version_, /*keep_alive=*/false,
-                 /*head_request=*/false, response_);
+  FormatResponse(std::move(response), request_.request_id, version_, /*keep_alive=*/false, head_request,
+                 response_);
   DoWrite(status);
 }
 

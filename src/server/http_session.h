@@ -74,7 +74,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Dispatch();
   void WriteHandlerResponse(HttpResponse response);
   // An answer the server makes itself (400, 413, 431, 500, 503); always closes afterwards.
-  void WriteErrorResponse(int status, std::string body);
+  // `head_request`: only when the request line was read (its method is known to be HEAD).
+  void WriteErrorResponse(int status, std::string body, bool head_request = false);
   void DoWrite(int status);
   void OnWrite(int status, const boost::system::error_code& ec, std::size_t bytes);
   void DoLingeringClose();

@@ -608,7 +608,7 @@ TEST(HttpCodec, FormatResponse_WritesWhatBeastWrites) {
 
 TEST(HttpCodec, FormatResponse_BodilessStatusesGetNoBodyNorLength) {
   std::string out;
-  for (int status : {101, 204, 304}) {
+  for (int status : {204, 304}) {
     FormatResponse(HttpResponse{status, "application/json", "{\"dropped\":true}", {}}, "r", 11, true, false, out);
     EXPECT_EQ(out.find("Content-Length"), std::string::npos) << out;
     EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n") << out;
@@ -617,6 +617,39 @@ TEST(HttpCodec, FormatResponse_BodilessStatusesGetNoBodyNorLength) {
   // section 8.6 says a server must not send Content-Length in a 1xx or 204 response.
   FormatResponse(HttpResponse{204, "application/json", "", {}}, "r", 11, true, false, out);
   EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\nServer: reach\r\nContent-Type: application/json\r\nX-Request-Id: r\r\n\r\n");
+  // A handler's answer is final: an interim status would leave the client waiting for another.
+  FormatResponse(HttpResponse{101, "application/json", "{}", {}}, "r", 11, true, false, out);
+  EXPECT_EQ(out.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("Content-Length: 2\r\n"), std::string::npos) << out;
+}
+
+TEST(HttpCodec, FormatResponse_LeavesOutHeadersThatAreNotWellFormed) {
+  std::string out;
+  const std::string nul_value("a\0b", 3);
+  FormatResponse(HttpResponse{200, std::string("text/plain\0", 11), "ok",
+                              {{"Content-Length:", "99"},
+                               {"X Space", "1"},
+                               {"X-Nul", nul_value},
+                               {"X-Bell", "ring\a"},
+                               {"X-Tab", "a\tb"},
+                               {"X-Fine", "yes"}}},
+                 "r", 11, true, false, out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nServer: reach\r\nX-Request-Id: r\r\nX-Tab: a\tb\r\nX-Fine: yes\r\n"
+            "Content-Length: 2\r\n\r\nok");
+}
+
+TEST(HttpServer, HeadRequestRefusedForItsTarget_GetsAnAnswerWithoutBody) {
+  EchoHandler handler;
+  auto server = StartServer(handler);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send("HEAD /a%zz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto response = client.ReadResponse(std::chrono::seconds(5), /*head_request=*/true);
+  EXPECT_EQ(response.status, 400);
+  EXPECT_NE(response.Header("content-length"), "0");  // the size a GET would have had
+  EXPECT_TRUE(client.WaitClosed(std::chrono::seconds(3)));
+  EXPECT_EQ(client.unread(), "");  // no body bytes after the header block
+  EXPECT_EQ(handler.calls.load(), 0);
 }
 
 TEST(HttpCodec, PercentDecode_HandlesEscapesPlusAndErrors) {
