@@ -39,6 +39,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -394,6 +395,13 @@ std::vector<double> Latencies(uint16_t port, int connections, double rate, doubl
       start + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(warmup + seconds + 10));
   while (done < total && SteadyClock::now() < give_up) clients.Poll(100, on_done, on_timer);
   close(timer);
+  // A request never answered (or never sent) counts as infinitely late, not as absent: the
+  // percentiles then show it (the warm-up's share left out as for the answered ones).
+  const uint64_t unanswered = total - done;
+  const double counted_share = (seconds) / (seconds + warmup);
+  for (uint64_t i = 0; i < static_cast<uint64_t>(static_cast<double>(unanswered) * counted_share + 0.5); ++i)
+    latencies.push_back(std::numeric_limits<double>::infinity());
+  if (unanswered > 0) std::fprintf(stderr, "latency run: %llu requests unanswered\n", static_cast<unsigned long long>(unanswered));
   std::sort(latencies.begin(), latencies.end());
   return latencies;
 }
