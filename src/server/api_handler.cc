@@ -172,7 +172,10 @@ void ApiHandler::Handle(HttpRequest request, Respond respond) {
 }
 
 void ApiHandler::Route(HttpRequest& req, Respond& respond) {
-  const std::string& m = req.method;
+  // HEAD is GET without the body (RFC 9110 section 9.3.2): routed as GET; the session sends the
+  // headers and the Content-Length and drops the body (`curl -I /healthz`).
+  static const std::string kGet = "GET";
+  const std::string& m = req.method == "HEAD" ? kGet : req.method;
   std::vector<std::string> seg = Segments(req.path);
   if (seg.size() == 1 && m == "GET") {
     if (seg[0] == "healthz") return respond(Json(200, {{"status", "ok"}}));

@@ -365,6 +365,35 @@ TEST_F(DaemonTest, MalformedEvents_Answer400NamingTheFieldAndChangeNothing) {
   EXPECT_EQ(MetricValue(m, "reach_executions_started_total"), 1);
 }
 
+// HEAD answers as GET would, without the body: the probes and the admin reads alike.
+TEST_F(DaemonTest, HeadRequests_AnswerAsGetWithoutBody) {
+  using reach::server::testing::ClientResponse;
+  using reach::server::testing::MakeRequest;
+  using reach::server::testing::TestClient;
+  auto daemon = Start();
+  ASSERT_TRUE(daemon);
+  const uint16_t port = daemon->port();
+  auto head = [port](const char* target) {
+    TestClient client(port);
+    EXPECT_TRUE(client.Send(MakeRequest("HEAD", target)));
+    ClientResponse response = client.ReadResponse(reach::server::testing::kRequestTimeout, /*head_request=*/true);
+    // Nothing follows the header block: the next request on the connection is answered next.
+    EXPECT_TRUE(client.Send(MakeRequest("GET", "/healthz")));
+    EXPECT_EQ(client.ReadResponse().status, 200) << target;
+    return response;
+  };
+  for (const char* target : {"/healthz", "/readyz", "/metrics", "/v1/executions"}) {
+    const HttpReply get = Http(port, "GET", target);
+    ASSERT_EQ(get.status, 200) << target;
+    const ClientResponse response = head(target);
+    EXPECT_EQ(response.status, 200) << target;
+    EXPECT_EQ(response.Header("content-type"), get.headers.at("content-type")) << target;
+    EXPECT_NE(response.Header("content-length"), "") << target;
+    EXPECT_EQ(response.body, "") << target;
+  }
+  EXPECT_EQ(head("/v1/nothing-here").status, 404);
+}
+
 // The event's JSON is parsed into a 4 KiB buffer first, by a parser kept per io thread for bodies
 // up to 64 KiB (ApiHandler::PostEvent, ParseBody): one past the buffer, and one past the kept
 // parser's size, are read whole all the same, and what is stored is the event as sent.
