@@ -171,26 +171,88 @@ void ApiHandler::Handle(HttpRequest request, Respond respond) {
   }
 }
 
+namespace {
+
+// Every route, by what the path and method select. The one place that knows which paths and
+// methods exist: Route dispatches on it, and a path that matches under another method is a 405
+// with the methods it has (Allow) instead of a 404.
+enum class RouteId {
+  kNone, kHealthz, kReadyz, kMetrics, kPostEvent, kPostEventBatch, kPostUser, kGetUser, kListFlows,
+  kDeployFlow, kValidateNamedFlow, kDeployNamedFlow, kPauseFlow, kResumeFlow, kFlowStats,
+  kListExecutions, kGetExecution, kCancelExecution, kPostRuns,
+};
+
+RouteId MatchRoute(const std::vector<std::string>& seg, const std::string& m) {
+  const bool get = m == "GET", post = m == "POST";
+  if (seg.size() == 1) {
+    if (seg[0] == "healthz") return get ? RouteId::kHealthz : RouteId::kNone;
+    if (seg[0] == "readyz") return get ? RouteId::kReadyz : RouteId::kNone;
+    if (seg[0] == "metrics") return get ? RouteId::kMetrics : RouteId::kNone;
+  }
+  if (seg.empty() || seg[0] != "v1") return RouteId::kNone;
+  if (seg.size() == 2) {
+    if (seg[1] == "events") return post ? RouteId::kPostEvent : RouteId::kNone;
+    if (seg[1] == "events:batch") return post ? RouteId::kPostEventBatch : RouteId::kNone;
+    if (seg[1] == "users") return post ? RouteId::kPostUser : RouteId::kNone;
+    if (seg[1] == "flows") return get ? RouteId::kListFlows : post ? RouteId::kDeployFlow : RouteId::kNone;
+    if (seg[1] == "executions") return get ? RouteId::kListExecutions : RouteId::kNone;
+    if (seg[1] == "runs") return post ? RouteId::kPostRuns : RouteId::kNone;
+  }
+  if (seg.size() == 3 && seg[1] == "users") return get ? RouteId::kGetUser : RouteId::kNone;
+  if (seg.size() == 3 && seg[1] == "flows") {
+    const std::string verb = SplitVerb(seg[2]).second;
+    if (!post) return RouteId::kNone;
+    if (verb == "validate") return RouteId::kValidateNamedFlow;
+    if (verb == "deploy") return RouteId::kDeployNamedFlow;
+    if (verb == "pause") return RouteId::kPauseFlow;
+    if (verb == "resume") return RouteId::kResumeFlow;
+  }
+  if (seg.size() == 4 && seg[1] == "flows" && seg[3] == "stats") return get ? RouteId::kFlowStats : RouteId::kNone;
+  if (seg.size() == 3 && seg[1] == "executions") {
+    const std::string verb = SplitVerb(seg[2]).second;
+    if (verb.empty()) return get ? RouteId::kGetExecution : RouteId::kNone;
+    if (verb == "cancel") return post ? RouteId::kCancelExecution : RouteId::kNone;
+  }
+  return RouteId::kNone;
+}
+
+}  // namespace
+
 void ApiHandler::Route(HttpRequest& req, Respond& respond) {
   // HEAD is GET without the body (RFC 9110 section 9.3.2): routed as GET; the session sends the
   // headers and the Content-Length and drops the body (`curl -I /healthz`).
-  static const std::string kGet = "GET";
+  static const std::string kGet = "GET", kPost = "POST";
   const std::string& m = req.method == "HEAD" ? kGet : req.method;
   std::vector<std::string> seg = Segments(req.path);
-  if (seg.size() == 1 && m == "GET") {
-    if (seg[0] == "healthz") return respond(Json(200, {{"status", "ok"}}));
-    if (seg[0] == "readyz") {
+  const RouteId route = MatchRoute(seg, m);
+  if (route == RouteId::kNone) {
+    // The path exists under other methods: 405 naming them (before authentication, which
+    // would not change the answer).
+    const bool has_get = MatchRoute(seg, kGet) != RouteId::kNone, has_post = MatchRoute(seg, kPost) != RouteId::kNone;
+    if (has_get || has_post) {
+      HttpResponse r = JsonError(405, "method " + req.method + " not allowed on " + req.path);
+      r.headers.emplace_back("Allow", has_get && has_post ? "GET, HEAD, POST" : has_get ? "GET, HEAD" : "POST");
+      return respond(std::move(r));
+    }
+    return respond(JsonError(404, "no such route: " + m + " " + req.path));
+  }
+  switch (route) {
+    case RouteId::kHealthz:
+      return respond(Json(200, {{"status", "ok"}}));
+    case RouteId::kReadyz: {
       Status h = store_.health();
       bool ok = ready_ && h.ok() && !draining_;
       json::object o{{"ready", ok}, {"flows_loaded", ready_.load()}, {"store", h.ok() ? "ok" : h.message()}};
       if (draining_) o["draining"] = true;
       return respond(Json(ok ? 200 : 503, o));
     }
-    if (seg[0] == "metrics") return Metrics(std::move(respond));
+    case RouteId::kMetrics:
+      return Metrics(std::move(respond));
+    default:
+      break;
   }
-  if (seg.empty() || seg[0] != "v1") return respond(JsonError(404, "no such route: " + m + " " + req.path));
 
-  bool is_event_route = seg.size() == 2 && (seg[1] == "events" || seg[1] == "events:batch");
+  bool is_event_route = route == RouteId::kPostEvent || route == RouteId::kPostEventBatch;
   if (!Authorized(req, is_event_route)) {
     HttpResponse r = JsonError(401, "missing or bad credentials (Authorization: Bearer <key>" +
                                         std::string(is_event_route && !options_.webhook_secret.empty()
@@ -201,29 +263,40 @@ void ApiHandler::Route(HttpRequest& req, Respond& respond) {
     if (is_event_route) events_.WithLabels({"rejected"}).Inc();
     return respond(std::move(r));
   }
-  if (seg.size() == 2 && seg[1] == "events" && m == "POST") return PostEvent(req, std::move(respond));
-  if (seg.size() == 2 && seg[1] == "events:batch" && m == "POST") return PostEventBatch(req, std::move(respond));
-  if (seg.size() == 2 && seg[1] == "users" && m == "POST") return PostUser(req, std::move(respond));
-  if (seg.size() == 3 && seg[1] == "users" && m == "GET") return GetUser(seg[2], std::move(respond));
-  if (seg.size() == 2 && seg[1] == "flows") {
-    if (m == "GET") return ListFlows(std::move(respond));
-    if (m == "POST") return DeployFlow(req, req.query.count("name") ? req.query["name"] : "", false, std::move(respond));
+  switch (route) {
+    case RouteId::kPostEvent:
+      return PostEvent(req, std::move(respond));
+    case RouteId::kPostEventBatch:
+      return PostEventBatch(req, std::move(respond));
+    case RouteId::kPostUser:
+      return PostUser(req, std::move(respond));
+    case RouteId::kGetUser:
+      return GetUser(seg[2], std::move(respond));
+    case RouteId::kListFlows:
+      return ListFlows(std::move(respond));
+    case RouteId::kDeployFlow:
+      return DeployFlow(req, req.query.count("name") ? req.query["name"] : "", false, std::move(respond));
+    case RouteId::kValidateNamedFlow:
+      return DeployFlow(req, SplitVerb(seg[2]).first, true, std::move(respond));
+    case RouteId::kDeployNamedFlow:
+      return DeployFlow(req, SplitVerb(seg[2]).first, false, std::move(respond));
+    case RouteId::kPauseFlow:
+      return PauseFlow(SplitVerb(seg[2]).first, true, std::move(respond));
+    case RouteId::kResumeFlow:
+      return PauseFlow(SplitVerb(seg[2]).first, false, std::move(respond));
+    case RouteId::kFlowStats:
+      return FlowStats(seg[2], std::move(respond));
+    case RouteId::kListExecutions:
+      return ListExecutions(req, std::move(respond));
+    case RouteId::kGetExecution:
+      return GetExecution(SplitVerb(seg[2]).first, std::move(respond));
+    case RouteId::kCancelExecution:
+      return CancelExecution(SplitVerb(seg[2]).first, std::move(respond));
+    case RouteId::kPostRuns:
+      return PostRuns(req, std::move(respond));
+    default:
+      return respond(JsonError(404, "no such route: " + m + " " + req.path));
   }
-  if (seg.size() == 3 && seg[1] == "flows" && m == "POST") {
-    auto [name, verb] = SplitVerb(seg[2]);
-    if (verb == "validate") return DeployFlow(req, name, true, std::move(respond));
-    if (verb == "deploy") return DeployFlow(req, name, false, std::move(respond));
-    if (verb == "pause" || verb == "resume") return PauseFlow(name, verb == "pause", std::move(respond));
-  }
-  if (seg.size() == 4 && seg[1] == "flows" && seg[3] == "stats" && m == "GET") return FlowStats(seg[2], std::move(respond));
-  if (seg.size() == 2 && seg[1] == "executions" && m == "GET") return ListExecutions(req, std::move(respond));
-  if (seg.size() == 3 && seg[1] == "executions") {
-    auto [id, verb] = SplitVerb(seg[2]);
-    if (m == "GET" && verb.empty()) return GetExecution(id, std::move(respond));
-    if (m == "POST" && verb == "cancel") return CancelExecution(id, std::move(respond));
-  }
-  if (seg.size() == 2 && seg[1] == "runs" && m == "POST") return PostRuns(req, std::move(respond));
-  respond(JsonError(404, "no such route: " + m + " " + req.path));
 }
 
 void ApiHandler::PostEvent(HttpRequest& req, Respond respond) {

@@ -394,6 +394,32 @@ TEST_F(DaemonTest, HeadRequests_AnswerAsGetWithoutBody) {
   EXPECT_EQ(head("/v1/nothing-here").status, 404);
 }
 
+// A path that exists under other methods answers 405 naming them; an unknown path 404.
+TEST_F(DaemonTest, WrongMethod_Answers405WithAllow) {
+  auto daemon = Start();
+  ASSERT_TRUE(daemon);
+  const uint16_t port = daemon->port();
+  struct Case {
+    const char* method;
+    const char* target;
+    const char* allow;
+  };
+  for (const Case& c : {Case{"GET", "/v1/events", "POST"}, Case{"PUT", "/v1/events:batch", "POST"},
+                        Case{"POST", "/healthz", "GET, HEAD"}, Case{"DELETE", "/v1/flows", "GET, HEAD, POST"},
+                        Case{"GET", "/v1/executions/1:cancel", "POST"}, Case{"POST", "/v1/executions", "GET, HEAD"},
+                        Case{"GET", "/v1/flows/spring:pause", "POST"}}) {
+    const HttpReply r = Http(port, c.method, c.target);
+    EXPECT_EQ(r.status, 405) << c.method << " " << c.target << " -> " << r.body;
+    EXPECT_EQ(r.headers.count("allow") ? r.headers.at("allow") : "", c.allow) << c.method << " " << c.target;
+    EXPECT_FALSE(Str(r.Json().at("error")).empty()) << r.body;
+  }
+  EXPECT_EQ(Http(port, "GET", "/v1/nothing").status, 404);
+  EXPECT_EQ(Http(port, "POST", "/v1/flows/spring:explode").status, 404);
+  EXPECT_EQ(Http(port, "GET", "/v1/executions/1:explode").status, 404);
+  // What answered before still does.
+  EXPECT_EQ(Http(port, "GET", "/v1/flows").status, 200);
+}
+
 // The event's JSON is parsed into a 4 KiB buffer first, by a parser kept per io thread for bodies
 // up to 64 KiB (ApiHandler::PostEvent, ParseBody): one past the buffer, and one past the kept
 // parser's size, are read whole all the same, and what is stored is the event as sent.
