@@ -182,8 +182,8 @@ bool ToHttpRequest(BeastRequest&& message, std::string remote, HttpRequest& out)
   return true;
 }
 
-void FormatResponse(HttpResponse&& response, const std::string& request_id, unsigned http_version,
-                    bool keep_alive, bool head_request, std::string& out) {
+int FormatResponse(HttpResponse&& response, const std::string& request_id, unsigned http_version,
+                   bool keep_alive, bool head_request, std::string& out) {
   int status = response.status;
   // A handler's answer is final: an interim 1xx would leave the client waiting for the real one.
   if (status < 200 || status > 599) status = 500;
@@ -218,6 +218,7 @@ void FormatResponse(HttpResponse&& response, const std::string& request_id, unsi
   if (!bodiless) field("Content-Length", std::to_string(response.body.size()));
   out += "\r\n";
   if (!head_request && !bodiless) out += response.body;
+  return status;
 }
 
 }  // namespace reach::server

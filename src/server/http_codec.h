@@ -53,8 +53,8 @@ std::string RequestIdFrom(const BeastRequest& message);
 // 8.6; Beast 1.81 writes "Content-Length: 0" there). Otherwise byte for byte what Beast's
 // serializer writes for the same message (a test holds it to that): one string, reused,
 // instead of a Beast message with an allocation per field, whose serialization was ~20 k
-// instructions of each POST /v1/events on the io thread.
-void FormatResponse(HttpResponse&& response, const std::string& request_id, unsigned http_version,
-                    bool keep_alive, bool head_request, std::string& out);
+// instructions of each POST /v1/events on the io thread. Returns the status written.
+int FormatResponse(HttpResponse&& response, const std::string& request_id, unsigned http_version,
+                   bool keep_alive, bool head_request, std::string& out);
 
 }  // namespace reach::server

@@ -278,17 +278,14 @@ void HttpSession::WriteHandlerResponse(HttpResponse response) {
   if (phase_ != Phase::kHandling) return;  // closed meanwhile (Shutdown, timeout)
   const bool keep_alive = keep_alive_ && !state_->draining();
   close_after_write_ = !keep_alive;
-  const int status = (response.status < 100 || response.status > 599) ? 500 : response.status;
-  FormatResponse(std::move(response), request_.request_id, version_, keep_alive, head_request_, response_);
-  DoWrite(status);
+  DoWrite(FormatResponse(std::move(response), request_.request_id, version_, keep_alive, head_request_, response_));
 }
 
 void HttpSession::WriteErrorResponse(int status, std::string body, bool head_request) {
   close_after_write_ = true;
   HttpResponse response{status, "application/json", std::move(body), {}};
-  FormatResponse(std::move(response), request_.request_id, version_, /*keep_alive=*/false, head_request,
-                 response_);
-  DoWrite(status);
+  DoWrite(FormatResponse(std::move(response), request_.request_id, version_, /*keep_alive=*/false, head_request,
+                         response_));
 }
 
 void HttpSession::DoWrite(int status) {

@@ -100,8 +100,9 @@ constexpr int kWriterCheckpointFrames = static_cast<int>(kJournalSizeLimitBytes 
 // Within 2 * kCheckpointFrames of that bound, the writer wakes the checkpointer every this many
 // frames instead. The writer's checkpoint at the bound copies what the checkpointer has not
 // (up to kCheckpointFrames, 16 MB) and fsyncs the database file while no batch runs: 5-7 ms
-// every ~0.8 s at half of the ingest maximum, and many of the requests over 8 ms fell there (logged per
-// 50 ms window). With the checkpointer close behind it copies a few hundred frames (~2 ms).
+// every ~0.8 s at half of the ingest maximum, and many of the requests over 8 ms fell there
+// (logged per 50 ms window). With the checkpointer close behind it copies a few hundred frames
+// (~2 ms).
 constexpr int kCheckpointFramesNearBound = kCheckpointFrames / 8;
 
 class SqliteStore final : public Store {
@@ -387,7 +388,8 @@ int SqliteStore::WalHook(void* self, sqlite3* db, const char* schema, int frames
   if (frames < copied) copied = 0;  // the WAL restarted
   // Close to the bound the checkpointer is woken every kCheckpointFramesNearBound frames, so
   // that the writer's own checkpoint at the bound finds nearly everything copied.
-  const int step = frames >= kWriterCheckpointFrames - 2 * kCheckpointFrames ? kCheckpointFramesNearBound : kCheckpointFrames;
+  const int step =
+      frames >= kWriterCheckpointFrames - 2 * kCheckpointFrames ? kCheckpointFramesNearBound : kCheckpointFrames;
   if (frames - copied >= step) {
     {
       std::lock_guard<std::mutex> lock(store->checkpoint_mutex_);
