@@ -428,6 +428,7 @@ int main(int argc, char** argv) {
   std::string connections_arg = "256,1024";
   bool overlap_sync = true;
   bool full_only = false;  // for profiling the full stack alone: no bare rounds, no latency run
+  bool answer_on_sync = false;  // events' `done`s on the store's sync thread, not the io thread
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--inline-sync") {
@@ -436,6 +437,10 @@ int main(int argc, char** argv) {
     }
     if (a == "--full-only") {
       full_only = true;
+      continue;
+    }
+    if (a == "--answer-on-sync") {
+      answer_on_sync = true;
       continue;
     }
     if (i + 1 >= argc) break;
@@ -461,10 +466,10 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "command: build/bench/ingest_bench --seconds %g --rounds %d --connections %s --latency-connections %d "
-      "--latency-load %g --latency-tick-us %lld --io-threads %d --batch-delay-us %lld%s\n",
+      "--latency-load %g --latency-tick-us %lld --io-threads %d --batch-delay-us %lld%s%s\n",
       seconds, rounds, connections_arg.c_str(), latency_connections, latency_load,
       static_cast<long long>(latency_tick_us), io_threads, static_cast<long long>(batch_delay_us),
-      overlap_sync ? "" : " --inline-sync");
+      overlap_sync ? "" : " --inline-sync", answer_on_sync ? " --answer-on-sync" : "");
 
   // The full stack.
   std::string dir = (std::filesystem::temp_directory_path() / "reach-ingest-XXXXXX").string();
@@ -512,6 +517,8 @@ int main(int argc, char** argv) {
   BareHandler transport_handler;
   reach::server::HttpServer transport(ho, transport_handler);
   if (!full.Start().ok() || !transport.Start().ok()) return 1;
+  // As `reach serve` does: events are answered on the io thread (EngineService::set_event_delivery).
+  if (!answer_on_sync) service.set_event_delivery([&full](std::function<void()> fn) { full.Post(std::move(fn)); });
 
   std::vector<double> full_rates, bare_rates, transport_rates;
   uint64_t errs = 0;
@@ -627,6 +634,7 @@ int main(int argc, char** argv) {
               Percentile(bare_lat, 0.999) * 1e3, bare_lat.empty() ? 0 : bare_lat.back() * 1e3);
 
   full.Shutdown(std::chrono::milliseconds(2000));
+  service.set_event_delivery(nullptr);
   transport.Shutdown(std::chrono::milliseconds(2000));
   service.Stop();
   (*store)->Close();

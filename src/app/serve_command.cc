@@ -355,6 +355,9 @@ int Serve(const ServeArgs& args) {
     out += "# HELP reach_http_connections Open HTTP connections\n# TYPE reach_http_connections gauge\n";
     out += "reach_http_connections " + std::to_string(http.active_connections()) + "\n";
   });
+  // Events are answered on the io thread (their memory freed where it was allocated, one
+  // hand-off per batch); after the server stopped, on the store's thread again.
+  service.set_event_delivery([&http](std::function<void()> fn) { http.Post(std::move(fn)); });
   api.set_ready(true);
 
   server::SystemdNotifier notifier;
@@ -410,6 +413,7 @@ int Serve(const ServeArgs& args) {
   http.StopAccepting();
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   http.Shutdown(std::max(left, std::chrono::milliseconds(0)));
+  service.set_event_delivery(nullptr);
   service.Stop();
   store->Close();
   Status health = store->health();

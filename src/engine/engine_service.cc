@@ -13,7 +13,10 @@ namespace reach::engine {
 EngineService::EngineService(storage::Store& store, Engine& engine, const Clock& clock, int64_t max_sleep_ms)
     : store_(store), engine_(engine), clock_(clock), max_sleep_ms_(max_sleep_ms) {}
 
-EngineService::~EngineService() { Stop(); }
+EngineService::~EngineService() {
+  Stop();
+  set_event_delivery(nullptr);
+}
 
 Status EngineService::Start() {
   Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.LoadCurrent(txn); });
@@ -65,20 +68,24 @@ void EngineService::SubmitEvent(storage::EventRecord event, boost::json::object 
 }
 
 void EngineService::SubmitEventJob(std::shared_ptr<PendingEvent> pending) {
+  // The job borrows what the `done` owns: a job never runs after its `done`, and the `done`
+  // hands its reference on (Answer), so that the event is freed where it is answered.
+  PendingEvent* const p = pending.get();
   store_.Submit(
-      [this, pending](storage::StoreTxn& txn) {
+      [this, p](storage::StoreTxn& txn) {
+        PendingEvent* const pending = p;
         pending->outcome = EventOutcome{};
         storage::UserRecord user;  // stays without an id unless ResolveUser read or wrote it
         if (Status s = engine_.ResolveUser(txn, pending->identities, pending->event.user_id, &user); !s.ok()) return s;
         return engine_.HandleEvent(txn, pending->event, pending->outcome, &user);
       },
-      [this, pending](const Status& s) {
+      [this, pending = std::move(pending)](const Status& s) mutable {
         const int64_t broken = pending->outcome.failed_execution;
         if (!s.ok() && broken && IsRunFailure(s) && pending->retries < PendingEvent::kMaxRetries &&
             store_.health().ok()) {
           ++pending->retries;
           std::string reason = "cannot resume on event '" + pending->event.type + "': " + s.message();
-          FailThenRetryEvent(pending, broken, std::move(reason));
+          FailThenRetryEvent(std::move(pending), broken, std::move(reason));
           return;
         }
         const EventOutcome& outcome = pending->outcome;
@@ -94,8 +101,52 @@ void EngineService::SubmitEventJob(std::shared_ptr<PendingEvent> pending) {
           const int64_t due = outcome.earliest_due_ms;
           if (due > 0 && due < planned_wake_ms_.load(std::memory_order_relaxed)) Wake();
         }
-        pending->done(s, outcome);
+        Answer(std::move(pending), s);
       });
+}
+
+void EngineService::set_event_delivery(Deliver deliver) {
+  const bool inline_now = !deliver;
+  {
+    std::lock_guard<std::mutex> lock(delivery_mu_);
+    deliver_ = deliver ? std::make_shared<const Deliver>(std::move(deliver)) : nullptr;
+  }
+  if (inline_now) RunDeliveries();
+}
+
+void EngineService::Answer(std::shared_ptr<PendingEvent> pending, const Status& status) {
+  std::shared_ptr<const Deliver> deliver;
+  {
+    std::lock_guard<std::mutex> lock(delivery_mu_);
+    delivery_queue_.push_back({std::move(pending), status});
+    if (deliver_) {
+      if (delivery_posted_) return;  // the RunDeliveries handed over earlier takes this one too
+      delivery_posted_ = true;
+      deliver = deliver_;
+    }
+  }
+  if (deliver) {
+    (*deliver)([this] { RunDeliveries(); });
+  } else {
+    RunDeliveries();
+  }
+}
+
+void EngineService::RunDeliveries() {
+  std::lock_guard<std::mutex> run(delivery_run_mu_);
+  {
+    std::lock_guard<std::mutex> lock(delivery_mu_);
+    delivering_.swap(delivery_queue_);
+    delivery_posted_ = false;
+  }
+  for (Delivery& d : delivering_) {
+    try {
+      d.pending->done(d.status, d.pending->outcome);
+    } catch (...) {
+      // As the store does for a `done`: a throwing callback must not stop the others.
+    }
+  }
+  delivering_.clear();  // the events are freed here; the buffer goes back as the next queue
 }
 
 void EngineService::FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, int64_t execution_id, std::string reason) {
@@ -109,8 +160,7 @@ void EngineService::FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, in
           // Not even that could be written, or there was nothing to end (handling the event
           // again would fail the same way): the event fails with why.
           counters_.events_failed++;
-          pending->done(s.ok() ? Status::Internal(reason + " (and the execution could not be ended)") : s,
-                        pending->outcome);
+          Answer(std::move(pending), s.ok() ? Status::Internal(reason + " (and the execution could not be ended)") : s);
           return;
         }
         ReportUnrunnable(execution_id, reason);

@@ -55,13 +55,23 @@ class EngineService {
   // Stops the timer thread (after its current batch). Jobs already submitted still complete.
   void Stop();
 
-  // Queues an event; `done` runs on the writer thread once the event and everything it caused
-  // are durable (or with the error that kept them from being written: then nothing was).
+  // Queues an event; `done` runs (see set_event_delivery for where) once the event and
+  // everything it caused are durable (or with the error that kept them from being written: then nothing was).
   // `identities` (kind -> value) resolve the user when event.user_id is empty (see
   // Engine::ResolveUser); they are added to the user's profile either way. A waiting execution
   // the event would resume that cannot be read or run (EventOutcome::failed_execution) is ended
   // as failed and the event handled again without it (reported to on_unrunnable).
   void SubmitEvent(storage::EventRecord event, boost::json::object identities, EventDone done);
+  // Where events' `done`s run. By default on the store's thread that reports the commit. With
+  // a delivery set, each `done` is queued instead and `deliver` is handed a function to call
+  // soon on a thread of its own (the HTTP io thread: a request's memory is then freed by the
+  // thread that allocated it rather than by the store's, and one hand-off answers a whole
+  // batch); `deliver` must not call it before returning. Either way the `done`s run one at a
+  // time, in commit order. Setting an empty delivery runs what is queued at once, on the
+  // caller. Thread-safe; the target must run or drop every function it was handed before the
+  // service is destroyed.
+  using Deliver = std::function<void(std::function<void()>)>;
+  void set_event_delivery(Deliver deliver);
   // Runs `job` on the writer (group-committed); `done` after the commit. For API writes that
   // are not events (users, deploys, cancels, runs).
   void Submit(storage::Store::Job job, storage::Store::Done done) { store_.Submit(std::move(job), std::move(done)); }
@@ -98,6 +108,10 @@ class EngineService {
  private:
   struct PendingEvent;
   void SubmitEventJob(std::shared_ptr<PendingEvent> pending);
+  // Runs the event's `done`, here or through the delivery (see set_event_delivery).
+  void Answer(std::shared_ptr<PendingEvent> pending, const Status& status);
+  // Runs the queued `done`s, in order; one caller at a time.
+  void RunDeliveries();
   void FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, int64_t execution_id, std::string reason);
   void TimerLoop();
   bool stopping();
@@ -122,6 +136,17 @@ class EngineService {
   bool woken_ = false;
   std::thread timer_thread_;
   std::unique_ptr<storage::StoreReader> ahead_reader_;  // FireAllDue's (one caller at a time)
+  // Events answered but not yet delivered (set_event_delivery).
+  struct Delivery {
+    std::shared_ptr<PendingEvent> pending;
+    Status status;
+  };
+  std::mutex delivery_mu_;  // guards deliver_, delivery_queue_, delivery_posted_
+  std::shared_ptr<const Deliver> deliver_;
+  std::vector<Delivery> delivery_queue_;
+  bool delivery_posted_ = false;  // a RunDeliveries is handed to deliver_ and has not begun
+  std::mutex delivery_run_mu_;    // held by RunDeliveries: `done`s one at a time, in order
+  std::vector<Delivery> delivering_;  // RunDeliveries' batch (guarded by delivery_run_mu_)
   std::function<void(int64_t, const std::string&)> on_unrunnable_;
   std::function<void(const char*, const Status&)> on_round_failed_;
   // Timer thread only: per kind of work (timers, schedules, fanouts), the last failure reported

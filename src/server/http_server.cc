@@ -138,6 +138,8 @@ void HttpServer::ShutdownLocked(std::chrono::milliseconds drain) {
   // listener_ stays (closed): StopAccepting() may still be called from another thread.
 }
 
+void HttpServer::Post(std::function<void()> fn) { net::post(state_->io_context(), std::move(fn)); }
+
 size_t HttpServer::active_connections() const { return state_->connections().load(); }
 
 size_t HttpServer::in_flight_requests() const { return state_->in_flight(); }

@@ -86,6 +86,10 @@ class HttpServer {
   // them): from a handler, hand it to another thread.
   void Shutdown(std::chrono::milliseconds drain);
 
+  // Runs `fn` on an io thread, later (never before returning). Once the server is shut down,
+  // `fn` is dropped without being called. Thread-safe.
+  void Post(std::function<void()> fn);
+
   // Open connections (for /metrics and tests). Thread-safe.
   size_t active_connections() const;
   // Requests read (or being read) but not yet answered. Thread-safe.

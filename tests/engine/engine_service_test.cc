@@ -1,6 +1,12 @@
 // EngineService::FireAllDue: timers fire in jobs of timer_batch, up to timer_jobs queued at a
-// time, until a job comes back short.
+// time, until a job comes back short. Where events are answered (set_event_delivery).
 #include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "engine/engine_harness.h"
 #include "engine/engine_service.h"
@@ -75,6 +81,83 @@ TEST(EngineServiceTimers, FireAllDueOnAClosedStoreReportsTheErrorAndCountsNothin
   EXPECT_FALSE(service.FireAllDue(fired).ok());
   EXPECT_EQ(fired, 0);  // every job was refused
   EXPECT_EQ(service.counters().timers_fired.load(), 0u);
+}
+
+// set_event_delivery: events' `done`s wait for the delivery's target, run there in commit
+// order, and an empty delivery runs what is still queued on the caller, then answers on the
+// store's thread again.
+TEST(EngineServiceDelivery, DonesRunWhereTheDeliveryRunsThemInOrderAndDetachingRunsTheRest) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  EngineService service(h.store(), h.engine(), h.clock());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::function<void()>> handed;  // what the delivery was given, not yet run
+  std::vector<int> answered;
+  std::vector<std::thread::id> answered_on;
+  service.set_event_delivery([&](std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu);
+    handed.push_back(std::move(fn));
+    cv.notify_all();
+  });
+  auto submit = [&](int i) {
+    storage::EventRecord e;
+    e.type = "visit";
+    e.user_id = "u" + std::to_string(i);
+    e.message_id = "m" + std::to_string(i);
+    service.SubmitEvent(std::move(e), {}, [&, i](const Status& s, const EventOutcome& outcome) {
+      EXPECT_TRUE(s.ok()) << s.message();
+      EXPECT_GT(outcome.seq, 0);
+      std::lock_guard<std::mutex> lock(mu);
+      answered.push_back(i);
+      answered_on.push_back(std::this_thread::get_id());
+      cv.notify_all();
+    });
+  };
+  for (int i = 0; i < 20; ++i) submit(i);
+  // Every event is durable once a write submitted after them is (one writer, commit order).
+  ASSERT_TRUE(h.store().Write([](storage::StoreTxn&) { return Status::Ok(); }).ok());
+  std::vector<std::function<void()>> to_run;
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return !handed.empty(); }));
+    EXPECT_TRUE(answered.empty());  // nothing answered before the target runs what it was handed
+    to_run.swap(handed);
+  }
+  for (auto& fn : to_run) fn();  // the "io thread": this one
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(answered.size(), 20u);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(answered[i], i);
+    for (const auto& id : answered_on) EXPECT_EQ(id, std::this_thread::get_id());
+    // One hand-off may answer many: at most one per event, usually far fewer.
+    EXPECT_LE(to_run.size(), 20u);
+  }
+
+  // Handed over but never run (a stopped target): an empty delivery answers them here.
+  for (int i = 20; i < 25; ++i) submit(i);
+  ASSERT_TRUE(h.store().Write([](storage::StoreTxn&) { return Status::Ok(); }).ok());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(answered.size(), 20u);
+    handed.clear();  // dropped, as a stopped io_context drops its handlers
+  }
+  service.set_event_delivery(nullptr);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(answered.size(), 25u);
+    for (int i = 20; i < 25; ++i) {
+      EXPECT_EQ(answered[i], i);
+      EXPECT_EQ(answered_on[i], std::this_thread::get_id());
+    }
+  }
+  // Then on the store's thread again, without a hand-off.
+  submit(25);
+  ASSERT_TRUE(h.store().Write([](storage::StoreTxn&) { return Status::Ok(); }).ok());
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answered.size() == 26u; }));
+  EXPECT_NE(answered_on[25], std::this_thread::get_id());
+  EXPECT_TRUE(handed.empty());
 }
 
 }  // namespace
