@@ -118,6 +118,7 @@ class Engine::AheadTxn final : public StoreTxn {
   void AfterCommit(std::function<void()>) override { Refuse("an effect after the commit"); }
   Result<std::optional<UserRecord>> GetUser(const std::string&) override { return Refuse("reading a user"); }
   Status PutUser(const UserRecord&) override { return Refuse("writing a user"); }
+  Status CreateUser(const UserRecord&) override { return Refuse("writing a user"); }
   Result<std::optional<std::string>> FindUserByIdentity(const std::string&, const std::string&) override {
     return Refuse("finding a user");
   }
@@ -412,7 +413,8 @@ Status Engine::LoadCurrent(StoreTxn& txn) {
   return Status::Ok();
 }
 
-Status Engine::LoadUser(StoreTxn& txn, const std::string& id, UserRecord& user) {
+Status Engine::LoadUser(StoreTxn& txn, const std::string& id, UserRecord& user, bool* created) {
+  if (created) *created = false;
   auto u = txn.GetUser(id);
   if (!u.ok()) return u.status();
   if (*u) {
@@ -422,7 +424,9 @@ Status Engine::LoadUser(StoreTxn& txn, const std::string& id, UserRecord& user) 
   user = UserRecord{};
   user.id = id;
   user.created_ms = user.updated_ms = clock_.NowMillis();
-  return txn.PutUser(user);
+  Status s = txn.CreateUser(user);
+  if (s.ok() && created) *created = true;
+  return s;
 }
 
 namespace {
@@ -559,7 +563,7 @@ Status Engine::Enroll(StoreTxn& txn, const std::shared_ptr<const dsl::FlowGraph>
 }
 
 Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutcome& outcome,
-                           UserRecord* known_user) {
+                           UserRecord* known_user, bool user_created) {
   if (event.received_ms == 0) event.received_ms = clock_.NowMillis();
   if (event.timestamp_ms == 0) event.timestamp_ms = event.received_ms;
   job_earliest_due_ = 0;
@@ -571,19 +575,24 @@ Status Engine::HandleEvent(StoreTxn& txn, storage::EventRecord& event, EventOutc
     return Status::Ok();
   }
   UserRecord user;
+  bool new_user = false;
   if (known_user && known_user->id == event.user_id) {
     user = std::move(*known_user);
-  } else if (Status s = LoadUser(txn, event.user_id, user); !s.ok()) {
+    new_user = user_created;
+  } else if (Status s = LoadUser(txn, event.user_id, user, &new_user); !s.ok()) {
     return s;
   }
   json::value ev = EventJson(event);
 
   // Resume first: an execution waiting for this event type moves on; then enroll, so that an
   // event that starts a journey does not also satisfy a wait of the journey it just started.
-  auto waits = txn.FindWaits(event.user_id, event.type);
-  if (!waits.ok()) return waits.status();
+  // A user created just now waits for nothing (its executions come after its row).
   std::map<int64_t, std::vector<int64_t>> by_execution;
-  for (const auto& w : *waits) by_execution[w.execution_id].push_back(w.wait_id);
+  if (!new_user) {
+    auto waits = txn.FindWaits(event.user_id, event.type);
+    if (!waits.ok()) return waits.status();
+    for (const auto& w : *waits) by_execution[w.execution_id].push_back(w.wait_id);
+  }
   for (const auto& [exec_id, wait_ids] : by_execution) {
     outcome.failed_execution = exec_id;  // until it has been read and resumed
     auto exec = txn.GetExecution(exec_id);
@@ -927,7 +936,8 @@ Status Engine::ContinueFanouts(StoreTxn& txn, int& started, bool& more) {
 }
 
 Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::string& user_id,
-                           UserRecord* out) {
+                           UserRecord* out, bool* created) {
+  if (created) *created = false;
   // Identities in a stable order, so that the same event always resolves the same way.
   std::vector<std::pair<std::string, std::string>> ids;
   for (const auto& kv : identities)
@@ -962,6 +972,17 @@ Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::s
     user.id = user_id;
     user.created_ms = user.updated_ms = clock_.NowMillis();
     changed = true;
+    // A new user takes every identity unless one is another user's: tried as one insert (its
+    // conflicts are found by the inserts themselves), looked up one by one below when refused.
+    for (const auto& [kind, value] : ids) user.identities[kind] = value;
+    Status s = txn.CreateUser(user);
+    if (s.ok()) {
+      if (created) *created = true;
+      if (out) *out = std::move(user);
+      return Status::Ok();
+    }
+    if (s.code() != StatusCode::kAlreadyExists) return s;
+    user.identities.clear();
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     const auto& [kind, value] = ids[i];
@@ -977,7 +998,9 @@ Status Engine::ResolveUser(StoreTxn& txn, const json::object& identities, std::s
   }
   if (changed) {
     if (*existing) user.updated_ms = clock_.NowMillis();
-    if (Status s = txn.PutUser(user); !s.ok()) return s;
+    Status s = *existing ? txn.PutUser(user) : txn.CreateUser(user);
+    if (!s.ok()) return s;
+    if (!*existing && created) *created = true;
   }
   if (out) *out = std::move(user);
   return Status::Ok();

@@ -124,9 +124,10 @@ class Engine {
   // Stores `event` (idempotent by message_id), creates the user when new, enrolls it in the
   // chains its type triggers and resumes its executions waiting for that type.
   // `user`, when given, is the event's user as this job last wrote it (from ResolveUser), so
-  // that it is not read again.
+  // that it is not read again; `user_created`: ResolveUser created it (then it has no waits to
+  // look for: a user's executions and waits come after its row, and no row is ever deleted).
   Status HandleEvent(storage::StoreTxn& txn, storage::EventRecord& event, EventOutcome& outcome,
-                     storage::UserRecord* user = nullptr);
+                     storage::UserRecord* user = nullptr, bool user_created = false);
   // Starts `chain` for `user_id` (manual trigger, `reach run`, POST /v1/runs), ignoring the
   // trigger but honouring the entry rule. `event` may be null. Sets `execution_id` (0 when the
   // entry rule refused).
@@ -164,9 +165,10 @@ class Engine {
   // holding one of `identities` (kind -> value, e.g. {"openid": "o6_b..."}); else a new user
   // whose id is the first identity as "kind:value". Identities the user lacks are added (unless
   // another user holds them). Sets `user_id`; sets `*user` to the user's record when it had to
-  // read or write it anyway (else leaves it alone: HandleEvent reads a user whose id differs).
+  // read or write it anyway (else leaves it alone: HandleEvent reads a user whose id differs),
+  // and `*created` to whether this call created it.
   Status ResolveUser(storage::StoreTxn& txn, const boost::json::object& identities, std::string& user_id,
-                     storage::UserRecord* user = nullptr);
+                     storage::UserRecord* user = nullptr, bool* created = nullptr);
   // Pauses or resumes a flow: a paused flow enrolls nobody (its running executions go on).
   // `found` is false when no flow has that name.
   Status SetPaused(storage::StoreTxn& txn, const std::string& flow, bool paused, bool& found);
@@ -213,7 +215,7 @@ class Engine {
   // Runs `execution_id` on the writer as the timer of `wakeup` woke it (the wakeup taken).
   Status RunTimerOnWriter(storage::StoreTxn& txn, const storage::WakeupRecord& wakeup,
                           std::optional<storage::ExecutionRecord>& execution);
-  Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user);
+  Status LoadUser(storage::StoreTxn& txn, const std::string& id, storage::UserRecord& user, bool* created = nullptr);
   // Ends execution `id` with `status` and `reason` unless it is finished (NotFound when there is
   // none): End, or EndAsIs for a row that does not read. Sets `ended`.
   Status EndById(storage::StoreTxn& txn, int64_t id, storage::ExecutionStatus status, const std::string& reason,

@@ -76,8 +76,11 @@ void EngineService::SubmitEventJob(std::shared_ptr<PendingEvent> pending) {
         PendingEvent* const pending = p;
         pending->outcome = EventOutcome{};
         storage::UserRecord user;  // stays without an id unless ResolveUser read or wrote it
-        if (Status s = engine_.ResolveUser(txn, pending->identities, pending->event.user_id, &user); !s.ok()) return s;
-        return engine_.HandleEvent(txn, pending->event, pending->outcome, &user);
+        bool created = false;
+        if (Status s = engine_.ResolveUser(txn, pending->identities, pending->event.user_id, &user, &created);
+            !s.ok())
+          return s;
+        return engine_.HandleEvent(txn, pending->event, pending->outcome, &user, created);
       },
       [this, pending = std::move(pending)](const Status& s) mutable {
         const int64_t broken = pending->outcome.failed_execution;

@@ -112,7 +112,12 @@ Status SqliteTxn::RunSql(const char* sql, const Args&... args) {
 
 Result<std::optional<UserRecord>> SqliteTxn::GetUser(const std::string& id) { return QueryUser(connection_, id); }
 
-Status SqliteTxn::PutUser(const UserRecord& user) {
+Status SqliteTxn::PutUser(const UserRecord& user) { return WriteUser(user, /*stored=*/true); }
+
+// A user without a row has no identity rows either (only WriteUser writes them, with the row).
+Status SqliteTxn::CreateUser(const UserRecord& user) { return WriteUser(user, /*stored=*/false); }
+
+Status SqliteTxn::WriteUser(const UserRecord& user, bool may_be_stored) {
   Result<std::vector<std::pair<std::string, std::string>>> identities = IdentityRows(user);
   if (!identities.ok()) return identities.status();
 
@@ -120,7 +125,7 @@ Status SqliteTxn::PutUser(const UserRecord& user) {
   // unchanged user, inserts only for a new one), and only identities it does not hold yet can
   // belong to someone else.
   std::vector<std::pair<std::string, std::string>> stored;
-  {
+  if (may_be_stored) {
     Result<Statement> stmt = connection_.Prepare("SELECT kind, value FROM user_identities WHERE user_id = ?1");
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, user.id);

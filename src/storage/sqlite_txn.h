@@ -85,6 +85,7 @@ class SqliteTxn final : public StoreTxn {
   // several official accounts); null and "" mean none; anything else is kInvalidArgument. An
   // identity already held by another user is kAlreadyExists and nothing is written.
   Status PutUser(const UserRecord& user) override;
+  Status CreateUser(const UserRecord& user) override;
   Result<std::optional<std::string>> FindUserByIdentity(const std::string& kind, const std::string& value) override;
   Result<std::vector<UserRecord>> ListUsers(const std::string& after_id, int limit) override;
 
@@ -127,6 +128,8 @@ class SqliteTxn final : public StoreTxn {
   // Runs a cached statement that returns no rows, binding `args` to ?1, ?2 ...
   template <class... Args>
   Status RunSql(const char* sql, const Args&... args);
+  // PutUser and CreateUser: `may_be_stored` false skips reading the user's identity rows (none).
+  Status WriteUser(const UserRecord& user, bool may_be_stored);
 
   SqliteConnection& connection_;
   SqliteWriterState& state_;

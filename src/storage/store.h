@@ -40,6 +40,9 @@ class StoreTxn {
   // Users.
   virtual Result<std::optional<UserRecord>> GetUser(const std::string& id) = 0;
   virtual Status PutUser(const UserRecord& user) = 0;  // insert or replace
+  // Inserts a user this job found missing (GetUser said so): as PutUser, without reading what is
+  // stored. kAlreadyExists, with nothing written, when one of its identities is another user's.
+  virtual Status CreateUser(const UserRecord& user) = 0;
   // Finds the user holding identity `kind` = `value` (e.g. "openid" = "o6_b..."); nullopt if none.
   virtual Result<std::optional<std::string>> FindUserByIdentity(const std::string& kind, const std::string& value) = 0;
 

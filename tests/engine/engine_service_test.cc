@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -158,6 +159,44 @@ TEST(EngineServiceDelivery, DonesRunWhereTheDeliveryRunsThemInOrderAndDetachingR
   ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answered.size() == 26u; }));
   EXPECT_NE(answered_on[25], std::this_thread::get_id());
   EXPECT_TRUE(handed.empty());
+}
+
+// An event of a new user whose identities are partly another user's: the user is created with
+// the free ones (one insert tried first, then each looked up), and the event is handled.
+TEST(EngineServiceEvents, ANewUserTakesItsFreeIdentitiesAndLeavesAnotherUsersAlone) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  EngineService service(h.store(), h.engine(), h.clock());
+  auto submit = [&](const std::string& user_id, boost::json::object identities) {
+    storage::EventRecord e;
+    e.type = "visit";
+    e.user_id = user_id;
+    std::promise<Status> answered;
+    service.SubmitEvent(std::move(e), std::move(identities),
+                        [&](const Status& s, const EventOutcome&) { answered.set_value(s); });
+    return answered.get_future().get();
+  };
+  ASSERT_TRUE(submit("u1", {{"openid", "o-1"}}).ok());
+  Status s = submit("u2", {{"openid", "o-1"}, {"phone", "+86139"}});
+  ASSERT_TRUE(s.ok()) << s.message();
+  auto reader = h.store().NewReader();
+  auto u2 = reader->GetUser("u2");
+  ASSERT_TRUE(u2.ok() && u2->has_value());
+  EXPECT_EQ((*u2)->identities, (boost::json::object{{"phone", "+86139"}}));
+  EXPECT_EQ((*reader->GetUser("u1"))->identities, (boost::json::object{{"openid", "o-1"}}));
+  ASSERT_TRUE(h.store()
+                  .Write([](storage::StoreTxn& txn) {
+                    EXPECT_EQ(txn.FindUserByIdentity("openid", "o-1")->value_or(""), "u1");
+                    EXPECT_EQ(txn.FindUserByIdentity("phone", "+86139")->value_or(""), "u2");
+                    return Status::Ok();
+                  })
+                  .ok());
+  // A new user found by nothing but its identities is named after the first.
+  ASSERT_TRUE(submit("", {{"wecom_userid", "w-9"}}).ok());
+  auto named = reader->GetUser("wecom_userid:w-9");
+  ASSERT_TRUE(named.ok() && named->has_value());
+  EXPECT_EQ((*named)->identities, (boost::json::object{{"wecom_userid", "w-9"}}));
+  EXPECT_EQ(service.counters().events_accepted.load(), 3u);
 }
 
 }  // namespace

@@ -107,6 +107,24 @@ TEST_F(SqliteTxnTest, PutUser_RefusesAnIdentityHeldByAnotherUserAndWritesNothing
   });
 }
 
+TEST_F(SqliteTxnTest, CreateUser_WritesANewUserAndRefusesATakenIdentityWritingNothing) {
+  InJob([](StoreTxn& txn) {
+    ASSERT_TRUE(IsOk(txn.CreateUser(MakeUser("u1"))));
+    EXPECT_EQ((*txn.GetUser("u1"))->traits, (boost::json::object{{"plan", "gold"}, {"age", 31}}));
+    EXPECT_EQ(txn.FindUserByIdentity("openid", "o6_bu1")->value_or(""), "u1");
+    EXPECT_EQ(txn.FindUserByIdentity("phone", "+8613800000000")->value_or(""), "u1");
+
+    // "email" sorts before "openid": inserted first, then taken back when openid is refused.
+    UserRecord late = MakeUser("u2");
+    late.identities = {{"email", "u2@example.com"}, {"openid", "o6_bu1"}};
+    Status status = txn.CreateUser(late);
+    EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.ToString();
+    EXPECT_FALSE(txn.GetUser("u2")->has_value());
+    EXPECT_FALSE(txn.FindUserByIdentity("email", "u2@example.com")->has_value());
+    EXPECT_EQ(txn.FindUserByIdentity("openid", "o6_bu1")->value_or(""), "u1");
+  });
+}
+
 TEST_F(SqliteTxnTest, InsertEvent_AssignsIncreasingSeqAndIgnoresDuplicateMessageIds) {
   InJob([](StoreTxn& txn) {
     EventRecord first = MakeEvent("u1", "purchase", 1000, "m-1");
