@@ -80,6 +80,9 @@ class ApiHandler final : public RequestHandler {
   const engine::Clock& clock_;
   MetricsRegistry& metrics_;
   CounterFamily& events_;  // {result: accepted|duplicate|rejected}
+  Counter& events_accepted_;   // events_'s children, looked up once
+  Counter& events_duplicate_;
+  Counter& events_rejected_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> draining_{false};
   std::unique_ptr<boost::asio::thread_pool> readers_;
@@ -87,5 +90,9 @@ class ApiHandler final : public RequestHandler {
 
 // {"error": message} (+ "field") with `status`.
 HttpResponse JsonError(int status, const std::string& message, const std::string& field = "");
+
+// The body of the answer to POST /v1/events: {"id", "message_id" (when not empty), "status":
+// "accepted" | "duplicate", and when accepted "started" and "resumed" (execution ids)}.
+std::string EventAnswer(const engine::EventOutcome& outcome, const std::string& message_id);
 
 }  // namespace reach::server
