@@ -136,10 +136,12 @@ std::string NewRequestId() {
                        static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
     return std::mt19937_64(seed);
   }());
+  // 15 hex digits (60 bits): short enough for std::string's inline buffer, so that the id's
+  // copies (the request, the session, the event's record, the execution) allocate nothing.
   static constexpr char kHex[] = "0123456789abcdef";
   uint64_t bits = generator();
-  std::string id(16, '0');
-  for (int i = 15; i >= 0; --i, bits >>= 4) id[static_cast<size_t>(i)] = kHex[bits & 0xf];
+  std::string id(15, '0');
+  for (int i = 14; i >= 0; --i, bits >>= 4) id[static_cast<size_t>(i)] = kHex[bits & 0xf];
   return id;
 }
 

@@ -50,7 +50,8 @@ struct HttpServerOptions {
   size_t max_connections = 1024;
   // Called once per answered request (handler answers and the server's own 4xx/5xx alike)
   // after the response is written (or failed to be), with the time since the request's first
-  // byte. For errors found before the request was parsed, method/path may be empty. Runs on an
+  // byte. The request holds its method, target, path and request id (not its headers, query or
+  // body). For errors found before the request was parsed, method/path are empty. Runs on an
   // io thread: keep it cheap (a metrics increment). Optional.
   std::function<void(const HttpRequest&, int status, double seconds)> on_response;
   // Diagnostics (accept failures, handler exceptions, misuse of `respond`). Optional; runs on

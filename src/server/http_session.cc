@@ -154,6 +154,12 @@ void HttpSession::OnFirstBytes(const boost::system::error_code& ec, std::size_t 
 
 void HttpSession::StartRequest() {
   phase_ = Phase::kReading;
+  // Nothing of the last request reaches this one's on_response (a request refused before it
+  // was parsed has no method or path).
+  request_.method.clear();
+  request_.target.clear();
+  request_.path.clear();
+  request_.request_id.clear();
   request_open_ = true;
   state_->BeginRequest();
   request_started_ = Clock::now();
@@ -247,10 +253,12 @@ void HttpSession::Dispatch() {
 
   HttpRequest request;
   const bool decoded = ToHttpRequest(std::move(message), remote_, request);
-  // Keep everything but the body for on_response; the handler gets the request itself.
-  std::string body = std::move(request.body);
-  request_ = request;
-  request.body = std::move(body);
+  // Keep what on_response and the log lines read (method, target, path, request id), in the
+  // room of the last request's; the handler gets the request itself.
+  request_.method.assign(request.method);
+  request_.target.assign(request.target);
+  request_.path.assign(request.path);
+  request_.request_id.assign(request.request_id);
   if (!decoded) {
     WriteErrorResponse(400, ErrorBody("bad request"), head_request_);
     return;

@@ -102,7 +102,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool keep_alive_ = false;          // what the client asked for
   unsigned version_ = 11;            // the request's HTTP version, echoed in the response
   Clock::time_point request_started_{};
-  HttpRequest request_;              // the current request (method/path for on_response)
+  HttpRequest request_;              // the current request's method, target, path, request id
   // The response being written, as bytes (FormatResponse); kept between the requests of a
   // connection so that its capacity is reused, unless one grew it past kKeptResponseBytes.
   std::string response_;
