@@ -58,6 +58,7 @@
 #include "engine/engine_service.h"
 #include "nodes/builtin_kinds.h"
 #include "server/api_handler.h"
+#include "server/http_metrics.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "storage/sqlite_store.h"
@@ -510,7 +511,13 @@ int main(int argc, char** argv) {
   reach::server::HttpServerOptions ho;
   ho.address = "127.0.0.1";
   ho.io_threads = io_threads;  // Reach's servers; the plain Beast baseline runs one thread
-  reach::server::HttpServer full(ho, api);
+  // The full stack counts each request as `reach serve` does (the transport alone does not).
+  reach::server::HttpMetrics http_metrics(metrics);
+  reach::server::HttpServerOptions full_options = ho;
+  full_options.on_response = [&http_metrics](const reach::server::HttpRequest& r, int status, double seconds) {
+    http_metrics.Observe(r, status, seconds);
+  };
+  reach::server::HttpServer full(full_options, api);
   PlainBeastServer bare;
   // Reach's own HTTP layer answering 202 at once: what the full stack pays for the transport
   // alone (timeouts, limits, request ids, metrics), next to the plain Beast baseline.

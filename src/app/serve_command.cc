@@ -22,6 +22,7 @@
 #include "nodes/builtin_kinds.h"
 #include "server/api_handler.h"
 #include "server/config.h"
+#include "server/http_metrics.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/systemd_notify.h"
@@ -134,23 +135,6 @@ Status DeployFromDisk(storage::Store& store, engine::Engine& engine, const Files
   });
 }
 
-// The route label for HTTP metrics: ids and names replaced, so the label set stays small.
-std::string RouteOf(const server::HttpRequest& r) {
-  const std::string& p = r.path;
-  if (p.rfind("/v1/executions/", 0) == 0) return p.find(':') != std::string::npos ? "/v1/executions/{id}:cancel" : "/v1/executions/{id}";
-  if (p.rfind("/v1/users/", 0) == 0) return "/v1/users/{id}";
-  if (p.rfind("/v1/flows/", 0) == 0) {
-    if (p.size() > 6 && p.compare(p.size() - 6, 6, "/stats") == 0) return "/v1/flows/{name}/stats";
-    size_t c = p.rfind(':');
-    return c == std::string::npos ? "/v1/flows/{name}" : "/v1/flows/{name}" + p.substr(c);
-  }
-  static const char* kKnown[] = {"/v1/events", "/v1/events:batch", "/v1/users", "/v1/flows", "/v1/executions",
-                                 "/v1/runs", "/healthz", "/readyz", "/metrics"};
-  for (const char* k : kKnown)
-    if (p == k) return p;
-  return "other";
-}
-
 }  // namespace
 
 int Serve(const ServeArgs& args) {
@@ -217,11 +201,7 @@ int Serve(const ServeArgs& args) {
                                               {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1});
   auto& fsync_seconds = metrics.AddHistogram("reach_wal_fsync_seconds", "Time of each fsync of the WAL (one covers every commit since the last)",
                                              {0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1});
-  auto& http_requests = metrics.AddCounter("reach_http_requests_total", "HTTP requests answered",
-                                           {"method", "route", "status"});
-  auto& http_seconds = metrics.AddHistogram("reach_http_request_seconds", "HTTP request latency",
-                                            {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
-                                            {"route"});
+  server::HttpMetrics http_metrics(metrics);
   auto& steps = metrics.AddCounter("reach_steps_total", "Finished node steps, by node kind and result",
                                    {"kind", "result"});
   auto& sends = metrics.AddCounter("reach_sends_total", "Sends handed to channels", {"channel", "mode"});
@@ -338,9 +318,7 @@ int Serve(const ServeArgs& args) {
   http_options.idle_timeout_ms = config.http.idle_timeout_ms;
   http_options.max_connections = config.http.max_connections;
   http_options.on_response = [&](const server::HttpRequest& r, int status, double seconds) {
-    std::string route = RouteOf(r);
-    http_requests.WithLabels({r.method.empty() ? "-" : r.method, route, std::to_string(status)}).Inc();
-    http_seconds.WithLabels({route}).Observe(seconds);
+    http_metrics.Observe(r, status, seconds);
     if (status >= 500) spdlog::warn("http status={} method={} path={} request_id={}", status, r.method, r.path, r.request_id);
     else spdlog::debug("http status={} method={} path={} request_id={} seconds={:.4f}", status, r.method, r.path,
                        r.request_id, seconds);
