@@ -8,9 +8,18 @@
 
 namespace reach::storage {
 
-std::string JsonText(const boost::json::value& value) { return boost::json::serialize(value); }
-std::string JsonText(const boost::json::object& value) { return boost::json::serialize(value); }
-std::string JsonText(const boost::json::array& value) { return boost::json::serialize(value); }
+// Empty ones (a new user's traits, tags and subscriptions) without starting a serializer.
+std::string JsonText(const boost::json::value& value) {
+  if (value.is_object()) return JsonText(value.get_object());
+  if (value.is_array()) return JsonText(value.get_array());
+  return boost::json::serialize(value);
+}
+std::string JsonText(const boost::json::object& value) {
+  return value.empty() ? std::string("{}") : boost::json::serialize(value);
+}
+std::string JsonText(const boost::json::array& value) {
+  return value.empty() ? std::string("[]") : boost::json::serialize(value);
+}
 
 Result<boost::json::value> ParseJsonValue(std::string_view text, std::string_view where,
                                           boost::json::storage_ptr storage) {
