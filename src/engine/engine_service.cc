@@ -136,20 +136,28 @@ void EngineService::Answer(std::shared_ptr<PendingEvent> pending, const Status& 
 }
 
 void EngineService::RunDeliveries() {
+  // From a `done` this thread is running (one that submitted an event the store refused at
+  // once): the loop below takes what was queued.
+  if (delivering_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
   std::lock_guard<std::mutex> run(delivery_run_mu_);
-  {
-    std::lock_guard<std::mutex> lock(delivery_mu_);
-    delivering_.swap(delivery_queue_);
-    delivery_posted_ = false;
-  }
-  for (Delivery& d : delivering_) {
-    try {
-      d.pending->done(d.status, d.pending->outcome);
-    } catch (...) {
-      // As the store does for a `done`: a throwing callback must not stop the others.
+  delivering_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(delivery_mu_);
+      delivering_.swap(delivery_queue_);
+      delivery_posted_ = false;
     }
+    if (delivering_.empty()) break;
+    for (Delivery& d : delivering_) {
+      try {
+        d.pending->done(d.status, d.pending->outcome);
+      } catch (...) {
+        // As the store does for a `done`: a throwing callback must not stop the others.
+      }
+    }
+    delivering_.clear();  // the events are freed here; the buffer goes back as the next queue
   }
-  delivering_.clear();  // the events are freed here; the buffer goes back as the next queue
+  delivering_thread_.store(std::thread::id(), std::memory_order_relaxed);
 }
 
 void EngineService::FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, int64_t execution_id, std::string reason) {

@@ -147,6 +147,7 @@ class EngineService {
   bool delivery_posted_ = false;  // a RunDeliveries is handed to deliver_ and has not begun
   std::mutex delivery_run_mu_;    // held by RunDeliveries: `done`s one at a time, in order
   std::vector<Delivery> delivering_;  // RunDeliveries' batch (guarded by delivery_run_mu_)
+  std::atomic<std::thread::id> delivering_thread_{};  // the thread inside RunDeliveries, if any
   std::function<void(int64_t, const std::string&)> on_unrunnable_;
   std::function<void(const char*, const Status&)> on_round_failed_;
   // Timer thread only: per kind of work (timers, schedules, fanouts), the last failure reported

@@ -161,6 +161,35 @@ TEST(EngineServiceDelivery, DonesRunWhereTheDeliveryRunsThemInOrderAndDetachingR
   EXPECT_TRUE(handed.empty());
 }
 
+// A `done` that submits another event the store refuses at once (closed) gets that event's
+// answer after its own, on the same thread, instead of waiting for itself.
+TEST(EngineServiceDelivery, ADoneThatSubmitsAnEventTheStoreRefusesIsAnsweredAfterIt) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  EngineService service(h.store(), h.engine(), h.clock());
+  h.store().Close();
+  std::vector<std::string> answered;
+  auto event = [](const std::string& user) {
+    storage::EventRecord e;
+    e.type = "visit";
+    e.user_id = user;
+    return e;
+  };
+  auto finished = std::async(std::launch::async, [&] {
+    service.SubmitEvent(event("outer"), {}, [&](const Status& s, const EventOutcome&) {
+      EXPECT_FALSE(s.ok());
+      answered.push_back("outer");
+      service.SubmitEvent(event("inner"), {}, [&](const Status& s2, const EventOutcome&) {
+        EXPECT_FALSE(s2.ok());
+        answered.push_back("inner");
+      });
+      answered.push_back("outer returns");
+    });
+  });
+  ASSERT_EQ(finished.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "a done waited for itself";
+  EXPECT_EQ(answered, (std::vector<std::string>{"outer", "outer returns", "inner"}));
+}
+
 // An event of a new user whose identities are partly another user's: the user is created with
 // the free ones (one insert tried first, then each looked up), and the event is handled.
 TEST(EngineServiceEvents, ANewUserTakesItsFreeIdentitiesAndLeavesAnotherUsersAlone) {
