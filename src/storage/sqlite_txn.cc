@@ -112,10 +112,10 @@ Status SqliteTxn::RunSql(const char* sql, const Args&... args) {
 
 Result<std::optional<UserRecord>> SqliteTxn::GetUser(const std::string& id) { return QueryUser(connection_, id); }
 
-Status SqliteTxn::PutUser(const UserRecord& user) { return WriteUser(user, /*stored=*/true); }
+Status SqliteTxn::PutUser(const UserRecord& user) { return WriteUser(user, /*may_be_stored=*/true); }
 
 // A user without a row has no identity rows either (only WriteUser writes them, with the row).
-Status SqliteTxn::CreateUser(const UserRecord& user) { return WriteUser(user, /*stored=*/false); }
+Status SqliteTxn::CreateUser(const UserRecord& user) { return WriteUser(user, /*may_be_stored=*/false); }
 
 Status SqliteTxn::WriteUser(const UserRecord& user, bool may_be_stored) {
   Result<std::vector<std::pair<std::string, std::string>>> identities = IdentityRows(user);
