@@ -109,12 +109,36 @@ void EngineService::SubmitEventJob(std::shared_ptr<PendingEvent> pending) {
 }
 
 void EngineService::set_event_delivery(Deliver deliver) {
-  const bool inline_now = !deliver;
+  std::shared_ptr<const Deliver> target;
+  const bool detached = !deliver;
   {
     std::lock_guard<std::mutex> lock(delivery_mu_);
     deliver_ = deliver ? std::make_shared<const Deliver>(std::move(deliver)) : nullptr;
+    // What was handed to the old target may never run there: the new one gets it.
+    delivery_posted_ = false;
+    if (deliver_ && !delivery_queue_.empty()) {
+      delivery_posted_ = true;
+      target = deliver_;
+    }
   }
-  if (inline_now) RunDeliveries();
+  if (target) {
+    HandOver(*target);
+  } else if (detached) {
+    RunDeliveries();
+  }
+}
+
+void EngineService::HandOver(const Deliver& target) {
+  try {
+    target([this] { RunDeliveries(); });
+  } catch (...) {
+    // The target could not take it (out of memory): answered here, now.
+    {
+      std::lock_guard<std::mutex> lock(delivery_mu_);
+      delivery_posted_ = false;
+    }
+    RunDeliveries();
+  }
 }
 
 void EngineService::Answer(std::shared_ptr<PendingEvent> pending, const Status& status) {
@@ -129,7 +153,7 @@ void EngineService::Answer(std::shared_ptr<PendingEvent> pending, const Status& 
     }
   }
   if (deliver) {
-    (*deliver)([this] { RunDeliveries(); });
+    HandOver(*deliver);
   } else {
     RunDeliveries();
   }

@@ -112,6 +112,8 @@ class EngineService {
   void Answer(std::shared_ptr<PendingEvent> pending, const Status& status);
   // Runs the queued `done`s, in order; one caller at a time.
   void RunDeliveries();
+  // Hands `target` one RunDeliveries (run here when the target throws).
+  void HandOver(const Deliver& target);
   void FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, int64_t execution_id, std::string reason);
   void TimerLoop();
   bool stopping();

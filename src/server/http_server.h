@@ -87,8 +87,9 @@ class HttpServer {
   // them): from a handler, hand it to another thread.
   void Shutdown(std::chrono::milliseconds drain);
 
-  // Runs `fn` on an io thread, later (never before returning). Once the server is shut down,
-  // `fn` is dropped without being called. Thread-safe.
+  // Runs `fn` on an io thread, later (never before returning). What is still queued when
+  // Shutdown stops the io threads runs on the thread calling Shutdown (its last poll); what is
+  // posted after that is dropped without being called. Thread-safe.
   void Post(std::function<void()> fn);
 
   // Open connections (for /metrics and tests). Thread-safe.

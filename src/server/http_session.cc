@@ -218,11 +218,15 @@ void HttpSession::OnReadBody(const boost::system::error_code& ec, std::size_t) {
 }
 
 void HttpSession::AnswerReadError(const boost::system::error_code& ec) {
-  // Keep what was parsed for on_response and the X-Request-Id of the answer.
-  if (parser_ && parser_->is_header_done()) {
+  // Keep what was parsed for on_response and the X-Request-Id of the answer: the request line
+  // is there once the target is (a body refused for its Content-Length fails before the header
+  // counts as done).
+  if (parser_ && (parser_->is_header_done() || !parser_->get().target().empty())) {
     const auto& header = parser_->get();
     request_.method = std::string(header.method_string());
     request_.target = std::string(header.target());
+    // The path as sent (not decoded), for on_response's route.
+    request_.path = request_.target.substr(0, request_.target.find('?'));
     request_.request_id = RequestIdFrom(header);
     version_ = header.version();
   } else {
@@ -321,8 +325,7 @@ void HttpSession::OnWrite(int status, const boost::system::error_code& ec, std::
     return;
   }
   first_request_ = false;
-  request_ = HttpRequest{};
-  DoWaitForRequest();
+  DoWaitForRequest();  // StartRequest clears request_, keeping its strings' room
 }
 
 // ---- Closing -------------------------------------------------------------------------------

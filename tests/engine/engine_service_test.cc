@@ -190,6 +190,53 @@ TEST(EngineServiceDelivery, ADoneThatSubmitsAnEventTheStoreRefusesIsAnsweredAfte
   EXPECT_EQ(answered, (std::vector<std::string>{"outer", "outer returns", "inner"}));
 }
 
+// A target that dropped what it was handed, then replaced: the new one gets the queued answers
+// (they used to wait for an empty delivery). A target that throws: answered on the spot.
+TEST(EngineServiceDelivery, ANewTargetTakesOverWhatTheOldOneDroppedAndAThrowingOneAnswersHere) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  EngineService service(h.store(), h.engine(), h.clock());
+  std::mutex mu;
+  std::vector<std::function<void()>> handed_to_b;
+  int answered = 0;
+  service.set_event_delivery([](std::function<void()>) {});  // drops it
+  auto submit = [&](const std::string& user) {
+    storage::EventRecord e;
+    e.type = "visit";
+    e.user_id = user;
+    service.SubmitEvent(std::move(e), {}, [&](const Status& s, const EventOutcome&) {
+      EXPECT_TRUE(s.ok()) << s.message();
+      std::lock_guard<std::mutex> lock(mu);
+      ++answered;
+    });
+  };
+  submit("a");
+  submit("b");
+  ASSERT_TRUE(h.store().Write([](storage::StoreTxn&) { return Status::Ok(); }).ok());
+  service.set_event_delivery([&](std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu);
+    handed_to_b.push_back(std::move(fn));
+  });
+  std::vector<std::function<void()>> run;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(answered, 0);
+    ASSERT_EQ(handed_to_b.size(), 1u);
+    run.swap(handed_to_b);
+  }
+  for (auto& fn : run) fn();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(answered, 2);
+  }
+
+  service.set_event_delivery([](std::function<void()>) { throw std::bad_alloc(); });
+  submit("c");
+  ASSERT_TRUE(h.store().Write([](storage::StoreTxn&) { return Status::Ok(); }).ok());
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(answered, 3);  // on the store's thread, which answered before Write returned
+}
+
 // An event of a new user whose identities are partly another user's: the user is created with
 // the free ones (one insert tried first, then each looked up), and the event is handled.
 TEST(EngineServiceEvents, ANewUserTakesItsFreeIdentitiesAndLeavesAnotherUsersAlone) {
