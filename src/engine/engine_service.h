@@ -68,8 +68,9 @@ class EngineService {
   // thread that allocated it rather than by the store's, and one hand-off answers a whole
   // batch); `deliver` must not call it before returning. Either way the `done`s run one at a
   // time, in commit order. Setting an empty delivery runs what is queued at once, on the
-  // caller. Thread-safe; the target must run or drop every function it was handed before the
-  // service is destroyed.
+  // caller; setting another hands it what is queued (the old target may have dropped it); a
+  // target that throws has them run at once, where it was called. Thread-safe; the target must
+  // run or drop every function it was handed before the service is destroyed.
   using Deliver = std::function<void(std::function<void()>)>;
   void set_event_delivery(Deliver deliver);
   // Runs `job` on the writer (group-committed); `done` after the commit. For API writes that
