@@ -57,6 +57,11 @@ std::string EventAnswer(const engine::EventOutcome& out, const std::string& mess
 
 namespace {
 
+// reach_events_total {result: accepted|duplicate|rejected} (registered once, found after).
+CounterFamily& EventsFamily(MetricsRegistry& metrics) {
+  return metrics.AddCounter("reach_events_total", "Events received, by result", {"result"});
+}
+
 HttpResponse Json(int status, const json::value& v) { return {status, "application/json", json::serialize(v), {}}; }
 
 int HttpStatusFor(const Status& s) {
@@ -177,10 +182,9 @@ ApiHandler::ApiHandler(ApiOptions options, storage::Store& store, engine::Engine
       service_(service),
       clock_(clock),
       metrics_(metrics),
-      events_(metrics.AddCounter("reach_events_total", "Events received, by result", {"result"})),
-      events_accepted_(events_.WithLabels({"accepted"})),
-      events_duplicate_(events_.WithLabels({"duplicate"})),
-      events_rejected_(events_.WithLabels({"rejected"})),
+      events_accepted_(EventsFamily(metrics).WithLabels({"accepted"})),
+      events_duplicate_(EventsFamily(metrics).WithLabels({"duplicate"})),
+      events_rejected_(EventsFamily(metrics).WithLabels({"rejected"})),
       readers_(std::make_unique<boost::asio::thread_pool>(std::max(1, options_.reader_threads))) {}
 
 ApiHandler::~ApiHandler() { readers_->join(); }

@@ -79,8 +79,7 @@ class ApiHandler final : public RequestHandler {
   engine::EngineService& service_;
   const engine::Clock& clock_;
   MetricsRegistry& metrics_;
-  CounterFamily& events_;  // {result: accepted|duplicate|rejected}
-  Counter& events_accepted_;   // events_'s children, looked up once
+  Counter& events_accepted_;  // reach_events_total's children, looked up once
   Counter& events_duplicate_;
   Counter& events_rejected_;
   std::atomic<bool> ready_{false};

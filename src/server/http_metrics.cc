@@ -1,6 +1,5 @@
 #include "server/http_metrics.h"
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -8,8 +7,14 @@
 namespace reach::server {
 namespace {
 
-// RouteIndex's answers, by index: 0 is "other".
-constexpr std::array<std::string_view, 18> kRouteLabels = {
+// Every route label, by the index RouteIndex answers (0: "other"). One entry per route of the
+// API (ApiHandler's MatchRoute), ids and names replaced.
+enum Route : uint8_t {
+  kOther, kEvents, kEventsBatch, kUsers, kUser, kFlows, kFlow, kFlowValidate, kFlowDeploy, kFlowPause,
+  kFlowResume, kFlowStats, kExecutions, kExecution, kExecutionCancel, kRuns, kHealthz, kReadyz, kMetrics,
+  kRouteCount
+};
+constexpr std::array<std::string_view, kRouteCount> kRouteLabels = {
     "other",
     "/v1/events",
     "/v1/events:batch",
@@ -18,6 +23,7 @@ constexpr std::array<std::string_view, 18> kRouteLabels = {
     "/v1/flows",
     "/v1/flows/{name}",
     "/v1/flows/{name}:validate",
+    "/v1/flows/{name}:deploy",
     "/v1/flows/{name}:pause",
     "/v1/flows/{name}:resume",
     "/v1/flows/{name}/stats",
@@ -29,13 +35,19 @@ constexpr std::array<std::string_view, 18> kRouteLabels = {
     "/readyz",
     "/metrics",
 };
+// The routes whose label is their path.
+constexpr std::array<Route, 9> kFixedRoutes = {kEvents, kEventsBatch, kUsers, kFlows, kExecutions,
+                                              kRuns, kHealthz, kReadyz, kMetrics};
 
-constexpr std::array<std::string_view, 7> kMethods = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+// Method labels by index: the methods the API knows, then "-" (none read) and "other".
+constexpr std::array<std::string_view, 9> kMethodLabels = {"GET", "HEAD",    "POST", "PUT", "DELETE",
+                                                           "PATCH", "OPTIONS", "-",    "other"};
 
-size_t IndexOf(std::string_view label) {
-  for (size_t i = 0; i < kRouteLabels.size(); ++i)
-    if (kRouteLabels[i] == label) return i;
-  return 0;
+size_t MethodIndex(std::string_view method) {
+  if (method.empty()) return kMethodLabels.size() - 2;
+  for (size_t i = 0; i + 2 < kMethodLabels.size(); ++i)
+    if (kMethodLabels[i] == method) return i;
+  return kMethodLabels.size() - 1;
 }
 
 bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
@@ -61,43 +73,35 @@ HttpMetrics::HttpMetrics(MetricsRegistry& registry)
       seconds_(registry.AddHistogram("reach_http_request_seconds", "HTTP request latency",
                                      {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
                                      {"route"})) {
-  static_assert(kRouteLabels.size() == kRoutes);
+  static_assert(kRouteCount == kRoutes);
 }
 
 size_t HttpMetrics::RouteIndex(std::string_view p) {
-  if (StartsWith(p, "/v1/executions/"))
-    return IndexOf(p.find(':') != std::string_view::npos ? "/v1/executions/{id}:cancel" : "/v1/executions/{id}");
-  if (StartsWith(p, "/v1/users/")) return IndexOf("/v1/users/{id}");
+  if (StartsWith(p, "/v1/executions/")) return p.find(':') != std::string_view::npos ? kExecutionCancel : kExecution;
+  if (StartsWith(p, "/v1/users/")) return kUser;
   if (StartsWith(p, "/v1/flows/")) {
-    if (p.size() > 6 && p.substr(p.size() - 6) == "/stats") return IndexOf("/v1/flows/{name}/stats");
+    if (p.size() > 6 && p.substr(p.size() - 6) == "/stats") return kFlowStats;
     const size_t colon = p.rfind(':');
-    if (colon == std::string_view::npos) return IndexOf("/v1/flows/{name}");
+    if (colon == std::string_view::npos) return kFlow;
     const std::string_view action = p.substr(colon);
-    if (action == ":validate") return IndexOf("/v1/flows/{name}:validate");
-    if (action == ":pause") return IndexOf("/v1/flows/{name}:pause");
-    if (action == ":resume") return IndexOf("/v1/flows/{name}:resume");
-    return 0;  // no such action: not a label of its own
+    if (action == ":validate") return kFlowValidate;
+    if (action == ":deploy") return kFlowDeploy;
+    if (action == ":pause") return kFlowPause;
+    if (action == ":resume") return kFlowResume;
+    return kOther;  // no such action: not a label of its own
   }
-  // The fixed routes (entries 1-3, 5, 11, 14-17).
-  for (size_t i : {1, 2, 3, 5, 11, 14, 15, 16, 17})
-    if (p == kRouteLabels[i]) return i;
-  return 0;
+  for (Route r : kFixedRoutes)
+    if (p == kRouteLabels[r]) return r;
+  return kOther;
 }
 
 std::string_view HttpMetrics::RouteOf(std::string_view path) { return kRouteLabels[RouteIndex(path)]; }
 
-std::string_view HttpMetrics::MethodOf(std::string_view method) {
-  if (method.empty()) return "-";
-  for (std::string_view m : kMethods)
-    if (m == method) return m;
-  return "other";
-}
+std::string_view HttpMetrics::MethodOf(std::string_view method) { return kMethodLabels[MethodIndex(method)]; }
 
 void HttpMetrics::Observe(const HttpRequest& request, int status, double seconds) {
   const size_t route = RouteIndex(request.path);
-  const std::string_view method = MethodOf(request.method);
-  const uint8_t method_index = method == "-" ? 254 : method == "other" ? 255 : static_cast<uint8_t>(
-      std::find(kMethods.begin(), kMethods.end(), method) - kMethods.begin());
+  const auto method_index = static_cast<uint8_t>(MethodIndex(request.method));
   const auto status_key = static_cast<int16_t>(status);
 
   thread_local std::vector<CachedCounter> cache;
@@ -109,7 +113,8 @@ void HttpMetrics::Observe(const HttpRequest& request, int status, double seconds
     }
   }
   if (!counter) {
-    counter = &requests_.WithLabels({std::string(method), std::string(kRouteLabels[route]), std::to_string(status)});
+    counter = &requests_.WithLabels(
+        {std::string(kMethodLabels[method_index]), std::string(kRouteLabels[route]), std::to_string(status)});
     if (cache.size() < kMaxCached) cache.push_back({id_, static_cast<uint8_t>(route), method_index, status_key, counter});
   }
   counter->Inc();

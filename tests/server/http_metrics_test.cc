@@ -34,6 +34,7 @@ TEST(HttpMetrics, RoutesAndMethodsAreBoundedLabels) {
   EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/welcome:pause"), "/v1/flows/{name}:pause");
   EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/welcome:resume"), "/v1/flows/{name}:resume");
   EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/welcome:validate"), "/v1/flows/{name}:validate");
+  EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/welcome:deploy"), "/v1/flows/{name}:deploy");
   EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/welcome/stats"), "/v1/flows/{name}/stats");
   EXPECT_EQ(HttpMetrics::RouteOf("/metrics"), "/metrics");
   // Anything a client makes up is "other", never a label of its own.
