@@ -21,6 +21,8 @@
 //
 // Run: build/bench/ingest_bench [--seconds 4] [--rounds 3] [--connections 256,1024]
 //                               [--latency-connections 64] [--latency-load 0.5] [--latency-tick-us 500]
+//                               [--latency-rate R]  (events/s for the latency run instead of a
+//                                                    fraction of the measured rate: for A/B runs)
 //                               [--io-threads 1]
 //                               [--batch-delay-us 0]
 //                               [--inline-sync] [--full-only]
@@ -425,6 +427,7 @@ int main(int argc, char** argv) {
   int64_t batch_delay_us = 0;
   int64_t latency_tick_us = 500;  // the open-loop generator's send tick
   double latency_load = 0.5;  // the latency run's rate, as a fraction of the full stack's
+  double latency_rate = 0;    // > 0: the latency run's rate in events/s, whatever the rounds gave
   std::vector<int> connection_counts = {256, 1024};
   std::string connections_arg = "256,1024";
   bool overlap_sync = true;
@@ -462,13 +465,15 @@ int main(int argc, char** argv) {
     else if (a == "--io-threads") io_threads = std::atoi(argv[i + 1]);
     else if (a == "--batch-delay-us") batch_delay_us = std::atoll(argv[i + 1]);
     else if (a == "--latency-load") latency_load = std::atof(argv[i + 1]);
+    else if (a == "--latency-rate") latency_rate = std::atof(argv[i + 1]);
     else if (a == "--latency-tick-us") latency_tick_us = std::max<int64_t>(1, std::atoll(argv[i + 1]));
     ++i;
   }
   std::printf(
       "command: build/bench/ingest_bench --seconds %g --rounds %d --connections %s --latency-connections %d "
-      "--latency-load %g --latency-tick-us %lld --io-threads %d --batch-delay-us %lld%s%s\n",
-      seconds, rounds, connections_arg.c_str(), latency_connections, latency_load,
+      "--latency-%s %g --latency-tick-us %lld --io-threads %d --batch-delay-us %lld%s%s\n",
+      seconds, rounds, connections_arg.c_str(), latency_connections, latency_rate > 0 ? "rate" : "load",
+      latency_rate > 0 ? latency_rate : latency_load,
       static_cast<long long>(latency_tick_us), io_threads, static_cast<long long>(batch_delay_us),
       overlap_sync ? "" : " --inline-sync", answer_on_sync ? " --answer-on-sync" : "");
 
@@ -600,6 +605,7 @@ int main(int argc, char** argv) {
   // counted (as wrk2 calibrates before it records).
   std::vector<double> lat, bare_lat;
   std::string latency_threads;
+  if (latency_rate > 0 && f > 0) latency_load = latency_rate / f;
   if (!full_only) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     recording_commits = true;
