@@ -26,6 +26,7 @@
 //                               [--io-threads 1]
 //                               [--batch-delay-us 0]
 //                               [--inline-sync] [--full-only]
+//                               [--cpus ROLE=CPUS ...]  (io, writer, sync, checkpointer: cpu_affinity)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -55,6 +56,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "common/thread_name.h"
 #include "engine_bench_support.h"
 #include "engine/engine.h"
 #include "engine/engine_service.h"
@@ -427,6 +429,7 @@ int main(int argc, char** argv) {
   int64_t batch_delay_us = 0;
   int64_t latency_tick_us = 500;  // the open-loop generator's send tick
   double latency_load = 0.5;  // the latency run's rate, as a fraction of the full stack's
+  std::string cpus_arg;       // --cpus ROLE=LIST, repeated: threads bound to CPUs (cpu_affinity)
   double latency_rate = 0;    // > 0: the latency run's rate in events/s, whatever the rounds gave
   std::vector<int> connection_counts = {256, 1024};
   std::string connections_arg = "256,1024";
@@ -466,16 +469,23 @@ int main(int argc, char** argv) {
     else if (a == "--batch-delay-us") batch_delay_us = std::atoll(argv[i + 1]);
     else if (a == "--latency-load") latency_load = std::atof(argv[i + 1]);
     else if (a == "--latency-rate") latency_rate = std::atof(argv[i + 1]);
+    else if (a == "--cpus") {
+      if (reach::Status s = reach::SetRoleCpus(argv[i + 1]); !s.ok()) {
+        std::fprintf(stderr, "--cpus: %s\n", s.message().c_str());
+        return 2;
+      }
+      cpus_arg += std::string(" --cpus ") + argv[i + 1];
+    }
     else if (a == "--latency-tick-us") latency_tick_us = std::max<int64_t>(1, std::atoll(argv[i + 1]));
     ++i;
   }
   std::printf(
       "command: build/bench/ingest_bench --seconds %g --rounds %d --connections %s --latency-connections %d "
-      "--latency-%s %g --latency-tick-us %lld --io-threads %d --batch-delay-us %lld%s%s\n",
+      "--latency-%s %g --latency-tick-us %lld --io-threads %d --batch-delay-us %lld%s%s%s\n",
       seconds, rounds, connections_arg.c_str(), latency_connections, latency_rate > 0 ? "rate" : "load",
       latency_rate > 0 ? latency_rate : latency_load,
       static_cast<long long>(latency_tick_us), io_threads, static_cast<long long>(batch_delay_us),
-      overlap_sync ? "" : " --inline-sync", answer_on_sync ? " --answer-on-sync" : "");
+      overlap_sync ? "" : " --inline-sync", answer_on_sync ? " --answer-on-sync" : "", cpus_arg.c_str());
 
   // The full stack.
   std::string dir = (std::filesystem::temp_directory_path() / "reach-ingest-XXXXXX").string();

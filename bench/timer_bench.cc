@@ -34,7 +34,7 @@
 //            during the engine rounds, and VmHWM (reset before the fire phase) is reported.
 //
 // Usage: timer_bench [--executions E] [--fire F] [--rounds R] [--users U] [--dir DIR] [--reuse]
-//                    [--timer-batch B] [--timer-jobs J]
+//                    [--timer-batch B] [--timer-jobs J] [--cpus ROLE=CPUS ...]
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -51,6 +51,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/thread_name.h"
 #include "engine/engine.h"
 #include "engine/engine_service.h"
 #include "engine_bench_support.h"
@@ -393,8 +394,18 @@ class RssSampler {
 Args Parse(int argc, char** argv) {
   Args args;
   Flags flags(argc, argv, "[--executions E] [--fire F] [--rounds R] [--users U] [--dir DIR] [--reuse] "
-                          "[--timer-batch B] [--timer-jobs J]");
+                          "[--timer-batch B] [--timer-jobs J] [--cpus ROLE=CPUS ...]");
   for (int i = 1; i < argc; ++i) {
+    // Threads bound to CPUs by role, as reach.yaml's cpu_affinity does (writer, sync,
+    // checkpointer, timer).
+    std::string cpus;
+    if (flags.Str(i, "--cpus", cpus)) {
+      if (Status s = SetRoleCpus(cpus); !s.ok()) {
+        std::fprintf(stderr, "--cpus: %s\n", s.message().c_str());
+        std::exit(2);
+      }
+      continue;
+    }
     if (!flags.Int(i, "--executions", args.executions) && !flags.Int(i, "--fire", args.fire) &&
         !flags.Int(i, "--rounds", args.rounds) && !flags.Int(i, "--users", args.users) &&
         !flags.Str(i, "--dir", args.dir) && !flags.Bool(i, "--reuse", args.reuse) &&

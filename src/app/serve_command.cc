@@ -16,6 +16,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
 #include "dsl/flow_compiler.h"
 #include "engine/engine.h"
 #include "engine/engine_service.h"
@@ -135,6 +136,20 @@ Status DeployFromDisk(storage::Store& store, engine::Engine& engine, const Files
   });
 }
 
+// cpu_affinity: each role's CPUs must be ones this process may use (a cgroup or systemd's
+// CPUAffinity= may have narrowed them); then every thread of that role is bound as it starts.
+Status BindThreadsToCpus(const server::CpuAffinityConfig& affinity) {
+  const std::vector<int> allowed = AllowedCpus();
+  for (const auto& [role, cpus] : affinity.ByRole()) {
+    for (int cpu : *cpus)
+      if (!std::binary_search(allowed.begin(), allowed.end(), cpu))
+        return Status::Invalid("cpu_affinity." + std::string(role) + ": CPU " + std::to_string(cpu) +
+                               " is not one this process may run on (allowed: " + FormatCpuList(allowed) + ")");
+  }
+  for (const auto& [role, cpus] : affinity.ByRole()) SetThreadCpus(ThreadNameOfRole(role), *cpus);
+  return Status::Ok();
+}
+
 }  // namespace
 
 int Serve(const ServeArgs& args) {
@@ -210,6 +225,10 @@ int Serve(const ServeArgs& args) {
   if (db_path.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(db_path.parent_path(), ec);
+  }
+  if (Status s = BindThreadsToCpus(config.cpu_affinity); !s.ok()) {
+    std::cerr << "reach serve: " << (config.source.empty() ? "" : config.source + ": ") << s.message() << "\n";
+    return 1;
   }
   storage::StoreOptions store_options;
   store_options.path = config.db;

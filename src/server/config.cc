@@ -14,14 +14,15 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "common/thread_name.h"
 #include "server/yaml_json.h"
 
 namespace reach::server {
 
 namespace {
 
-constexpr std::array<std::string_view, 12> kTopLevelKeys = {
-    "listen", "db", "flows", "api_keys", "webhook_secret", "http", "store",
+constexpr std::array<std::string_view, 13> kTopLevelKeys = {
+    "listen", "db", "flows", "api_keys", "webhook_secret", "http", "store", "cpu_affinity",
     "shutdown_timeout_ms", "log_level", "channels", "quiet_hours", "caps"};
 constexpr std::array<std::string_view, 5> kHttpKeys = {
     "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "max_connections", "io_threads"};
@@ -116,6 +117,7 @@ class ConfigReader {
                   std::span<const std::string_view> choices, std::string& out);
   void ReadHttp(const YAML::Node& node, HttpConfig& http);
   void ReadStore(const YAML::Node& node, StoreConfig& store);
+  void ReadCpuAffinity(const YAML::Node& node, CpuAffinityConfig& affinity);
   void ReadChannels(const YAML::Node& node, boost::json::value& channels);
 
   const std::string file_;
@@ -264,6 +266,8 @@ void ConfigReader::Read(const YAML::Node& root, Config& config) {
       ReadHttp(value, config.http);
     } else if (key == "store") {
       ReadStore(value, config.store);
+    } else if (key == "cpu_affinity") {
+      ReadCpuAffinity(value, config.cpu_affinity);
     } else if (key == "shutdown_timeout_ms") {
       if (ReadInteger(value, key, 0, 3'600'000, number)) config.shutdown_timeout_ms = number;
     } else if (key == "log_level") {
@@ -318,6 +322,23 @@ void ConfigReader::ReadStore(const YAML::Node& node, StoreConfig& store) {
   });
 }
 
+void ConfigReader::ReadCpuAffinity(const YAML::Node& node, CpuAffinityConfig& affinity) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) return Error(node.Mark(), "cpu_affinity: expected a mapping of thread roles to CPU lists");
+  ForEachKey(node, "cpu_affinity", kThreadRoles, [&](const std::string& role, const YAML::Node& value) {
+    const std::string what = "cpu_affinity." + role;
+    if (!value.IsScalar()) return Error(value.Mark(), what + ": expected a CPU list such as 0, 2-3 or \"0,2\"");
+    Result<std::vector<int>> cpus = ParseCpuList(value.Scalar());
+    if (!cpus.ok()) return Error(value.Mark(), what + ": " + cpus.status().message());
+    std::vector<int>& out = role == "io"             ? affinity.io
+                            : role == "writer"       ? affinity.writer
+                            : role == "sync"         ? affinity.sync
+                            : role == "checkpointer" ? affinity.checkpointer
+                                                     : affinity.timer;
+    out = std::move(*cpus);
+  });
+}
+
 // Channel settings are the channels' own business (later), except the names and `mode`, which
 // decide whether anything real is sent. Values under a channel may be secrets: no message here
 // quotes one.
@@ -369,6 +390,10 @@ std::string Config::Redacted() const {
                                      {"max_batch_delay_us", store.max_batch_delay_us},
                                      {"synchronous", store.synchronous_full ? "full" : "normal"},
                                      {"writer_cache_mb", store.writer_cache_mb}};
+  boost::json::object affinity;
+  for (const auto& [role, cpus] : cpu_affinity.ByRole())
+    if (!cpus->empty()) affinity[role] = FormatCpuList(*cpus);
+  out["cpu_affinity"] = std::move(affinity);
   out["shutdown_timeout_ms"] = shutdown_timeout_ms;
   out["log_level"] = log_level;
   out["channels"] = RedactSecrets(channels);

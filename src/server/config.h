@@ -11,6 +11,9 @@
 //          max_connections: 1024, io_threads: 1}
 //   store: {max_batch_jobs: 1024, max_batch_delay_us: 0, synchronous: full,  # full | normal
 //           writer_cache_mb: 16}
+//   cpu_affinity: {io: 0, writer: 1}  # threads bound to CPUs (lists like "0-1,3"), by role:
+//                                     #   io, writer, sync, checkpointer, timer; unset: the kernel
+//                                     #   places them (the default)
 //   shutdown_timeout_ms: 10000
 //   log_level: info                 # trace | debug | info | warn | error | critical | off
 //   channels:                       # wecom, wechat, sms, webhook; each `mode: sandbox` unless
@@ -22,11 +25,13 @@
 // with a did-you-mean), all of them in one Status (one per line). Secret values (api_keys,
 // webhook_secret, anything under channels) never appear in an error message or in Redacted().
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -50,6 +55,15 @@ struct StoreConfig {
   int64_t writer_cache_mb = 16;
 };
 
+// Threads bound to CPUs, by role (docs/operations.md, "CPU affinity"). Empty: not bound.
+struct CpuAffinityConfig {
+  std::vector<int> io, writer, sync, checkpointer, timer;
+  // (role, its CPUs) in the order the config lists them: io, writer, sync, checkpointer, timer.
+  std::array<std::pair<std::string_view, const std::vector<int>*>, 5> ByRole() const {
+    return {{{"io", &io}, {"writer", &writer}, {"sync", &sync}, {"checkpointer", &checkpointer}, {"timer", &timer}}};
+  }
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string db = "./var/reach.db";
@@ -58,6 +72,7 @@ struct Config {
   std::string webhook_secret;         // secret; "" = signed webhooks refused
   HttpConfig http;
   StoreConfig store;
+  CpuAffinityConfig cpu_affinity;
   int64_t shutdown_timeout_ms = 10'000;
   std::string log_level = "info";
   // {"wecom": {"mode": "sandbox", ...}, "wechat": ..., "sms": ..., "webhook": ...}: every known

@@ -87,6 +87,7 @@ http:
   max_connections: 10
   io_threads: 4
 store: {max_batch_jobs: 64, max_batch_delay_us: 250, synchronous: normal, writer_cache_mb: 64}
+cpu_affinity: {io: 0, writer: "1-2", checkpointer: "0,3"}
 shutdown_timeout_ms: 0
 log_level: debug
 channels:
@@ -113,6 +114,11 @@ caps: [{channel: sms, per: 1d, max: 3}]
   EXPECT_EQ(config.store.max_batch_delay_us, 250);
   EXPECT_FALSE(config.store.synchronous_full);
   EXPECT_EQ(config.store.writer_cache_mb, 64);
+  EXPECT_EQ(config.cpu_affinity.io, (std::vector<int>{0}));
+  EXPECT_EQ(config.cpu_affinity.writer, (std::vector<int>{1, 2}));
+  EXPECT_EQ(config.cpu_affinity.checkpointer, (std::vector<int>{0, 3}));
+  EXPECT_TRUE(config.cpu_affinity.sync.empty());
+  EXPECT_TRUE(config.cpu_affinity.timer.empty());
   EXPECT_EQ(config.shutdown_timeout_ms, 0);
   EXPECT_EQ(config.log_level, "debug");
   const auto& wecom = config.channels.at("wecom").as_object();
@@ -232,6 +238,35 @@ caps: {sms: {api_key: gggg, max: 3}}
   EXPECT_EQ(again.Redacted(), text);
 }
 
+TEST(Config, CpuAffinity_BadListsAndRolesAreErrorsWithPositions) {
+  const std::string message = ParseError("cpu_affinity:\n  writer: 3-1\n  io: [0]\n  wrtier: 0\n  timer: x\n");
+  EXPECT_NE(message.find("reach.yaml:2:11: cpu_affinity.writer: CPU list '3-1': the range '3-1' is reversed"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("reach.yaml:3:7: cpu_affinity.io: expected a CPU list"), std::string::npos) << message;
+  EXPECT_NE(message.find("reach.yaml:4:3: unknown key 'wrtier' in cpu_affinity (did you mean 'writer'?)"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("reach.yaml:5:10: cpu_affinity.timer: CPU list 'x': 'x' is not a CPU number"),
+            std::string::npos)
+      << message;
+}
+
+TEST(Config, CpuAffinity_RendersAsListsAndReadsBack) {
+  Config config = ParseOk("cpu_affinity: {io: 0, writer: \"1,2,3\", timer: 5}\n");
+  const std::string text = config.Redacted();
+  EXPECT_NE(text.find(R"("cpu_affinity": {
+    "io": "0",
+    "writer": "1-3",
+    "timer": "5"
+  })"),
+            std::string::npos)
+      << text;
+  Config again = ParseOk(text);
+  EXPECT_EQ(again.cpu_affinity.writer, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(again.cpu_affinity.timer, (std::vector<int>{5}));
+}
+
 TEST(Config, Redacted_DefaultsRenderExactly) {
   EXPECT_EQ(Config{}.Redacted(), R"({
   "listen": "127.0.0.1:8080",
@@ -254,6 +289,7 @@ TEST(Config, Redacted_DefaultsRenderExactly) {
     "synchronous": "full",
     "writer_cache_mb": 16
   },
+  "cpu_affinity": {},
   "shutdown_timeout_ms": 10000,
   "log_level": "info",
   "channels": {

@@ -17,9 +17,12 @@
 
 #include <atomic>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 
+#include "common/thread_name.h"
 #include "server/auth.h"
 #include "server/daemon_fixture.h"
 
@@ -585,6 +588,53 @@ TEST_F(DaemonTest, InvalidConfig_RefusesToStartWithFileLineCol) {
   EXPECT_TRUE(std::regex_search(err, std::regex(R"(reach\.yaml:3:3: unknown key 'header_timout_ms')"))) << err;
   EXPECT_NE(err.find("did you mean 'header_timeout_ms'"), std::string::npos) << err;
   EXPECT_TRUE(std::regex_search(err, std::regex(R"(reach\.yaml:4:\d+: shutdown_timeout_ms)"))) << err;
+}
+
+// The CPUs a thread of the daemon named `name` may run on, as the kernel lists them
+// (/proc/PID/task/TID/status, Cpus_allowed_list); "" when there is no such thread.
+std::string ThreadCpusOf(pid_t pid, const std::string& name) {
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string thread_name;
+    std::getline(comm, thread_name);
+    if (thread_name != name) continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+        std::string list = line.substr(line.find(':') + 1);
+        list.erase(0, list.find_first_not_of(" \t"));
+        return list;
+      }
+  }
+  return "";
+}
+
+TEST_F(DaemonTest, CpuAffinity_BindsTheNamedThreadsAndRefusesCpusItMayNotUse) {
+  const std::vector<int> allowed = AllowedCpus();
+  ASSERT_FALSE(allowed.empty());
+  const std::string last = std::to_string(allowed.back());
+  {
+    DaemonOptions o = Options();
+    o.config = Config("cpu_affinity: {writer: " + last + ", io: " + last + "}\n");
+    auto daemon = Start(o);
+    ASSERT_TRUE(daemon);
+    EXPECT_EQ(ThreadCpusOf(daemon->pid(), "reach-writer"), last);
+    EXPECT_EQ(ThreadCpusOf(daemon->pid(), "reach-io"), last);
+    // Not configured: placed by the kernel on any allowed CPU.
+    EXPECT_EQ(ThreadCpusOf(daemon->pid(), "reach-timer"), FormatCpuList(allowed));
+    EXPECT_EQ(Http(daemon->port(), "GET", "/readyz").status, 200);
+  }
+  DaemonOptions o = Options();
+  o.config = Config("cpu_affinity:\n  sync: 1023\n");
+  DaemonProcess daemon(o);
+  EXPECT_EQ(daemon.RunToExit(), 1);
+  const std::string err = daemon.stderr_text();
+  EXPECT_NE(err.find("cpu_affinity.sync: CPU 1023 is not one this process may run on (allowed: " +
+                     FormatCpuList(allowed) + ")"),
+            std::string::npos)
+      << err;
 }
 
 TEST_F(DaemonTest, NoApiKey_RefusesToListenBeyondLoopback) {
