@@ -330,12 +330,7 @@ void ConfigReader::ReadCpuAffinity(const YAML::Node& node, CpuAffinityConfig& af
     if (!value.IsScalar()) return Error(value.Mark(), what + ": expected a CPU list such as 0, 2-3 or \"0,2\"");
     Result<std::vector<int>> cpus = ParseCpuList(value.Scalar());
     if (!cpus.ok()) return Error(value.Mark(), what + ": " + cpus.status().message());
-    std::vector<int>& out = role == "io"             ? affinity.io
-                            : role == "writer"       ? affinity.writer
-                            : role == "sync"         ? affinity.sync
-                            : role == "checkpointer" ? affinity.checkpointer
-                                                     : affinity.timer;
-    out = std::move(*cpus);
+    if (std::vector<int>* out = affinity.Of(role)) *out = std::move(*cpus);
   });
 }
 

@@ -62,6 +62,13 @@ struct CpuAffinityConfig {
   std::array<std::pair<std::string_view, const std::vector<int>*>, 5> ByRole() const {
     return {{{"io", &io}, {"writer", &writer}, {"sync", &sync}, {"checkpointer", &checkpointer}, {"timer", &timer}}};
   }
+  // The CPUs of `role` to set; nullptr for a role not in ByRole(). (The cast only undoes
+  // ByRole()'s read-only view of this non-const object.)
+  std::vector<int>* Of(std::string_view role) {
+    for (const auto& [name, cpus] : ByRole())
+      if (name == role) return const_cast<std::vector<int>*>(cpus);
+    return nullptr;
+  }
 };
 
 struct Config {
