@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -109,11 +110,11 @@ std::vector<int> AllowedCpus() {
 }
 
 const char* ThreadNameOfRole(std::string_view role) {
-  if (role == "io") return "reach-io";
-  if (role == "writer") return "reach-writer";
-  if (role == "sync") return "reach-sync";
-  if (role == "checkpointer") return "reach-ckpt";
-  if (role == "timer") return "reach-timer";
+  // The thread names, in kThreadRoles' order.
+  static constexpr const char* kNames[] = {"reach-io", "reach-writer", "reach-sync", "reach-ckpt", "reach-timer"};
+  static_assert(std::size(kNames) == std::size(kThreadRoles));
+  for (size_t i = 0; i < std::size(kThreadRoles); ++i)
+    if (kThreadRoles[i] == role) return kNames[i];
   return nullptr;
 }
 
@@ -121,8 +122,9 @@ Status SetRoleCpus(std::string_view role_equals_list) {
   const size_t eq = role_equals_list.find('=');
   const char* name = eq == std::string_view::npos ? nullptr : ThreadNameOfRole(role_equals_list.substr(0, eq));
   if (name == nullptr) {
-    return Status::Invalid("'" + std::string(role_equals_list) +
-                           "': expected ROLE=CPUS with ROLE one of io, writer, sync, checkpointer, timer");
+    std::string roles;
+    for (std::string_view role : kThreadRoles) (roles += roles.empty() ? "" : ", ") += role;
+    return Status::Invalid("'" + std::string(role_equals_list) + "': expected ROLE=CPUS with ROLE one of " + roles);
   }
   Result<std::vector<int>> cpus = ParseCpuList(role_equals_list.substr(eq + 1));
   if (!cpus.ok()) return cpus.status();

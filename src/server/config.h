@@ -58,15 +58,25 @@ struct StoreConfig {
 // Threads bound to CPUs, by role (docs/operations.md, "CPU affinity"). Empty: not bound.
 struct CpuAffinityConfig {
   std::vector<int> io, writer, sync, checkpointer, timer;
-  // (role, its CPUs) in the order the config lists them: io, writer, sync, checkpointer, timer.
-  std::array<std::pair<std::string_view, const std::vector<int>*>, 5> ByRole() const {
-    return {{{"io", &io}, {"writer", &writer}, {"sync", &sync}, {"checkpointer", &checkpointer}, {"timer", &timer}}};
+
+ private:
+  template <class Self>  // CpuAffinityConfig or const CpuAffinityConfig
+  static auto Roles(Self& self) {
+    using List = decltype(&self.io);
+    return std::array<std::pair<std::string_view, List>, 5>{{{"io", &self.io},
+                                                             {"writer", &self.writer},
+                                                             {"sync", &self.sync},
+                                                             {"checkpointer", &self.checkpointer},
+                                                             {"timer", &self.timer}}};
   }
-  // The CPUs of `role` to set; nullptr for a role not in ByRole(). (The cast only undoes
-  // ByRole()'s read-only view of this non-const object.)
+
+ public:
+  // (role, its CPUs) in the order the config lists them: io, writer, sync, checkpointer, timer.
+  auto ByRole() const { return Roles(*this); }
+  // The CPUs of `role` to set; nullptr for a role not in ByRole().
   std::vector<int>* Of(std::string_view role) {
-    for (const auto& [name, cpus] : ByRole())
-      if (name == role) return const_cast<std::vector<int>*>(cpus);
+    for (const auto& [name, cpus] : Roles(*this))
+      if (name == role) return cpus;
     return nullptr;
   }
 };
