@@ -257,6 +257,7 @@ struct FireResult {
   // by the writer itself) and the largest -wal file seen.
   uint64_t checkpoints = 0;
   uint64_t writer_checkpoints = 0;
+  uint64_t commits = 0;  // the writer's commits (group commits) during the round
   int64_t max_wal_bytes = 0;
   // Engine only: timer runs done ahead of the writer and written as recorded, and those the
   // writer found changed and ran again.
@@ -366,6 +367,7 @@ FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, co
   const storage::Store::Counters counters = store->counters();
   r.checkpoints = counters.checkpoints;
   r.writer_checkpoints = counters.writer_checkpoints;
+  r.commits = counters.batches;
   store->Close();
   return r;
 }
@@ -509,10 +511,11 @@ int main(int argc, char** argv) {
                 engine_round.timers_per_second, engine_round.cpu_us_per_timer,
                 engine_round.timers_per_second / raw_round.timers_per_second);
     std::printf("         engine: %llu WAL checkpoints by the checkpointer thread, %llu by the writer; "
-                "largest -wal %.1f MB; %.2f WAL pages written per timer; runs done ahead of the writer %llu, of them run again %llu\n",
+                "largest -wal %.1f MB; %llu commits, %.2f WAL pages written per timer; runs done ahead of the writer %llu, of them run again %llu\n",
                 static_cast<unsigned long long>(engine_round.checkpoints),
                 static_cast<unsigned long long>(engine_round.writer_checkpoints),
-                static_cast<double>(engine_round.max_wal_bytes) / 1e6, engine_round.wal_pages_per_timer,
+                static_cast<double>(engine_round.max_wal_bytes) / 1e6,
+                static_cast<unsigned long long>(engine_round.commits), engine_round.wal_pages_per_timer,
                 static_cast<unsigned long long>(engine_round.runs_ahead),
                 static_cast<unsigned long long>(engine_round.runs_redone));
     std::printf("         engine threads, ms on a CPU / ms waiting for one: %s\n", engine_round.threads.c_str());

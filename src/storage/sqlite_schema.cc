@@ -16,8 +16,9 @@
 //                    indexes (user_id, chain, entry_key), (flow), (chain),
 //                    (status) WHERE status <> 'completed' (v6)
 //   wakeups          (execution_id, wait_id) PK | user_id event_type due_ms created_ms;
-//                    partial indexes (user_id, event_type) WHERE event_type IS NOT NULL,
-//                    (due_ms) WHERE due_ms IS NOT NULL                     -- v3: waits + timers
+//                    partial index (due_ms) WHERE due_ms IS NOT NULL       -- v3: waits + timers
+//   event_waits      (user_id, event_type, execution_id, wait_id) PK | due_ms  -- v7: the waits
+//                    by event; an entry may outlive its wakeup (a fired timer's), until swept
 //   node_stats       (chain, chain_version, node) PK | entered completed failed waiting (v3)
 //   schedules        chain PK | last_tick_ms
 //   gauges           name PK | n   -- row counts kept by the writer per batch (v2; triggers in
@@ -288,6 +289,29 @@ DROP INDEX executions_by_status;
 CREATE INDEX executions_by_status ON executions (status) WHERE status <> 'completed';
 )sql";
 
+// Version 7: the by-event lookup of waits moves from an index on wakeups to a table of its own,
+// event_waits, whose entries may outlive their wakeup: a timer that fires removes its wakeup row
+// only, and a sweep removes the entries left behind later, in key order (sqlite_txn.h,
+// SweepEventWaits). The index's entry was a page write chosen by the user for every timer
+// fired, the most of the pages a firing wrote (docs/benchmarks.md). `due_ms` tells the sweep
+// which entries are stale without a lookup; `event_waits` in gauges counts the rows, live and
+// stale.
+constexpr const char kSchemaV7[] = R"sql(
+CREATE TABLE event_waits (
+  user_id      TEXT NOT NULL,
+  event_type   TEXT NOT NULL,
+  execution_id INTEGER NOT NULL,
+  wait_id      INTEGER NOT NULL,
+  due_ms       INTEGER,
+  PRIMARY KEY (user_id, event_type, execution_id, wait_id)
+) WITHOUT ROWID;
+INSERT INTO event_waits (user_id, event_type, execution_id, wait_id, due_ms)
+  SELECT user_id, event_type, execution_id, wait_id, due_ms FROM wakeups WHERE event_type IS NOT NULL
+  ORDER BY user_id, event_type, execution_id, wait_id;
+DROP INDEX wakeups_by_event;
+INSERT INTO gauges (name, n) VALUES ('event_waits', (SELECT count(*) FROM event_waits));
+)sql";
+
 constexpr MigrationStep kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -295,6 +319,7 @@ constexpr MigrationStep kMigrations[] = {
     {4, kSchemaV4},
     {5, kSchemaV5},
     {6, kSchemaV6},
+    {7, kSchemaV7},
 };
 
 // Switches to WAL (persistent: recorded in the file header, so every later connection uses it).

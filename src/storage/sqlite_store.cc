@@ -579,6 +579,9 @@ void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
       case JobsOutcome::kRan:
         break;
     }
+    status = txn.SweepEventWaits(options_.event_wait_sweep_min_stale, options_.event_wait_sweep_stale_ratio,
+                                 std::max(options_.event_wait_sweep_chunk, 1));
+    if (!status.ok()) return AbortBatch(batch, status);
     status = txn.FlushCounters();
     if (!status.ok()) return AbortBatch(batch, status);
     status = writer_->Run("COMMIT");
@@ -658,6 +661,7 @@ Status SqliteStore::NoteOtherWriters() {
   if (*version != writer_state_.data_version) {
     writer_state_.data_version = *version;
     writer_state_.next_execution_id = 0;
+    writer_state_.sweep.check = true;  // others may have left event_waits entries too
   }
   return Status::Ok();
 }

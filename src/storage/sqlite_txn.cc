@@ -54,6 +54,7 @@ std::string_view EventText(const ExecutionRecord& e, std::string& scratch) {
 
 void CounterDeltas::Add(const CounterDeltas& other) {
   for (size_t i = 0; i < kGauges; ++i) gauges[i] += other.gauges[i];
+  event_waits_left += other.event_waits_left;
   for (const auto& [key, d] : other.node_stats) {
     auto& sum = node_stats[key];
     for (size_t i = 0; i < sum.size(); ++i) sum[i] += d[i];
@@ -63,7 +64,7 @@ void CounterDeltas::Add(const CounterDeltas& other) {
 Status SqliteTxn::FlushCounters() {
   static constexpr const char* kGaugeNames[CounterDeltas::kGauges] = {
       "executions.running", "executions.waiting", "executions.completed", "executions.failed",
-      "executions.cancelled", "waits", "timers"};
+      "executions.cancelled", "waits", "timers", "event_waits"};
   CounterDeltas& batch = state_.batch;
   for (size_t i = 0; i < CounterDeltas::kGauges; ++i) {
     if (batch.gauges[i] == 0) continue;
@@ -404,16 +405,26 @@ Status SqliteTxn::AddWakeup(const WakeupRecord& w) {
   }
   Status status = stmt->Run();
   if (!status.ok()) return status;
-  if (!w.event_type.empty()) job_.gauges[CounterDeltas::kWaits] += 1;
+  if (!w.event_type.empty()) {
+    status = RunSql("INSERT OR FAIL INTO event_waits (user_id, event_type, execution_id, wait_id, due_ms) "
+                    "VALUES (?1, ?2, ?3, ?4, nullif(?5, 0))",
+                    std::string_view(w.user_id), std::string_view(w.event_type), w.execution_id, w.wait_id,
+                    std::max<int64_t>(w.due_ms, 0));
+    if (!status.ok()) return status;
+    job_.gauges[CounterDeltas::kWaits] += 1;
+    job_.gauges[CounterDeltas::kEventWaitRows] += 1;
+  }
   if (w.due_ms > 0) job_.gauges[CounterDeltas::kTimers] += 1;
   return Status::Ok();
 }
 
 Result<std::vector<WaitRecord>> SqliteTxn::FindWaits(const std::string& user_id, const std::string& event_type) {
-  // wakeups_by_event holds (user_id, event_type, execution_id, wait_id): the order is the index's.
+  // event_waits' key is (user_id, event_type, execution_id, wait_id): the order is the key's.
+  // An entry whose wakeup is gone (a fired timer left it for the sweep) has no row to join.
   Result<Statement> stmt = connection_.Prepare(
-      "SELECT execution_id, wait_id, created_ms FROM wakeups WHERE user_id = ?1 AND event_type = ?2 "
-      "ORDER BY execution_id, wait_id");
+      "SELECT ew.execution_id, ew.wait_id, w.created_ms FROM event_waits AS ew "
+      "JOIN wakeups AS w ON w.execution_id = ew.execution_id AND w.wait_id = ew.wait_id "
+      "WHERE ew.user_id = ?1 AND ew.event_type = ?2 ORDER BY ew.execution_id, ew.wait_id");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, user_id).Bind(2, event_type);
   std::vector<WaitRecord> waits;
@@ -442,9 +453,30 @@ Result<bool> SqliteTxn::TakeWakeup(const WakeupRecord& w) {
   Status status = RunSql("DELETE FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2", w.execution_id, w.wait_id);
   if (!status.ok()) return status;
   if (connection_.changes() == 0) return false;
-  if (!w.event_type.empty()) job_.gauges[CounterDeltas::kWaits] -= 1;
+  if (!w.event_type.empty()) {
+    job_.gauges[CounterDeltas::kWaits] -= 1;
+    if (w.due_ms > 0) {
+      // Its event_waits entry stays for the sweep (see SweepEventWaits): due now, it is due
+      // before every timer added later.
+      job_.event_waits_left += 1;
+    } else {
+      Result<int64_t> removed = DeleteEventWait(w.user_id, w.event_type, w.execution_id, w.wait_id);
+      if (!removed.ok()) return removed.status();
+    }
+  }
   if (w.due_ms > 0) job_.gauges[CounterDeltas::kTimers] -= 1;
   return true;
+}
+
+Result<int64_t> SqliteTxn::DeleteEventWait(std::string_view user_id, std::string_view event_type, int64_t execution_id,
+                                       int64_t wait_id) {
+  Status status = RunSql(
+      "DELETE FROM event_waits WHERE user_id = ?1 AND event_type = ?2 AND execution_id = ?3 AND wait_id = ?4",
+      user_id, event_type, execution_id, wait_id);
+  if (!status.ok()) return status;
+  const int64_t removed = connection_.changes();
+  job_.gauges[CounterDeltas::kEventWaitRows] -= removed;
+  return removed;
 }
 
 Status SqliteTxn::DeleteWakeup(int64_t execution_id, int64_t wait_id) {
@@ -452,20 +484,31 @@ Status SqliteTxn::DeleteWakeup(int64_t execution_id, int64_t wait_id) {
   // (Not DELETE ... RETURNING: SQLite buffers RETURNING rows in an ephemeral table, which costs
   // more than the second probe, and 3.40 computes `RETURNING x IS NOT NULL` wrongly here.)
   bool wait = false, timer = false;
+  std::string user_id, event_type;
   {
     Result<Statement> stmt = connection_.Prepare(
-        "SELECT event_type IS NOT NULL, due_ms IS NOT NULL FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2");
+        "SELECT user_id, event_type, due_ms IS NOT NULL FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2");
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, execution_id).Bind(2, wait_id);
     Result<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
     if (!*row) return Status::Ok();
-    wait = stmt->ColumnInt(0) != 0;
-    timer = stmt->ColumnInt(1) != 0;
+    wait = !stmt->ColumnIsNull(1);
+    if (wait) {
+      user_id = stmt->ColumnText(0);
+      event_type = stmt->ColumnText(1);
+    }
+    timer = stmt->ColumnInt(2) != 0;
   }
   Status status = RunSql("DELETE FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2", execution_id, wait_id);
   if (!status.ok()) return status;
-  if (wait) job_.gauges[CounterDeltas::kWaits] -= 1;
+  if (wait) {
+    job_.gauges[CounterDeltas::kWaits] -= 1;
+    // The event that resumed it, or the branch that abandoned it, is here now: the entry goes
+    // with the row (only fired timers leave theirs to the sweep).
+    Result<int64_t> removed = DeleteEventWait(user_id, event_type, execution_id, wait_id);
+    if (!removed.ok()) return removed.status();
+  }
   if (timer) job_.gauges[CounterDeltas::kTimers] -= 1;
   return Status::Ok();
 }
@@ -484,6 +527,14 @@ Status SqliteTxn::DeleteWakeupsOf(int64_t execution_id) {
       timers = stmt->ColumnInt(1);
     }
   }
+  if (waits > 0) {
+    Status status = RunSql(
+        "DELETE FROM event_waits WHERE (user_id, event_type, execution_id, wait_id) IN "
+        "(SELECT user_id, event_type, execution_id, wait_id FROM wakeups WHERE execution_id = ?1 AND event_type IS NOT NULL)",
+        execution_id);
+    if (!status.ok()) return status;
+    job_.gauges[CounterDeltas::kEventWaitRows] -= connection_.changes();
+  }
   Status status = RunSql("DELETE FROM wakeups WHERE execution_id = ?1", execution_id);
   if (!status.ok()) return status;
   job_.gauges[CounterDeltas::kWaits] -= waits;
@@ -498,6 +549,89 @@ Result<std::optional<int64_t>> SqliteTxn::NextTimerDue() {
   if (!row.ok()) return row.status();
   if (!*row || stmt->ColumnIsNull(0)) return std::optional<int64_t>();
   return std::optional<int64_t>(stmt->ColumnInt(0));
+}
+
+// ---- The sweep of event_waits -----------------------------------------------------------------
+
+Status SqliteTxn::SweepEventWaits(int64_t min_stale, double stale_ratio, int chunk) {
+  EventWaitSweep& sweep = state_.sweep;
+  CounterDeltas& batch = state_.batch;
+  if (batch.event_waits_left > 0) sweep.check = true;
+  // Stale entries as this batch leaves them: the table's rows less the live waits.
+  auto stale_now = [&]() -> Result<std::pair<int64_t, int64_t>> {
+    Result<Statement> stmt = connection_.Prepare(
+        "SELECT (SELECT n FROM gauges WHERE name = 'event_waits'), (SELECT n FROM gauges WHERE name = 'waits')");
+    if (!stmt.ok()) return stmt.status();
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    const int64_t rows = (*row ? stmt->ColumnInt(0) : 0) + batch.gauges[CounterDeltas::kEventWaitRows];
+    const int64_t live = (*row ? stmt->ColumnInt(1) : 0) + batch.gauges[CounterDeltas::kWaits];
+    return std::make_pair(rows - live, live);
+  };
+  if (!sweep.running) {
+    if (!sweep.check) return Status::Ok();
+    sweep.check = false;
+    Result<std::pair<int64_t, int64_t>> counts = stale_now();
+    if (!counts.ok()) return counts.status();
+    const auto [stale, live] = *counts;
+    const double threshold = std::max(static_cast<double>(min_stale), stale_ratio * static_cast<double>(live));
+    if (static_cast<double>(stale - sweep.stale_after_pass) <= threshold) return Status::Ok();
+    sweep.running = true;
+    sweep.at_start = true;
+  }
+
+  Result<std::optional<int64_t>> earliest = NextTimerDue();
+  if (!earliest.ok()) return earliest.status();
+  struct Key {
+    std::string user_id, event_type;
+    int64_t execution_id, wait_id;
+  };
+  std::vector<Key> stale;
+  int read = 0;
+  {
+    // The primary key's order, from after the last key read: a range scan of `chunk` entries.
+    Result<Statement> stmt =
+        sweep.at_start
+            ? connection_.Prepare("SELECT user_id, event_type, execution_id, wait_id, due_ms FROM event_waits "
+                                  "ORDER BY user_id, event_type, execution_id, wait_id LIMIT ?1")
+            : connection_.Prepare("SELECT user_id, event_type, execution_id, wait_id, due_ms FROM event_waits "
+                                  "WHERE (user_id, event_type, execution_id, wait_id) > (?2, ?3, ?4, ?5) "
+                                  "ORDER BY user_id, event_type, execution_id, wait_id LIMIT ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, int64_t{chunk});
+    if (!sweep.at_start) {
+      stmt->Bind(2, sweep.user_id).Bind(3, sweep.event_type).Bind(4, sweep.execution_id).Bind(5, sweep.wait_id);
+    }
+    while (true) {
+      Result<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ++read;
+      sweep.user_id = stmt->ColumnView(0);
+      sweep.event_type = stmt->ColumnView(1);
+      sweep.execution_id = stmt->ColumnInt(2);
+      sweep.wait_id = stmt->ColumnInt(3);
+      // An entry without a due time never goes stale (its wakeup is not a timer's to take).
+      if (stmt->ColumnIsNull(4)) continue;
+      if (*earliest && stmt->ColumnInt(4) >= **earliest) continue;
+      stale.push_back(Key{sweep.user_id, sweep.event_type, sweep.execution_id, sweep.wait_id});
+    }
+  }
+  sweep.at_start = false;
+  BeginJob();
+  for (const Key& k : stale) {
+    Result<int64_t> removed = DeleteEventWait(k.user_id, k.event_type, k.execution_id, k.wait_id);
+    if (!removed.ok()) return removed.status();
+  }
+  EndJob(true);
+  if (read < chunk) {
+    // The pass reached the end of the table.
+    sweep.running = false;
+    Result<std::pair<int64_t, int64_t>> counts = stale_now();
+    if (!counts.ok()) return counts.status();
+    sweep.stale_after_pass = std::max<int64_t>(counts->first, 0);
+  }
+  return Status::Ok();
 }
 
 // ---- Node stats ------------------------------------------------------------------------------

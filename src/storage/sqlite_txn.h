@@ -29,9 +29,12 @@ namespace reach::storage {
 
 // Counter changes not written yet.
 struct CounterDeltas {
-  // executions by ExecutionStatus (5), then waits, then timers: the rows of the gauges table.
-  static constexpr size_t kWaits = 5, kTimers = 6, kGauges = 7;
+  // executions by ExecutionStatus (5), then waits, timers and the rows of event_waits (live and
+  // stale, see SweepEventWaits): the rows of the gauges table.
+  static constexpr size_t kWaits = 5, kTimers = 6, kEventWaitRows = 7, kGauges = 8;
   std::array<int64_t, kGauges> gauges{};
+  // event_waits entries a fired timer left for the sweep (TakeWakeup).
+  int64_t event_waits_left = 0;
   using NodeKey = std::tuple<std::string, std::string, std::string>;  // chain, version, node
   // entered, completed, failed, waiting. Transparent: looked up by string_views, so a bump of a
   // counter already there copies no strings.
@@ -40,8 +43,23 @@ struct CounterDeltas {
   void Add(const CounterDeltas& other);
   void Clear() {
     gauges.fill(0);
+    event_waits_left = 0;
     node_stats.clear();
   }
+};
+
+// The sweep of stale event_waits entries (SqliteTxn::SweepEventWaits): whether one is running,
+// and where its pass is.
+struct EventWaitSweep {
+  bool check = true;     // compare the counts at the next batch (at start, and after entries were left)
+  bool running = false;  // a pass is under way, a chunk per batch
+  // Stale entries the last pass could not remove yet (due at or after the earliest timer):
+  // the next pass waits until that many more have been left.
+  int64_t stale_after_pass = 0;
+  // The last key the pass read: (user_id, event_type, execution_id, wait_id).
+  bool at_start = true;
+  std::string user_id, event_type;
+  int64_t execution_id = 0, wait_id = 0;
 };
 
 // What the writer keeps from batch to batch.
@@ -49,6 +67,7 @@ struct SqliteWriterState {
   int64_t next_execution_id = 0;  // 0: not read from the file yet
   int64_t data_version = -1;      // PRAGMA data_version when it was read (others' commits move it)
   CounterDeltas batch;            // the committed jobs' deltas of the batch being run
+  EventWaitSweep sweep;
 };
 
 class SqliteTxn final : public StoreTxn {
@@ -78,6 +97,15 @@ class SqliteTxn final : public StoreTxn {
   }
   // Writes the batch's counter deltas (inside the batch's transaction) and clears them.
   Status FlushCounters();
+  // Between the batch's jobs and FlushCounters: removes stale event_waits entries, `chunk`
+  // entries read per batch while a pass runs. A timer that fires leaves its wait's entry in
+  // event_waits (TakeWakeup: deleting it would write a page of that table chosen by the user,
+  // for every timer); FindWaits skips such entries (they have no wakeup row). A pass over the
+  // table starts when the stale entries (beyond those the last pass had to leave) outnumber
+  // both `min_stale` and the live ones times `stale_ratio`, and removes every entry due before
+  // the earliest timer still pending: a wakeup row with a due time is in wakeups_by_due, so an
+  // entry due before all of them has none.
+  Status SweepEventWaits(int64_t min_stale, double stale_ratio, int chunk);
 
   Result<std::optional<UserRecord>> GetUser(const std::string& id) override;
   // Also rewrites the user's rows in user_identities. Identity values may be strings, numbers
@@ -109,6 +137,9 @@ class SqliteTxn final : public StoreTxn {
   Status DeleteWakeup(int64_t execution_id, int64_t wait_id) override;
   Result<bool> TakeWakeup(const WakeupRecord& wakeup) override;
   Status DeleteWakeupsOf(int64_t execution_id) override;
+  // Removes one event_waits entry; how many went (0 or 1).
+  Result<int64_t> DeleteEventWait(std::string_view user_id, std::string_view event_type, int64_t execution_id,
+                                  int64_t wait_id);
   Result<std::optional<int64_t>> NextTimerDue() override;
 
   Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,

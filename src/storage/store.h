@@ -170,6 +170,14 @@ struct StoreOptions {
   // updates were read by the timer thread's reader, not the writer: with 2 MB the writer read
   // ~0.5 pages per fired timer again, with 16 MB ~0.25 (docs/benchmarks.md).
   int64_t writer_cache_mb = 16;
+  // A fired timer leaves its wait's entry in the SQLite store's event_waits for a sweep, which
+  // reads `event_wait_sweep_chunk` entries per batch while a pass runs; a pass starts when the
+  // stale entries outnumber both `event_wait_sweep_min_stale` and the live ones times
+  // `event_wait_sweep_stale_ratio` (docs/storage.md: the table holds at most that many stale
+  // entries per live one, and a pass reads that many entries per one it removes).
+  int64_t event_wait_sweep_min_stale = 10000;
+  double event_wait_sweep_stale_ratio = 1.0;
+  int event_wait_sweep_chunk = 1000;
   // Called after each batch is durable, on the thread that runs the `done`s, with the batch's
   // job count and the time from its BEGIN to durable (for the commit histograms in /metrics).
   // Optional.

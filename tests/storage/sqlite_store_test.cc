@@ -392,8 +392,10 @@ TEST(SqliteStoreTest, Migration_BuildsTheSchemaInAnEmptyFile) {
   EXPECT_EQ(RawQuery(path, "PRAGMA application_id"), std::to_string(kReachApplicationId));
   EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('wakeups', 'wakeups_by_due', "
-                           "'wakeups_by_event')"),
+                           "'event_waits')"),
             "3");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'wakeups_by_event'"), "0");
+  EXPECT_EQ(RawQuery(path, "SELECT n FROM gauges WHERE name = 'event_waits'"), "0");
   EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('waits', 'timers', 'waiting_nodes') "
                            "OR type = 'trigger'"),
             "0");
@@ -500,9 +502,24 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
   expect_index("DELETE FROM wakeups WHERE execution_id = ?1 AND wait_id = ?2", "PRIMARY KEY");
   expect_index("UPDATE executions SET trace = ?2, rev = ?3 + 1 WHERE id = ?1 AND rev = ?3", "INTEGER PRIMARY KEY");
   expect_index("SELECT min(due_ms) FROM wakeups WHERE due_ms IS NOT NULL", "wakeups_by_due");
-  expect_index("SELECT execution_id, wait_id, created_ms FROM wakeups WHERE user_id = ?1 AND event_type = ?2 "
-               "ORDER BY execution_id, wait_id",
-               "wakeups_by_event");
+  // FindWaits: the user's entries in key order, each joined to its wakeup by primary key.
+  const std::string find_waits =
+      "SELECT ew.execution_id, ew.wait_id, w.created_ms FROM event_waits AS ew "
+      "JOIN wakeups AS w ON w.execution_id = ew.execution_id AND w.wait_id = ew.wait_id "
+      "WHERE ew.user_id = ?1 AND ew.event_type = ?2 ORDER BY ew.execution_id, ew.wait_id";
+  expect_index(find_waits, "SEARCH ew USING PRIMARY KEY (user_id=? AND event_type=?)");
+  expect_index(find_waits, "SEARCH w USING PRIMARY KEY (execution_id=? AND wait_id=?)");
+  EXPECT_EQ(testing::QueryPlan(path, find_waits).find("TEMP B-TREE"), std::string::npos);
+  // The sweep: a range of the primary key from the last key read, in its order.
+  const std::string sweep =
+      "SELECT user_id, event_type, execution_id, wait_id, due_ms FROM event_waits "
+      "WHERE (user_id, event_type, execution_id, wait_id) > (?2, ?3, ?4, ?5) "
+      "ORDER BY user_id, event_type, execution_id, wait_id LIMIT ?1";
+  expect_index(sweep, "SEARCH event_waits USING PRIMARY KEY ((user_id,event_type,execution_id,wait_id)>(?,?,?,?))");
+  EXPECT_EQ(testing::QueryPlan(path, sweep).find("TEMP B-TREE"), std::string::npos);
+  expect_index("DELETE FROM event_waits WHERE (user_id, event_type, execution_id, wait_id) IN "
+               "(SELECT user_id, event_type, execution_id, wait_id FROM wakeups WHERE execution_id = ?1 AND event_type IS NOT NULL)",
+               "SEARCH event_waits USING PRIMARY KEY (user_id=? AND event_type=? AND execution_id=? AND wait_id=?)");
   expect_index("SELECT count(*) FROM events WHERE user_id = ?1 AND type = ?2 AND timestamp_ms >= ?3",
                "events_by_user_type_time");
   expect_index("SELECT seq FROM events WHERE message_id = ?1 AND message_id <> ''", "events_by_message_id");
@@ -826,6 +843,186 @@ TEST(SqliteStoreTest, FailingJob_AStoreErrorRerunsTheBatchEvenWithoutCountedChan
   EXPECT_TRUE(IsOk(store->health()));  // a job's error is not the store's
   store->Close();
   EXPECT_EQ(RawQuery(path, "SELECT value FROM meta WHERE key = 'before'"), "1");
+}
+
+
+// ---- event_waits: entries a fired timer leaves, and the sweep that removes them ----------------
+
+WakeupRecord EventWait(int64_t execution, int64_t wait, const std::string& user, int64_t due_ms) {
+  WakeupRecord w;
+  w.execution_id = execution;
+  w.wait_id = wait;
+  w.user_id = user;
+  w.event_type = "pay";
+  w.created_ms = 1;
+  w.due_ms = due_ms;
+  return w;
+}
+
+// The table's entries as "execution/wait" in key order, and the gauge that counts them.
+std::string EventWaitRows(const std::string& path) {
+  return RawQuery(path, "SELECT group_concat(execution_id || '/' || wait_id, ' ') FROM "
+                        "(SELECT execution_id, wait_id FROM event_waits ORDER BY user_id, execution_id, wait_id)") +
+         " | " + RawQuery(path, "SELECT n FROM gauges WHERE name = 'event_waits'");
+}
+
+TEST(SqliteStoreTest, EventWaits_AFiredTimerLeavesItsEntryWhichFindWaitsSkipsAndTheSweepRemoves) {
+  TempDir dir;
+  StoreOptions options;
+  options.path = dir.File("reach.db");
+  options.event_wait_sweep_min_stale = 1;  // a pass once two entries are stale (and outnumber the live)
+  std::unique_ptr<Store> store = OpenOrDie(options);
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    for (const WakeupRecord& w : {EventWait(1, 1, "u1", 100), EventWait(2, 1, "u1", 100), EventWait(3, 1, "u2", 200),
+                                  EventWait(4, 1, "u3", 0)})
+      if (Status s = txn.AddWakeup(w); !s.ok()) return s;
+    return Status::Ok();
+  })));
+  EXPECT_EQ(EventWaitRows(options.path), "1/1 2/1 3/1 4/1 | 4");
+
+  // The timer of 1/1 fires: its wakeup goes, its entry stays (one stale: not enough for a pass).
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    auto taken = txn.TakeWakeup(EventWait(1, 1, "u1", 100));
+    EXPECT_TRUE(taken.ok() && *taken);
+    auto waits = txn.FindWaits("u1", "pay");
+    EXPECT_EQ(waits->size(), 1u);
+    EXPECT_EQ(waits->front().execution_id, 2);
+    return Status::Ok();
+  })));
+  EXPECT_EQ(EventWaitRows(options.path), "1/1 2/1 3/1 4/1 | 4");
+  auto gauges = store->NewReader()->GetGauges();
+  EXPECT_EQ(gauges->waits, 3);
+  EXPECT_EQ(gauges->timers, 2);
+
+  // 3/1 fires too (two stale, two live): not more stale than live yet. Then 2/1: three stale,
+  // one live: a pass, which removes the entries due before the earliest pending timer (none
+  // pending: all of them) and keeps 4/1, whose wait has no timeout.
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) { return txn.TakeWakeup(EventWait(3, 1, "u2", 200)).status(); })));
+  EXPECT_EQ(EventWaitRows(options.path), "1/1 2/1 3/1 4/1 | 4");
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) { return txn.TakeWakeup(EventWait(2, 1, "u1", 100)).status(); })));
+  EXPECT_EQ(EventWaitRows(options.path), "4/1 | 1");
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    EXPECT_TRUE(txn.FindWaits("u1", "pay")->empty());
+    EXPECT_EQ(txn.FindWaits("u3", "pay")->size(), 1u);
+    return Status::Ok();
+  })));
+  store->Close();
+  EXPECT_EQ(RawQuery(options.path, "PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteStoreTest, EventWaits_TheSweepKeepsEntriesDueFromTheEarliestPendingTimerOn) {
+  TempDir dir;
+  StoreOptions options;
+  options.path = dir.File("reach.db");
+  options.event_wait_sweep_min_stale = 0;
+  std::unique_ptr<Store> store = OpenOrDie(options);
+  // 1/1 and 2/1 due at 100, 3/1 at 50 but added after them; a pure timer due at 150.
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    for (const WakeupRecord& w : {EventWait(1, 1, "u1", 100), EventWait(2, 1, "u2", 100), EventWait(3, 1, "u3", 50)})
+      if (Status s = txn.AddWakeup(w); !s.ok()) return s;
+    WakeupRecord timer;
+    timer.execution_id = 9;
+    timer.wait_id = 1;
+    timer.due_ms = 150;
+    return txn.AddWakeup(timer);
+  })));
+  // 1/1 and 3/1 fire while 2/1 (due at the same time as 1/1) is still pending: two stale, one
+  // live, a pass. The earliest pending timer is due at 100: 3/1's entry (due 50) goes, 1/1's
+  // (due 100) cannot be told stale without a lookup and stays.
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    if (Status s = txn.TakeWakeup(EventWait(1, 1, "u1", 100)).status(); !s.ok()) return s;
+    return txn.TakeWakeup(EventWait(3, 1, "u3", 50)).status();
+  })));
+  EXPECT_EQ(EventWaitRows(options.path), "1/1 2/1 | 2");
+  // 2/1 fires: the earliest pending is now the pure timer (150), and both entries go.
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) { return txn.TakeWakeup(EventWait(2, 1, "u2", 100)).status(); })));
+  EXPECT_EQ(EventWaitRows(options.path), " | 0");
+  EXPECT_EQ(RawQuery(options.path, "SELECT count(*) FROM wakeups"), "1");
+}
+
+TEST(SqliteStoreTest, EventWaits_APassReadsAChunkPerBatchAndResumesWhereItStopped) {
+  TempDir dir;
+  StoreOptions options;
+  options.path = dir.File("reach.db");
+  options.event_wait_sweep_min_stale = 0;
+  options.event_wait_sweep_chunk = 4;
+  std::unique_ptr<Store> store = OpenOrDie(options);
+  // Twenty waits of twenty users with timeouts, and one without (it stays).
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    for (int i = 1; i <= 20; ++i)
+      if (Status s = txn.AddWakeup(EventWait(i, 1, "u" + std::to_string(100 + i), 1000 + i)); !s.ok()) return s;
+    return txn.AddWakeup(EventWait(99, 1, "u200", 0));
+  })));
+  // All twenty fire in one batch: the pass starts and reads the first four entries.
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    for (int i = 1; i <= 20; ++i)
+      if (Status s = txn.TakeWakeup(EventWait(i, 1, "u" + std::to_string(100 + i), 1000 + i)).status(); !s.ok())
+        return s;
+    return Status::Ok();
+  })));
+  EXPECT_EQ(RawQuery(options.path, "SELECT count(*) FROM event_waits"), "17");
+  // Each later batch (whatever it holds) reads the next four.
+  auto nothing = [](StoreTxn& txn) { return txn.PutMeta("tick", "1"); };
+  ASSERT_TRUE(IsOk(store->Write(nothing)));
+  EXPECT_EQ(RawQuery(options.path, "SELECT count(*) FROM event_waits"), "13");
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(IsOk(store->Write(nothing)));
+  EXPECT_EQ(EventWaitRows(options.path), "99/1 | 1");
+  // The pass is over: later batches read nothing (the live entry is never removed).
+  ASSERT_TRUE(IsOk(store->Write(nothing)));
+  EXPECT_EQ(EventWaitRows(options.path), "99/1 | 1");
+  auto gauges = store->NewReader()->GetGauges();
+  EXPECT_EQ(gauges->waits, 1);
+  EXPECT_EQ(gauges->timers, 0);
+}
+
+TEST(SqliteStoreTest, EventWaits_AnEventOrAnEndRemovesTheEntryWithItsWakeup) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    for (const WakeupRecord& w : {EventWait(1, 1, "u1", 100), EventWait(1, 2, "u1", 0), EventWait(2, 1, "u1", 100),
+                                  EventWait(3, 1, "u2", 0)})
+      if (Status s = txn.AddWakeup(w); !s.ok()) return s;
+    return Status::Ok();
+  })));
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    if (Status s = txn.DeleteWakeupsOf(1); !s.ok()) return s;  // an execution that ends
+    if (Status s = txn.DeleteWakeup(2, 1); !s.ok()) return s;  // an event resumes it
+    // A wait without a timeout has no due time to be swept by: taking it removes its entry.
+    return txn.TakeWakeup(EventWait(3, 1, "u2", 0)).status();
+  })));
+  EXPECT_EQ(EventWaitRows(path), " | 0");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM wakeups"), "0");
+}
+
+TEST(SqliteStoreTest, MigrationToV7_MovesTheWaitsByEventIntoEventWaits) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  {
+    auto connection = SqliteConnection::Open(path, {});
+    ASSERT_TRUE(IsOk(connection));
+    ASSERT_TRUE(IsOk(MigrateSchema(**connection, SchemaMigrations().first(6))));
+    ASSERT_TRUE(IsOk((*connection)->Exec(R"sql(
+      INSERT INTO wakeups (execution_id, wait_id, user_id, event_type, due_ms, created_ms)
+        VALUES (1, 1, 'u1', 'pay', 900, 5), (2, 1, 'u1', 'pay', NULL, 6), (3, 1, '', NULL, 400, 7);
+      UPDATE gauges SET n = 2 WHERE name = 'waits';
+      UPDATE gauges SET n = 2 WHERE name = 'timers';
+    )sql")));
+  }
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  store->Close();
+  EXPECT_EQ(RawQuery(path, "SELECT group_concat(user_id || ' ' || event_type || ' ' || execution_id || '/' || wait_id || "
+                           "' ' || ifnull(due_ms, '-'), ', ') FROM event_waits"),
+            "u1 pay 1/1 900, u1 pay 2/1 -");
+  EXPECT_EQ(RawQuery(path, "SELECT n FROM gauges WHERE name = 'event_waits'"), "2");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'wakeups_by_event'"), "0");
+  store = OpenOrDie(path);
+  EXPECT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    auto waits = txn.FindWaits("u1", "pay");
+    EXPECT_EQ(waits->size(), 2u);
+    EXPECT_EQ(waits->back().created_ms, 6);
+    return Status::Ok();
+  })));
 }
 
 }  // namespace
