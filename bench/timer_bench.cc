@@ -26,12 +26,17 @@
 //                      durably: it reads due wakeups and their executions on its own reader,
 //                      EngineOptions::timer_batch at a time, and keeps up to timer_jobs batches
 //                      queued for the writer (Engine::FireTimers) while it reads the next.
-//                      Each timer on the writer: take its wakeup (the wait goes with it), check
-//                      the execution's revision, resume w (timeout: false), run b and c,
-//                      complete the execution (the user is never read: no node needs it).
+//                      Each timer on the writer: take its wakeup (the wait's event_waits entry
+//                      stays for the sweep), check the execution's revision, resume w
+//                      (timeout: false), run b and c, complete the execution (the user is never
+//                      read: no node needs it).
 //            Rates are wall-clock; CPU time per timer (the whole process) is printed too, as it
 //            moves less when the machine is shared. The process's RSS is sampled every 10 ms
 //            during the engine rounds, and VmHWM (reset before the fire phase) is reported.
+//   sweep    The rounds leave fewer stale event_waits entries than live ones, so no sweep pass
+//            ran in them; its cost, to add per fired timer, is measured here: one pass over
+//            work.db's event_waits (B one-job batches, the sweep on from the first) against the
+//            same B batches with it off.
 //
 // Usage: timer_bench [--executions E] [--fire F] [--rounds R] [--users U] [--dir DIR] [--reuse]
 //                    [--timer-batch B] [--timer-jobs J] [--cpus ROLE=CPUS ...]
@@ -44,6 +49,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -87,8 +93,7 @@ void Must(const Status& s, const char* what) {
   std::exit(1);
 }
 
-std::unique_ptr<storage::Store> OpenStore(const std::string& path) {
-  storage::StoreOptions options;
+std::unique_ptr<storage::Store> OpenStore(const std::string& path, storage::StoreOptions options = {}) {
   options.path = path;
   auto store = storage::OpenSqliteStore(options);
   if (!store.ok()) {
@@ -372,6 +377,54 @@ FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, co
   return r;
 }
 
+// One integer from `sql` on its own connection.
+int64_t QueryCount(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  Check(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), db, "open");
+  sqlite3_stmt* stmt = nullptr;
+  Check(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), db, "prepare");
+  const int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+struct SweepResult {
+  int64_t batches = 0, rows_before = 0, rows_after = 0, live = 0;
+  double sweep_seconds = 0, sweep_cpu = 0, empty_seconds = 0, empty_cpu = 0;
+};
+
+// One pass of the event_waits sweep over what the rounds left: every fired timer's entry is
+// stale (the raw rounds' too: they delete wakeup rows only). B one-job batches (B = the table's
+// rows / chunk + 2, enough for the pass) with the sweep off, then B with it on from the first
+// batch (min 0, ratio 0): the difference is the pass.
+SweepResult MeasureSweep(const std::string& path) {
+  SweepResult r;
+  const int chunk = storage::StoreOptions{}.event_wait_sweep_chunk;
+  r.rows_before = QueryCount(path, "SELECT count(*) FROM event_waits");
+  r.live = QueryCount(path, "SELECT count(*) FROM wakeups WHERE event_type IS NOT NULL");
+  r.batches = r.rows_before / chunk + 2;
+  auto run = [&](storage::StoreOptions options, double& seconds, double& cpu) {
+    auto store = OpenStore(path, options);
+    const double cpu_start = ProcessCpuSeconds();
+    const auto start = SteadyClock::now();
+    for (int64_t i = 0; i < r.batches; ++i)
+      Must(store->Write([i](storage::StoreTxn& txn) { return txn.PutMeta("bench.sweep", std::to_string(i)); }),
+           "sweep batch");
+    seconds = SecondsSince(start);
+    cpu = ProcessCpuSeconds() - cpu_start;
+    store->Close();
+  };
+  storage::StoreOptions off, on;
+  off.event_wait_sweep_min_stale = std::numeric_limits<int64_t>::max();
+  on.event_wait_sweep_min_stale = 0;
+  on.event_wait_sweep_stale_ratio = 0;
+  run(off, r.empty_seconds, r.empty_cpu);
+  run(on, r.sweep_seconds, r.sweep_cpu);
+  r.rows_after = QueryCount(path, "SELECT count(*) FROM event_waits");
+  return r;
+}
+
 // The largest VmRSS seen while it runs (sampled every 10 ms).
 class RssSampler {
  public:
@@ -538,6 +591,18 @@ int main(int argc, char** argv) {
                 static_cast<long long>(gauges->waits));
     store->Close();
   }
+  // ---- sweep ----
+  const SweepResult sweep = MeasureSweep(work);
+  const int64_t removed = sweep.rows_before - sweep.rows_after;
+  std::printf("sweep of event_waits: one pass over %lld entries removed %lld (left %lld, live waits %lld%s) in %lld "
+              "batches: %.0f ms, %.0f ms cpu; the same batches without it %.0f ms, %.0f ms cpu: "
+              "%.2f us cpu per entry removed\n",
+              static_cast<long long>(sweep.rows_before), static_cast<long long>(removed),
+              static_cast<long long>(sweep.rows_after), static_cast<long long>(sweep.live),
+              sweep.rows_after == sweep.live ? "" : ": NOT ALL STALE ENTRIES WENT", static_cast<long long>(sweep.batches),
+              sweep.sweep_seconds * 1e3, sweep.sweep_cpu * 1e3, sweep.empty_seconds * 1e3, sweep.empty_cpu * 1e3,
+              removed > 0 ? (sweep.sweep_cpu - sweep.empty_cpu) * 1e6 / static_cast<double>(removed) : 0.0);
+
   std::printf("\nmedian of %lld rounds, %lld timers each, %lld waiting executions at the start:\n",
               static_cast<long long>(args.rounds), static_cast<long long>(args.fire),
               static_cast<long long>(args.executions));
