@@ -236,6 +236,8 @@ int Serve(const ServeArgs& args) {
   store_options.max_batch_delay_us = config.store.max_batch_delay_us;
   store_options.synchronous_full = config.store.synchronous_full;
   store_options.writer_cache_mb = config.store.writer_cache_mb;
+  store_options.event_wait_sweep_min_stale = config.store.event_wait_sweep_min_stale;
+  store_options.event_wait_sweep_chunk = config.store.event_wait_sweep_chunk;
   store_options.on_commit = [&](size_t jobs, int64_t micros) {
     commit_jobs.Get().Observe(static_cast<double>(jobs));
     commit_seconds.Get().Observe(static_cast<double>(micros) / 1e6);

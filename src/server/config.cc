@@ -26,8 +26,9 @@ constexpr std::array<std::string_view, 13> kTopLevelKeys = {
     "shutdown_timeout_ms", "log_level", "channels", "quiet_hours", "caps"};
 constexpr std::array<std::string_view, 5> kHttpKeys = {
     "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "max_connections", "io_threads"};
-constexpr std::array<std::string_view, 4> kStoreKeys = {"max_batch_jobs", "max_batch_delay_us", "synchronous",
-                                                        "writer_cache_mb"};
+constexpr std::array<std::string_view, 6> kStoreKeys = {"max_batch_jobs",  "max_batch_delay_us",
+                                                        "synchronous",     "writer_cache_mb",
+                                                        "event_wait_sweep_min_stale", "event_wait_sweep_chunk"};
 constexpr std::array<std::string_view, 4> kChannelNames = {"wecom", "wechat", "sms", "webhook"};
 constexpr std::array<std::string_view, 2> kChannelModes = {"sandbox", "live"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn",
@@ -318,6 +319,10 @@ void ConfigReader::ReadStore(const YAML::Node& node, StoreConfig& store) {
       if (ReadChoice(value, what, kModes, mode)) store.synchronous_full = mode == "full";
     } else if (key == "writer_cache_mb") {
       if (ReadInteger(value, what, 1, 65'536, n)) store.writer_cache_mb = n;
+    } else if (key == "event_wait_sweep_min_stale") {
+      if (ReadInteger(value, what, 0, 1'000'000'000'000, n)) store.event_wait_sweep_min_stale = n;
+    } else if (key == "event_wait_sweep_chunk") {
+      if (ReadInteger(value, what, 1, 1'000'000, n)) store.event_wait_sweep_chunk = static_cast<int>(n);
     }
   });
 }
@@ -384,7 +389,9 @@ std::string Config::Redacted() const {
   out["store"] = boost::json::object{{"max_batch_jobs", store.max_batch_jobs},
                                      {"max_batch_delay_us", store.max_batch_delay_us},
                                      {"synchronous", store.synchronous_full ? "full" : "normal"},
-                                     {"writer_cache_mb", store.writer_cache_mb}};
+                                     {"writer_cache_mb", store.writer_cache_mb},
+                                     {"event_wait_sweep_min_stale", store.event_wait_sweep_min_stale},
+                                     {"event_wait_sweep_chunk", store.event_wait_sweep_chunk}};
   boost::json::object affinity;
   for (const auto& [role, cpus] : cpu_affinity.ByRole())
     if (!cpus->empty()) affinity[role] = FormatCpuList(*cpus);

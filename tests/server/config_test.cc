@@ -59,6 +59,8 @@ TEST(Config, NoFile_GivesTheDocumentedDefaults) {
   EXPECT_EQ(config.store.max_batch_delay_us, 0);
   EXPECT_TRUE(config.store.synchronous_full);
   EXPECT_EQ(config.store.writer_cache_mb, 16);
+  EXPECT_EQ(config.store.event_wait_sweep_min_stale, 10000);
+  EXPECT_EQ(config.store.event_wait_sweep_chunk, 1000);
   EXPECT_EQ(config.shutdown_timeout_ms, 10000);
   EXPECT_EQ(config.log_level, "info");
   for (const char* channel : {"wecom", "wechat", "sms", "webhook"})
@@ -86,7 +88,8 @@ http:
   idle_timeout_ms: 1000
   max_connections: 10
   io_threads: 4
-store: {max_batch_jobs: 64, max_batch_delay_us: 250, synchronous: normal, writer_cache_mb: 64}
+store: {max_batch_jobs: 64, max_batch_delay_us: 250, synchronous: normal, writer_cache_mb: 64,
+        event_wait_sweep_min_stale: 0, event_wait_sweep_chunk: 200}
 cpu_affinity: {io: 0, writer: "1-2", checkpointer: "0,3"}
 shutdown_timeout_ms: 0
 log_level: debug
@@ -114,6 +117,8 @@ caps: [{channel: sms, per: 1d, max: 3}]
   EXPECT_EQ(config.store.max_batch_delay_us, 250);
   EXPECT_FALSE(config.store.synchronous_full);
   EXPECT_EQ(config.store.writer_cache_mb, 64);
+  EXPECT_EQ(config.store.event_wait_sweep_min_stale, 0);
+  EXPECT_EQ(config.store.event_wait_sweep_chunk, 200);
   EXPECT_EQ(config.cpu_affinity.io, (std::vector<int>{0}));
   EXPECT_EQ(config.cpu_affinity.writer, (std::vector<int>{1, 2}));
   EXPECT_EQ(config.cpu_affinity.checkpointer, (std::vector<int>{0, 3}));
@@ -287,7 +292,9 @@ TEST(Config, Redacted_DefaultsRenderExactly) {
     "max_batch_jobs": 1024,
     "max_batch_delay_us": 0,
     "synchronous": "full",
-    "writer_cache_mb": 16
+    "writer_cache_mb": 16,
+    "event_wait_sweep_min_stale": 10000,
+    "event_wait_sweep_chunk": 1000
   },
   "cpu_affinity": {},
   "shutdown_timeout_ms": 10000,
