@@ -582,49 +582,65 @@ Status SqliteTxn::SweepEventWaits(int64_t min_stale, double stale_ratio, int chu
 
   Result<std::optional<int64_t>> earliest = NextTimerDue();
   if (!earliest.ok()) return earliest.status();
-  struct Key {
-    std::string user_id, event_type;
-    int64_t execution_id, wait_id;
-  };
-  std::vector<Key> stale;
-  int read = 0;
+  // The chunk is the key range after the last key read, up to the chunk's last entry (found by
+  // skipping `chunk - 1` entries; none: the range runs to the table's end and the pass ends).
+  // One DELETE removes its stale entries as it scans the range. Statements are cached by their
+  // text's address: one literal per shape. ?1-?4: after this key; ?5-?8: up to this key.
+#define REACH_KEY "(user_id, event_type, execution_id, wait_id)"
+#define REACH_ORDER "user_id, event_type, execution_id, wait_id"
+#define REACH_STALE "due_ms IS NOT NULL AND (?9 IS NULL OR due_ms < ?9)"
+  static constexpr const char* kLastOfChunk[2] = {
+      "SELECT " REACH_ORDER " FROM event_waits ORDER BY " REACH_ORDER " LIMIT 1 OFFSET ?9",
+      "SELECT " REACH_ORDER " FROM event_waits WHERE " REACH_KEY " > (?1, ?2, ?3, ?4) ORDER BY " REACH_ORDER
+      " LIMIT 1 OFFSET ?9"};
+  static constexpr const char* kDeleteStale[2][2] = {
+      {"DELETE FROM event_waits WHERE " REACH_STALE,
+       "DELETE FROM event_waits WHERE " REACH_KEY " <= (?5, ?6, ?7, ?8) AND " REACH_STALE},
+      {"DELETE FROM event_waits WHERE " REACH_KEY " > (?1, ?2, ?3, ?4) AND " REACH_STALE,
+       "DELETE FROM event_waits WHERE " REACH_KEY " > (?1, ?2, ?3, ?4) AND " REACH_KEY " <= (?5, ?6, ?7, ?8) AND "
+       REACH_STALE}};
+#undef REACH_KEY
+#undef REACH_ORDER
+#undef REACH_STALE
+  const bool after = !sweep.at_start;
+  bool to_end = true;
+  std::string last_user, last_type;
+  int64_t last_execution = 0, last_wait = 0;
   {
-    // The primary key's order, from after the last key read: a range scan of `chunk` entries.
-    Result<Statement> stmt =
-        sweep.at_start
-            ? connection_.Prepare("SELECT user_id, event_type, execution_id, wait_id, due_ms FROM event_waits "
-                                  "ORDER BY user_id, event_type, execution_id, wait_id LIMIT ?1")
-            : connection_.Prepare("SELECT user_id, event_type, execution_id, wait_id, due_ms FROM event_waits "
-                                  "WHERE (user_id, event_type, execution_id, wait_id) > (?2, ?3, ?4, ?5) "
-                                  "ORDER BY user_id, event_type, execution_id, wait_id LIMIT ?1");
+    Result<Statement> stmt = connection_.Prepare(kLastOfChunk[after]);
     if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, int64_t{chunk});
-    if (!sweep.at_start) {
-      stmt->Bind(2, sweep.user_id).Bind(3, sweep.event_type).Bind(4, sweep.execution_id).Bind(5, sweep.wait_id);
+    if (after) stmt->Bind(1, sweep.user_id).Bind(2, sweep.event_type).Bind(3, sweep.execution_id).Bind(4, sweep.wait_id);
+    stmt->Bind(9, int64_t{chunk - 1});
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      to_end = false;
+      last_user = stmt->ColumnView(0);
+      last_type = stmt->ColumnView(1);
+      last_execution = stmt->ColumnInt(2);
+      last_wait = stmt->ColumnInt(3);
     }
-    while (true) {
-      Result<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      ++read;
-      sweep.user_id = stmt->ColumnView(0);
-      sweep.event_type = stmt->ColumnView(1);
-      sweep.execution_id = stmt->ColumnInt(2);
-      sweep.wait_id = stmt->ColumnInt(3);
-      // An entry without a due time never goes stale (its wakeup is not a timer's to take).
-      if (stmt->ColumnIsNull(4)) continue;
-      if (*earliest && stmt->ColumnInt(4) >= **earliest) continue;
-      stale.push_back(Key{sweep.user_id, sweep.event_type, sweep.execution_id, sweep.wait_id});
+  }
+  {
+    Result<Statement> stmt = connection_.Prepare(kDeleteStale[after][!to_end]);
+    if (!stmt.ok()) return stmt.status();
+    if (after) stmt->Bind(1, sweep.user_id).Bind(2, sweep.event_type).Bind(3, sweep.execution_id).Bind(4, sweep.wait_id);
+    if (!to_end) stmt->Bind(5, last_user).Bind(6, last_type).Bind(7, last_execution).Bind(8, last_wait);
+    // An entry without a due time never goes stale (its wakeup is not a timer's to take).
+    if (*earliest) {
+      stmt->Bind(9, **earliest);
+    } else {
+      stmt->BindNull(9);
     }
+    if (Status s = stmt->Run(); !s.ok()) return s;
+    state_.batch.gauges[CounterDeltas::kEventWaitRows] -= connection_.changes();
   }
   sweep.at_start = false;
-  BeginJob();
-  for (const Key& k : stale) {
-    Result<int64_t> removed = DeleteEventWait(k.user_id, k.event_type, k.execution_id, k.wait_id);
-    if (!removed.ok()) return removed.status();
-  }
-  EndJob(true);
-  if (read < chunk) {
+  sweep.user_id = std::move(last_user);
+  sweep.event_type = std::move(last_type);
+  sweep.execution_id = last_execution;
+  sweep.wait_id = last_wait;
+  if (to_end) {
     // The pass reached the end of the table.
     sweep.running = false;
     Result<std::pair<int64_t, int64_t>> counts = stale_now();

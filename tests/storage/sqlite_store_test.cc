@@ -510,13 +510,19 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
   expect_index(find_waits, "SEARCH ew USING PRIMARY KEY (user_id=? AND event_type=?)");
   expect_index(find_waits, "SEARCH w USING PRIMARY KEY (execution_id=? AND wait_id=?)");
   EXPECT_EQ(testing::QueryPlan(path, find_waits).find("TEMP B-TREE"), std::string::npos);
-  // The sweep: a range of the primary key from the last key read, in its order.
-  const std::string sweep =
-      "SELECT user_id, event_type, execution_id, wait_id, due_ms FROM event_waits "
-      "WHERE (user_id, event_type, execution_id, wait_id) > (?2, ?3, ?4, ?5) "
-      "ORDER BY user_id, event_type, execution_id, wait_id LIMIT ?1";
-  expect_index(sweep, "SEARCH event_waits USING PRIMARY KEY ((user_id,event_type,execution_id,wait_id)>(?,?,?,?))");
-  EXPECT_EQ(testing::QueryPlan(path, sweep).find("TEMP B-TREE"), std::string::npos);
+  // The sweep: the chunk's last key, a range of the primary key from the last key read, in its
+  // order; then one DELETE over the chunk's range.
+  const std::string chunk_end =
+      "SELECT user_id, event_type, execution_id, wait_id FROM event_waits "
+      "WHERE (user_id, event_type, execution_id, wait_id) > (?1, ?2, ?3, ?4) "
+      "ORDER BY user_id, event_type, execution_id, wait_id LIMIT 1 OFFSET ?9";
+  expect_index(chunk_end, "SEARCH event_waits USING PRIMARY KEY ((user_id,event_type,execution_id,wait_id)>(?,?,?,?))");
+  EXPECT_EQ(testing::QueryPlan(path, chunk_end).find("TEMP B-TREE"), std::string::npos);
+  expect_index("DELETE FROM event_waits WHERE (user_id, event_type, execution_id, wait_id) > (?1, ?2, ?3, ?4) AND "
+               "(user_id, event_type, execution_id, wait_id) <= (?5, ?6, ?7, ?8) AND due_ms IS NOT NULL AND "
+               "(?9 IS NULL OR due_ms < ?9)",
+               "SEARCH event_waits USING PRIMARY KEY ((user_id,event_type,execution_id,wait_id)>(?,?,?,?) AND "
+               "(user_id,event_type,execution_id,wait_id)<(?,?,?,?))");
   expect_index("DELETE FROM event_waits WHERE (user_id, event_type, execution_id, wait_id) IN "
                "(SELECT user_id, event_type, execution_id, wait_id FROM wakeups WHERE execution_id = ?1 AND event_type IS NOT NULL)",
                "SEARCH event_waits USING PRIMARY KEY (user_id=? AND event_type=? AND execution_id=? AND wait_id=?)");
