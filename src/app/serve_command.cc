@@ -294,6 +294,8 @@ int Serve(const ServeArgs& args) {
     out += "reach_waits_pending " + std::to_string(g->waits) + "\n";
     out += "# HELP reach_timers_pending Timers not yet fired\n# TYPE reach_timers_pending gauge\n";
     out += "reach_timers_pending " + std::to_string(g->timers) + "\n";
+    out += "# HELP reach_waits_stale Wait entries fired timers left for the store's sweep\n# TYPE reach_waits_stale gauge\n";
+    out += "reach_waits_stale " + std::to_string(g->stale_waits) + "\n";
     const auto& c = service.counters();
     out += "# HELP reach_timer_lag_seconds How late the last batch of timers fired\n# TYPE reach_timer_lag_seconds gauge\n";
     out += "reach_timer_lag_seconds " + std::to_string(static_cast<double>(c.timer_lag_ms.load()) / 1000.0) + "\n";

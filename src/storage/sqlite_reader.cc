@@ -220,8 +220,9 @@ Result<StoreReader::Gauges> SqliteReader::GetGauges() {
 Result<StoreReader::Gauges> SqliteReader::ReadGauges(SqliteConnection& connection) {
   Gauges gauges;
   {
-    // Seven rows kept current by the writer (see the gauges table in sqlite_schema.cc).
+    // Rows kept current by the writer (see the gauges table in sqlite_schema.cc).
     Result<Statement> stmt = connection.Prepare("SELECT name, n FROM gauges");
+    int64_t event_wait_rows = 0;
     if (!stmt.ok()) return stmt.status();
     while (true) {
       Result<bool> row = stmt->Step();
@@ -233,11 +234,14 @@ Result<StoreReader::Gauges> SqliteReader::ReadGauges(SqliteConnection& connectio
         gauges.waits = n;
       } else if (name == "timers") {
         gauges.timers = n;
+      } else if (name == "event_waits") {
+        event_wait_rows = n;
       } else if (name.starts_with("executions.")) {
         std::optional<ExecutionStatus> status = ParseExecutionStatus(name.substr(sizeof("executions.") - 1));
         if (status) gauges.executions_by_status[static_cast<int>(*status)] = n;
       }
     }
+    gauges.stale_waits = std::max<int64_t>(event_wait_rows - gauges.waits, 0);
   }
   {
     Result<Statement> stmt = connection.Prepare(

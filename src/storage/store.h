@@ -150,6 +150,9 @@ class StoreReader {
     int64_t executions_by_status[5] = {0, 0, 0, 0, 0};  // indexed by ExecutionStatus
     int64_t waits = 0;
     int64_t timers = 0;
+    // Wait entries kept after their wakeup went (a fired timer's), until a sweep removes them;
+    // 0 where a store keeps none (docs/storage.md: the SQLite store's event_waits).
+    int64_t stale_waits = 0;
     std::optional<int64_t> next_timer_due_ms;
   };
   virtual Result<Gauges> GetGauges() = 0;

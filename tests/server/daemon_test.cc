@@ -216,6 +216,8 @@ TEST_F(DaemonTest, Events_StartAndResumeExecutions_VisibleInExecutionsStatsAndMe
   EXPECT_EQ(MetricValue(after, "reach_executions_started_total"), 1);
   EXPECT_EQ(MetricValue(after, R"(reach_executions{status="completed"})"), 1);
   EXPECT_EQ(MetricValue(after, R"(reach_executions{status="waiting"})"), 0);
+  EXPECT_EQ(MetricValue(after, "reach_waits_pending"), 0);
+  EXPECT_EQ(MetricValue(after, "reach_waits_stale"), 0);  // an event takes its wait's entry with it
   EXPECT_GE(MetricValue(after, R"(reach_steps_total{kind="noop",result="ok"})"), 1);
   EXPECT_GE(MetricValue(after, R"(reach_steps_total{kind="tag",result="ok"})"), 1);
   EXPECT_EQ(MetricValue(after, R"(reach_http_requests_total{method="POST",route="/v1/events",status="202"})"), 2);

@@ -899,6 +899,7 @@ TEST(SqliteStoreTest, EventWaits_AFiredTimerLeavesItsEntryWhichFindWaitsSkipsAnd
   auto gauges = store->NewReader()->GetGauges();
   EXPECT_EQ(gauges->waits, 3);
   EXPECT_EQ(gauges->timers, 2);
+  EXPECT_EQ(gauges->stale_waits, 1);
 
   // 3/1 fires too (two stale, two live): not more stale than live yet. Then 2/1: three stale,
   // one live: a pass, which removes the entries due before the earliest pending timer (none
@@ -907,6 +908,7 @@ TEST(SqliteStoreTest, EventWaits_AFiredTimerLeavesItsEntryWhichFindWaitsSkipsAnd
   EXPECT_EQ(EventWaitRows(options.path), "1/1 2/1 3/1 4/1 | 4");
   ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) { return txn.TakeWakeup(EventWait(2, 1, "u1", 100)).status(); })));
   EXPECT_EQ(EventWaitRows(options.path), "4/1 | 1");
+  EXPECT_EQ(store->NewReader()->GetGauges()->stale_waits, 0);
   ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
     EXPECT_TRUE(txn.FindWaits("u1", "pay")->empty());
     EXPECT_EQ(txn.FindWaits("u3", "pay")->size(), 1u);
