@@ -222,8 +222,8 @@ Result<StoreReader::Gauges> SqliteReader::ReadGauges(SqliteConnection& connectio
   {
     // Rows kept current by the writer (see the gauges table in sqlite_schema.cc).
     Result<Statement> stmt = connection.Prepare("SELECT name, n FROM gauges");
-    int64_t event_wait_rows = 0;
     if (!stmt.ok()) return stmt.status();
+    int64_t event_wait_rows = 0;
     while (true) {
       Result<bool> row = stmt->Step();
       if (!row.ok()) return row.status();

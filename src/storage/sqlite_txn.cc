@@ -456,8 +456,8 @@ Result<bool> SqliteTxn::TakeWakeup(const WakeupRecord& w) {
   if (!w.event_type.empty()) {
     job_.gauges[CounterDeltas::kWaits] -= 1;
     if (w.due_ms > 0) {
-      // Its event_waits entry stays for the sweep (see SweepEventWaits): due now, it is due
-      // before every timer added later.
+      // Its event_waits entry stays for the sweep (see SweepEventWaits), which removes it once
+      // no timer due at or before it is left.
       job_.event_waits_left += 1;
     } else {
       Result<int64_t> removed = DeleteEventWait(w.user_id, w.event_type, w.execution_id, w.wait_id);

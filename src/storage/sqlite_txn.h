@@ -137,9 +137,6 @@ class SqliteTxn final : public StoreTxn {
   Status DeleteWakeup(int64_t execution_id, int64_t wait_id) override;
   Result<bool> TakeWakeup(const WakeupRecord& wakeup) override;
   Status DeleteWakeupsOf(int64_t execution_id) override;
-  // Removes one event_waits entry; how many went (0 or 1).
-  Result<int64_t> DeleteEventWait(std::string_view user_id, std::string_view event_type, int64_t execution_id,
-                                  int64_t wait_id);
   Result<std::optional<int64_t>> NextTimerDue() override;
 
   Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
@@ -156,6 +153,9 @@ class SqliteTxn final : public StoreTxn {
   Status PutMeta(const std::string& key, const std::string& value) override;
 
  private:
+  // Removes one event_waits entry; how many went (0 or 1).
+  Result<int64_t> DeleteEventWait(std::string_view user_id, std::string_view event_type, int64_t execution_id,
+                                  int64_t wait_id);
   // Runs a cached statement that returns no rows, binding `args` to ?1, ?2 ...
   template <class... Args>
   Status RunSql(const char* sql, const Args&... args);
