@@ -26,9 +26,9 @@ constexpr std::array<std::string_view, 13> kTopLevelKeys = {
     "shutdown_timeout_ms", "log_level", "channels", "quiet_hours", "caps"};
 constexpr std::array<std::string_view, 5> kHttpKeys = {
     "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "max_connections", "io_threads"};
-constexpr std::array<std::string_view, 6> kStoreKeys = {"max_batch_jobs",  "max_batch_delay_us",
-                                                        "synchronous",     "writer_cache_mb",
-                                                        "event_wait_sweep_min_stale", "event_wait_sweep_chunk"};
+constexpr std::array<std::string_view, 6> kStoreKeys = {
+    "max_batch_jobs", "max_batch_delay_us", "synchronous", "writer_cache_mb", "event_wait_sweep_min_stale",
+    "event_wait_sweep_chunk"};
 constexpr std::array<std::string_view, 4> kChannelNames = {"wecom", "wechat", "sms", "webhook"};
 constexpr std::array<std::string_view, 2> kChannelModes = {"sandbox", "live"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn",
