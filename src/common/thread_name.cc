@@ -26,19 +26,21 @@ std::map<std::string, std::vector<int>, std::less<>>& CpusByName() {
 }  // namespace
 
 void NameThisThread(const char* name) {
-  pthread_setname_np(pthread_self(), name);
   std::vector<int> cpus;
   {
     std::lock_guard<std::mutex> lock(CpusMutex());
     auto it = CpusByName().find(std::string_view(name));
-    if (it == CpusByName().end()) return;
-    cpus = it->second;
+    if (it != CpusByName().end()) cpus = it->second;
   }
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int cpu : cpus) CPU_SET(cpu, &set);
-  // Best effort: `reach serve` checks the CPUs against AllowedCpus() before any thread starts.
-  sched_setaffinity(0, sizeof set, &set);
+  if (!cpus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int cpu : cpus) CPU_SET(cpu, &set);
+    // Best effort: `reach serve` checks the CPUs against AllowedCpus() before any thread starts.
+    sched_setaffinity(0, sizeof set, &set);
+  }
+  // Named last: a thread seen under its name (ps, /proc) is already bound.
+  pthread_setname_np(pthread_self(), name);
 }
 
 void SetThreadCpus(const std::string& thread_name, std::vector<int> cpus) {

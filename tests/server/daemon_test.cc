@@ -613,6 +613,18 @@ std::string ThreadCpusOf(pid_t pid, const std::string& name) {
   return "";
 }
 
+// ThreadCpusOf once the thread is there: some threads start after the daemon is ready (the io
+// threads), and a loaded machine may take a while to run them.
+std::string WaitForThreadCpus(pid_t pid, const std::string& name) {
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+  std::string cpus = ThreadCpusOf(pid, name);
+  while (cpus.empty() && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    cpus = ThreadCpusOf(pid, name);
+  }
+  return cpus;
+}
+
 TEST_F(DaemonTest, CpuAffinity_BindsTheNamedThreadsAndRefusesCpusItMayNotUse) {
   const std::vector<int> allowed = AllowedCpus();
   ASSERT_FALSE(allowed.empty());
@@ -622,10 +634,10 @@ TEST_F(DaemonTest, CpuAffinity_BindsTheNamedThreadsAndRefusesCpusItMayNotUse) {
     o.config = Config("cpu_affinity: {writer: " + last + ", io: " + last + "}\n");
     auto daemon = Start(o);
     ASSERT_TRUE(daemon);
-    EXPECT_EQ(ThreadCpusOf(daemon->pid(), "reach-writer"), last);
-    EXPECT_EQ(ThreadCpusOf(daemon->pid(), "reach-io"), last);
+    EXPECT_EQ(WaitForThreadCpus(daemon->pid(), "reach-writer"), last);
+    EXPECT_EQ(WaitForThreadCpus(daemon->pid(), "reach-io"), last);
     // Not configured: placed by the kernel on any allowed CPU.
-    EXPECT_EQ(ThreadCpusOf(daemon->pid(), "reach-timer"), FormatCpuList(allowed));
+    EXPECT_EQ(WaitForThreadCpus(daemon->pid(), "reach-timer"), FormatCpuList(allowed));
     EXPECT_EQ(Http(daemon->port(), "GET", "/readyz").status, 200);
   }
   DaemonOptions o = Options();
