@@ -192,6 +192,42 @@ TEST(TimerFire, TheTimerThreadFiresWhatBecomesDue) {
   EXPECT_EQ(h.Status_(id), ExecutionStatus::kCompleted);
 }
 
+// A wait that times out leaves its entry in the store's by-event lookup for the sweep
+// (docs/storage.md, event_waits); an event of that type afterwards must resume only what still
+// waits: here the journey's second wait for the same type, once.
+TEST(TimerFire, AnEventAfterAWaitTimedOutResumesOnlyTheWaitThatIsLeft) {
+  EngineHarness h;
+  h.Deploy(R"yaml(flow:
+  nodes:
+    - {id: w1, type: wait_event, event: pay, timeout: 1h}
+    - {id: paid, type: noop}
+    - {id: late, type: noop}
+    - {id: w2, type: wait_event, event: pay, timeout: 1d}
+    - {id: done, type: noop}
+  chain:
+    - name: twice
+      trigger: { event: cart }
+      value: "THEN(IF(w1, paid, late), IF(w2, done))"
+)yaml");
+  auto started = h.Event("cart", "u1");
+  ASSERT_EQ(started.started.size(), 1u);
+  const int64_t id = started.started[0];
+  EXPECT_EQ(h.Advance(3600 * 1000), 1);  // w1 times out: late, then w2 waits
+  EXPECT_EQ(h.Trace(id), "w1==>late");
+  auto gauges = h.store().NewReader()->GetGauges();
+  EXPECT_EQ(gauges->waits, 1);
+  EXPECT_EQ(gauges->stale_waits, 1);  // w1's entry, left by the timer
+
+  auto paid = h.Event("pay", "u1");
+  ASSERT_EQ(paid.resumed.size(), 1u);
+  EXPECT_EQ(paid.resumed[0], id);
+  EXPECT_EQ(h.Status_(id), ExecutionStatus::kCompleted);
+  EXPECT_EQ(h.Trace(id), "w1==>late==>w2==>done");
+  // Nothing waits any more: a second payment resumes nothing.
+  EXPECT_TRUE(h.Event("pay", "u1").resumed.empty());
+  EXPECT_EQ(h.store().NewReader()->GetGauges()->waits, 0);
+}
+
 TEST(TimerFireAhead, RunsReadAheadAreWrittenAsRecordedWithTheirCountersAndSteps) {
   EngineHarness h;
   h.Deploy(kFlow);
