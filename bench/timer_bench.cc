@@ -6,13 +6,16 @@
 //            through Engine::HandleEvent; the rows it leaves (execution, wakeup: the wait and
 //            its timeout, node counters, user) are the template. Then E-1 copies of that
 //            execution are written through StoreTxn (InsertExecution, AddWakeup; BumpNodeStats
-//            once per job with the job's totals; users u0 .. u<U-1> first) in
-//            jobs of 250, 200 jobs per commit, each copy with its own user (i % U), event JSON
-//            and due time T0 + 1h + i ms: exactly the state HandleEvent leaves, minus the
-//            events rows, which timers never read. With --dir, base.db is kept (--reuse skips
-//            the load next time); it is copied to work.db before the fire phase, which consumes
-//            timers. Without --dir everything goes into a fresh /var/tmp directory, removed at
-//            the end.
+//            once per job with the job's totals; users 0 .. U-1 first) in jobs of 250, 200
+//            jobs per commit, each copy with its own user (i % U), event JSON and due time
+//            T0 + 1h + i ms: exactly the state HandleEvent leaves, minus the events rows, which
+//            timers never read. User n is `u<n>` (--user-ids ordered, the default: neighbours in
+//            due order are neighbours in key order) or `o` and 24 hex digits hashed from n
+//            (--user-ids hashed: ids in no order, as real ones are; a wait's by-user entry is
+//            then on a page of its own). With --dir, base.db is kept (--reuse skips the load
+//            next time, and refuses a store loaded with other --user-ids); it is copied to
+//            work.db before the fire phase, which consumes timers. Without --dir everything goes
+//            into a fresh /var/tmp directory, removed at the end.
 //   startup  Median of R rounds, warm page cache and cold (posix_fadvise DONTNEED on the file
 //            and its WAL first): OpenSqliteStore + Engine + EngineService::Start (which runs
 //            Engine::LoadCurrent and starts the timer thread) + the first NextTimerDue (a write
@@ -39,7 +42,7 @@
 //            same B batches with it off.
 //
 // Usage: timer_bench [--executions E] [--fire F] [--rounds R] [--users U] [--dir DIR] [--reuse]
-//                    [--timer-batch B] [--timer-jobs J] [--cpus ROLE=CPUS ...]
+//                    [--timer-batch B] [--timer-jobs J] [--user-ids ordered|hashed] [--cpus ROLE=CPUS ...]
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -85,7 +88,25 @@ struct Args {
   bool reuse = false;
   int64_t timer_batch = 0;  // 0: EngineOptions' default
   int64_t timer_jobs = 0;   // 0: EngineOptions' default
+  // "ordered": users u0 .. u<U-1>, neighbours in key order as they are in due order; "hashed":
+  // the same users under ids in no order ("o" and 24 hex digits), as real ids are.
+  std::string user_ids = "ordered";
 };
+
+// User n's id (see Args::user_ids).
+std::string UserId(const Args& args, int64_t n) {
+  if (args.user_ids == "ordered") return "u" + std::to_string(n);
+  auto mix = [](uint64_t z) {  // splitmix64's finalizer
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  const uint64_t a = mix(static_cast<uint64_t>(n) + 0x9e3779b97f4a7c15ULL), b = mix(a);
+  char id[32];
+  std::snprintf(id, sizeof id, "o%016llx%08llx", static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(b >> 32));
+  return id;
+}
 
 void Must(const Status& s, const char* what) {
   if (s.ok()) return;
@@ -156,7 +177,7 @@ void Load(const Args& args, const std::string& base, const std::string& empty) {
     Must(store->Write([&](storage::StoreTxn& txn) {
       for (int64_t i = first; i < std::min(args.users, first + kJob); ++i) {
         storage::UserRecord u = tu;
-        u.id = "u" + std::to_string(i);
+        u.id = UserId(args, i);
         if (Status s = txn.PutUser(u); !s.ok()) return s;
       }
       return Status::Ok();
@@ -171,7 +192,7 @@ void Load(const Args& args, const std::string& base, const std::string& empty) {
       for (int64_t i = first; i < last; ++i) {
         storage::ExecutionRecord x = tx;
         x.id = 0;
-        x.user_id = "u" + std::to_string(i % args.users);
+        x.user_id = UserId(args, i % args.users);
         x.request_id = "req-" + std::to_string(i);
         boost::json::object& ev = x.event.as_object();
         ev["user_id"] = x.user_id;
@@ -208,6 +229,7 @@ void Load(const Args& args, const std::string& base, const std::string& empty) {
       next_report += 200000;
     }
   }
+  Must(store->Write([&](storage::StoreTxn& txn) { return txn.PutMeta("bench.user_ids", args.user_ids); }), "meta");
   store->Close();
   std::printf("load: %lld executions in %.1f s (%.0f/s) through StoreTxn, %d-execution jobs, %d jobs per commit\n",
               static_cast<long long>(args.executions), SecondsSince(start), args.executions / SecondsSince(start), kJob,
@@ -449,7 +471,7 @@ class RssSampler {
 Args Parse(int argc, char** argv) {
   Args args;
   Flags flags(argc, argv, "[--executions E] [--fire F] [--rounds R] [--users U] [--dir DIR] [--reuse] "
-                          "[--timer-batch B] [--timer-jobs J] [--cpus ROLE=CPUS ...]");
+                          "[--timer-batch B] [--timer-jobs J] [--user-ids ordered|hashed] [--cpus ROLE=CPUS ...]");
   for (int i = 1; i < argc; ++i) {
     // Threads bound to CPUs by role, as reach.yaml's cpu_affinity does (writer, sync,
     // checkpointer, timer).
@@ -464,10 +486,12 @@ Args Parse(int argc, char** argv) {
     if (!flags.Int(i, "--executions", args.executions) && !flags.Int(i, "--fire", args.fire) &&
         !flags.Int(i, "--rounds", args.rounds) && !flags.Int(i, "--users", args.users) &&
         !flags.Str(i, "--dir", args.dir) && !flags.Bool(i, "--reuse", args.reuse) &&
-        !flags.Int(i, "--timer-batch", args.timer_batch) && !flags.Int(i, "--timer-jobs", args.timer_jobs))
+        !flags.Int(i, "--timer-batch", args.timer_batch) && !flags.Int(i, "--timer-jobs", args.timer_jobs) &&
+        !flags.Str(i, "--user-ids", args.user_ids))
       flags.Usage();
   }
   if (args.executions <= 0 || args.fire <= 0 || args.rounds <= 0 || args.users <= 0) flags.Usage();
+  if (args.user_ids != "ordered" && args.user_ids != "hashed") flags.Usage();
   if (2 * args.fire * args.rounds > args.executions) {
     std::fprintf(stderr, "--executions must be at least 2 * --fire * --rounds (raw and engine each fire F a round)\n");
     std::exit(2);
@@ -492,6 +516,21 @@ int main(int argc, char** argv) {
   // ---- load ----
   if (args.reuse && fs::exists(base) && fs::exists(empty)) {
     std::printf("load: reusing %s\n", base.c_str());
+    // A store loaded before the option existed has no mark: its ids are ordered.
+    sqlite3* db = nullptr;
+    Check(sqlite3_open_v2(base.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), db, "open");
+    sqlite3_stmt* stmt = nullptr;
+    Check(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'bench.user_ids'", -1, &stmt, nullptr), db,
+          "prepare");
+    std::string loaded = "ordered";
+    if (sqlite3_step(stmt) == SQLITE_ROW) loaded = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    if (loaded != args.user_ids) {
+      std::fprintf(stderr, "%s was loaded with --user-ids %s, not %s: use another --dir, or drop --reuse\n",
+                   base.c_str(), loaded.c_str(), args.user_ids.c_str());
+      return 2;
+    }
   } else {
     for (const std::string& p : {base, empty})
       for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p + suffix);
