@@ -56,7 +56,8 @@ struct EventWaitSweep {
   // Stale entries the last pass could not remove yet (due at or after the earliest timer):
   // the next pass waits until that many more have been left.
   int64_t stale_after_pass = 0;
-  // The last key the pass read: (user_id, event_type, execution_id, wait_id).
+  // Where the pass is: the last key of the last chunk swept, (user_id, event_type, execution_id,
+  // wait_id); at_start: none yet.
   bool at_start = true;
   std::string user_id, event_type;
   int64_t execution_id = 0, wait_id = 0;
