@@ -54,6 +54,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -399,17 +400,21 @@ FireResult FireEngine(const std::string& path, int64_t count, int64_t now_ms, co
   return r;
 }
 
-// One integer from `sql` on its own connection.
-int64_t QueryCount(const std::string& path, const char* sql) {
+// The first column of `sql`'s first row as text (nullopt: no row), on a read-only connection
+// of its own.
+std::optional<std::string> QueryValue(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;
   Check(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), db, "open");
   sqlite3_stmt* stmt = nullptr;
   Check(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), db, "prepare");
-  const int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+  std::optional<std::string> value;
+  if (sqlite3_step(stmt) == SQLITE_ROW) value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
   sqlite3_finalize(stmt);
   sqlite3_close(db);
-  return n;
+  return value;
 }
+
+int64_t QueryCount(const std::string& path, const char* sql) { return std::stoll(QueryValue(path, sql).value_or("-1")); }
 
 struct SweepResult {
   int64_t batches = 0, rows_before = 0, rows_after = 0, live = 0;
@@ -517,15 +522,8 @@ int main(int argc, char** argv) {
   if (args.reuse && fs::exists(base) && fs::exists(empty)) {
     std::printf("load: reusing %s\n", base.c_str());
     // A store loaded before the option existed has no mark: its ids are ordered.
-    sqlite3* db = nullptr;
-    Check(sqlite3_open_v2(base.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), db, "open");
-    sqlite3_stmt* stmt = nullptr;
-    Check(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'bench.user_ids'", -1, &stmt, nullptr), db,
-          "prepare");
-    std::string loaded = "ordered";
-    if (sqlite3_step(stmt) == SQLITE_ROW) loaded = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
+    const std::string loaded =
+        QueryValue(base, "SELECT value FROM meta WHERE key = 'bench.user_ids'").value_or("ordered");
     if (loaded != args.user_ids) {
       std::fprintf(stderr, "%s was loaded with --user-ids %s, not %s: use another --dir, or drop --reuse\n",
                    base.c_str(), loaded.c_str(), args.user_ids.c_str());

@@ -54,7 +54,6 @@ std::string_view EventText(const ExecutionRecord& e, std::string& scratch) {
 
 void CounterDeltas::Add(const CounterDeltas& other) {
   for (size_t i = 0; i < kGauges; ++i) gauges[i] += other.gauges[i];
-  event_waits_left += other.event_waits_left;
   for (const auto& [key, d] : other.node_stats) {
     auto& sum = node_stats[key];
     for (size_t i = 0; i < sum.size(); ++i) sum[i] += d[i];
@@ -457,8 +456,8 @@ Result<bool> SqliteTxn::TakeWakeup(const WakeupRecord& w) {
     job_.gauges[CounterDeltas::kWaits] -= 1;
     if (w.due_ms > 0) {
       // Its event_waits entry stays for the sweep (see SweepEventWaits), which removes it once
-      // no timer due at or before it is left.
-      job_.event_waits_left += 1;
+      // no timer due at or before it is left; the batch's end looks at the counts again.
+      state_.sweep.check = true;
     } else {
       Result<int64_t> removed = DeleteEventWait(w.user_id, w.event_type, w.execution_id, w.wait_id);
       if (!removed.ok()) return removed.status();
@@ -556,7 +555,6 @@ Result<std::optional<int64_t>> SqliteTxn::NextTimerDue() {
 Status SqliteTxn::SweepEventWaits(int64_t min_stale, double stale_ratio, int chunk) {
   EventWaitSweep& sweep = state_.sweep;
   CounterDeltas& batch = state_.batch;
-  if (batch.event_waits_left > 0) sweep.check = true;
   // Stale entries as this batch leaves them: the table's rows less the live waits.
   auto stale_now = [&]() -> Result<std::pair<int64_t, int64_t>> {
     Result<Statement> stmt = connection_.Prepare(

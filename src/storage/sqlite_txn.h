@@ -33,8 +33,6 @@ struct CounterDeltas {
   // stale, see SweepEventWaits): the rows of the gauges table.
   static constexpr size_t kWaits = 5, kTimers = 6, kEventWaitRows = 7, kGauges = 8;
   std::array<int64_t, kGauges> gauges{};
-  // event_waits entries a fired timer left for the sweep (TakeWakeup).
-  int64_t event_waits_left = 0;
   using NodeKey = std::tuple<std::string, std::string, std::string>;  // chain, version, node
   // entered, completed, failed, waiting. Transparent: looked up by string_views, so a bump of a
   // counter already there copies no strings.
@@ -43,7 +41,6 @@ struct CounterDeltas {
   void Add(const CounterDeltas& other);
   void Clear() {
     gauges.fill(0);
-    event_waits_left = 0;
     node_stats.clear();
   }
 };
