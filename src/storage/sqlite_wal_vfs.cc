@@ -8,12 +8,18 @@
 
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace reach::storage {
 namespace {
@@ -29,8 +35,18 @@ constexpr size_t kMaxWriteBytes = 124 << 10;
 // A WAL frame header; the page follows it (sqlite3 wal.c: WAL_FRAME_HDRSIZE).
 constexpr int kFrameHeaderBytes = 24;
 
+// A database file's sync writes its pages back in steps of about this many bytes, each waited
+// for, before the sync itself (see PaceWriteback).
+constexpr sqlite3_int64 kPaceStepBytes = 256 << 10;
+// The most writes a database file remembers between two syncs (16 bytes each): a transaction
+// that writes more (a VACUUM, a migration of a big file) is synced in one go, as without this.
+constexpr size_t kMaxPacedWrites = 1 << 20;
+// A list that grew past this (a checkpoint of a full 256 MB WAL) is freed once synced.
+constexpr size_t kKeptPacedWrites = 1 << 16;
+
 std::atomic<uint64_t> g_writes{0};
 std::atomic<uint64_t> g_bytes{0};
+std::atomic<uint64_t> g_paced_steps{0};
 
 struct MainFile;
 
@@ -58,6 +74,14 @@ struct MainFile {
   // buffered only then: in exclusive locking mode SQLite takes no shared-memory locks, and what
   // it writes there goes straight to the file.
   bool write_locked;
+  // The writes since the last sync (offset, length), for PaceWriteback; nullptr when there was
+  // no memory for them (the file then syncs in one go). `overflowed`: more than kMaxPacedWrites.
+  std::vector<std::pair<sqlite3_int64, int>>* written;
+  bool overflowed;
+  // The file's name (SQLite keeps it for the file's life) and a read-only descriptor of it,
+  // opened at the first paced sync, for sync_file_range(); -2 once pacing failed (not again).
+  const char* path;
+  int pace_fd;
 };
 
 constexpr size_t RoundUp8(size_t n) { return (n + 7) & ~size_t{7}; }
@@ -264,6 +288,10 @@ const sqlite3_io_methods kWalMethods = {
 sqlite3_file* R(sqlite3_file* file) { return Main(file)->real; }
 int MainClose(sqlite3_file* file) {
   MainFile* m = Main(file);
+  delete m->written;
+  m->written = nullptr;
+  if (m->pace_fd >= 0) ::close(m->pace_fd);
+  m->pace_fd = -1;
   if (m->wal != nullptr) {
     m->wal->main = nullptr;
     m->wal = nullptr;
@@ -271,9 +299,88 @@ int MainClose(sqlite3_file* file) {
   return m->real->pMethods->xClose(m->real);
 }
 int MainRead(sqlite3_file* f, void* out, int n, sqlite3_int64 off) { return R(f)->pMethods->xRead(R(f), out, n, off); }
-int MainWrite(sqlite3_file* f, const void* d, int n, sqlite3_int64 off) { return R(f)->pMethods->xWrite(R(f), d, n, off); }
+int MainWrite(sqlite3_file* f, const void* d, int n, sqlite3_int64 off) {
+  MainFile* m = Main(f);
+  if (m->written != nullptr && !m->overflowed) {
+    if (m->written->size() < kMaxPacedWrites) {
+      try {
+        m->written->emplace_back(off, n);
+      } catch (const std::bad_alloc&) {
+        m->overflowed = true;
+      }
+    } else {
+      m->overflowed = true;
+    }
+  }
+  return R(f)->pMethods->xWrite(R(f), d, n, off);
+}
 int MainTruncate(sqlite3_file* f, sqlite3_int64 size) { return R(f)->pMethods->xTruncate(R(f), size); }
-int MainSync(sqlite3_file* f, int flags) { return R(f)->pMethods->xSync(R(f), flags); }
+
+// Before a sync of the database file (a checkpoint's, at its end), hands the pages written
+// since the last one to the disk in steps of ~kPaceStepBytes, waiting for each
+// (sync_file_range WAIT_BEFORE | WRITE | WAIT_AFTER), sorted by offset. A plain fsync() queues
+// them all at once — 4-16 MB after a checkpoint — and the WAL fdatasync()s that acknowledge
+// events, running beside it on the sync thread, waited behind that queue (docs/benchmarks.md:
+// the slowest requests sat on those checkpoints). In steps, a WAL sync waits behind one step
+// at most. The sync that follows still makes everything durable (and flushes the device's
+// cache); this only orders the writes. Returns an I/O error when a step reported one (the sync
+// would too: each descriptor sees a writeback error once); any other failure (a file system
+// without sync_file_range) stops the pacing of this file and leaves the sync to do it all.
+int PaceWriteback(MainFile* m) {
+  std::vector<std::pair<sqlite3_int64, int>>& written = *m->written;
+  const bool pace = !written.empty() && !m->overflowed && m->pace_fd != -2 && m->path != nullptr;
+  if (pace && m->pace_fd < 0) {
+    m->pace_fd = ::open(m->path, O_RDONLY | O_CLOEXEC);
+    if (m->pace_fd < 0) m->pace_fd = -2;
+  }
+  int rc = SQLITE_OK;
+  if (pace && m->pace_fd >= 0) {
+    std::sort(written.begin(), written.end());
+    constexpr unsigned kFlags = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+    sqlite3_int64 from = written.front().first, to = from, bytes = 0;
+    auto step = [&] {
+      if (to <= from) return true;
+      int r;
+      do {
+        r = ::sync_file_range(m->pace_fd, from, to - from, kFlags);
+      } while (r != 0 && errno == EINTR);
+      if (r == 0) {
+        g_paced_steps.fetch_add(1, std::memory_order_relaxed);
+        return true;
+      }
+      if (errno == EIO || errno == ENOSPC) {
+        rc = SQLITE_IOERR_FSYNC;
+      } else {
+        ::close(m->pace_fd);
+        m->pace_fd = -2;
+      }
+      return false;
+    };
+    bool ok = true;
+    for (const auto& [offset, length] : written) {
+      if (bytes >= kPaceStepBytes) {
+        if (!(ok = step())) break;
+        from = offset;
+        bytes = 0;
+      }
+      to = std::max(to, offset + length);
+      bytes += length;
+    }
+    if (ok) step();
+  }
+  written.clear();
+  m->overflowed = false;
+  // A big transaction's list is not kept for the life of the connection.
+  if (written.capacity() > kKeptPacedWrites) std::vector<std::pair<sqlite3_int64, int>>().swap(written);
+  return rc;
+}
+
+int MainSync(sqlite3_file* f, int flags) {
+  MainFile* m = Main(f);
+  const int paced = m->written != nullptr ? PaceWriteback(m) : SQLITE_OK;
+  const int rc = R(f)->pMethods->xSync(R(f), flags);
+  return rc != SQLITE_OK ? rc : paced;
+}
 int MainFileSize(sqlite3_file* f, sqlite3_int64* size) { return R(f)->pMethods->xFileSize(R(f), size); }
 int MainLock(sqlite3_file* f, int level) { return R(f)->pMethods->xLock(R(f), level); }
 int MainUnlock(sqlite3_file* f, int level) { return R(f)->pMethods->xUnlock(R(f), level); }
@@ -331,6 +438,10 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
     m->real = RealOf(file);
     m->wal = nullptr;
     m->write_locked = false;
+    m->written = nullptr;
+    m->overflowed = false;
+    m->path = name;
+    m->pace_fd = -1;
     const int rc = real->xOpen(real, name, m->real, flags, out_flags);
     if (rc != SQLITE_OK) return rc;  // the default VFS leaves no methods set on failure
     // The default VFS's methods are version 3 (shared memory and memory maps) on Linux; with
@@ -339,6 +450,8 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
       m->real->pMethods->xClose(m->real);
       return real->xOpen(real, name, file, flags, out_flags);
     }
+    // No memory for the list of writes: the file is synced in one go, unpaced.
+    m->written = new (std::nothrow) std::vector<std::pair<sqlite3_int64, int>>();
     m->base.pMethods = &kMainMethods;
     return SQLITE_OK;
   }
@@ -452,6 +565,7 @@ WalVfsCounters WalVfsCountersNow() {
   WalVfsCounters counters;
   counters.writes = g_writes.load(std::memory_order_relaxed);
   counters.bytes = g_bytes.load(std::memory_order_relaxed);
+  counters.paced_steps = g_paced_steps.load(std::memory_order_relaxed);
   return counters;
 }
 

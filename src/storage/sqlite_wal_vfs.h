@@ -22,9 +22,14 @@
 // connection releases the WAL write lock, which the VFS sees on the database file (its
 // xShmLock), so that they can never be written over frames another connection (another
 // process) commits at the same offsets afterwards. The database file is otherwise passed on
-// untouched; journals and temporary files go straight to the default VFS. A database file
-// without powersafe overwrite (e.g. a `psow=0` URI) gets its WAL writes unbuffered: SQLite pads
-// its commits there and publishes frames that follow no commit header.
+// untouched but for its syncs (below); journals and temporary files go straight to the default
+// VFS. A database file without powersafe overwrite (e.g. a `psow=0` URI) gets its WAL writes
+// unbuffered: SQLite pads its commits there and publishes frames that follow no commit header.
+//
+// A sync of the database file (a checkpoint ends with one) first writes back the pages written
+// since the last sync in steps of ~256 KiB, sorted, waiting for each (sync_file_range), then
+// syncs as before. An fsync() alone queued a checkpoint's 4-16 MB at once, and the WAL
+// fdatasync()s that acknowledge events (the store's sync thread) waited behind all of it.
 
 #include <cstdint>
 
@@ -33,11 +38,12 @@ namespace reach::storage {
 // The VFS's name for sqlite3_open_v2(), registered (not as the default) on first call.
 const char* WalBatchingVfsName();
 
-// Process-wide counts of what the -wal files of this VFS handed to the OS: write calls and
-// bytes. For tests and benchmarks.
+// Process-wide counts of what the -wal files of this VFS handed to the OS (write calls and
+// bytes) and of the steps database-file syncs were paced in. For tests and benchmarks.
 struct WalVfsCounters {
   uint64_t writes = 0;
   uint64_t bytes = 0;
+  uint64_t paced_steps = 0;  // sync_file_range() steps of database-file syncs
 };
 WalVfsCounters WalVfsCountersNow();
 

@@ -1,7 +1,8 @@
 // The store's VFS (storage/sqlite_wal_vfs.h): a commit's WAL frames reach the file in a few
 // write calls, all of them before COMMIT returns (a connection through the plain default VFS
 // sees the commit at once, and a copy of the files taken while the writer is still open
-// recovers it), and large transactions are cut into writes the default VFS accepts.
+// recovers it), and large transactions are cut into writes the default VFS accepts; a sync of
+// the database file writes its pages back in steps first.
 
 #include "storage/sqlite_wal_vfs.h"
 
@@ -96,6 +97,30 @@ TEST_F(WalVfsTest, ACommitOfManyPagesIsAFewWritesAndEveryFrame) {
   EXPECT_GE(bytes, 60u * (4096 + 24));
   EXPECT_LE(writes, bytes / (124 << 10) + 3) << bytes << " bytes";
   EXPECT_GE(writes, 2u);
+}
+
+TEST_F(WalVfsTest, ACheckpointsSyncWritesItsPagesBackInStepsThenSyncs) {
+  InsertRows(writer_, 0, 800, 3000);  // ~800 leaf pages, all in the WAL (no autocheckpoint)
+  const int64_t pages = QueryInt(writer_, "PRAGMA page_count");
+  ASSERT_GE(pages, 800);
+  const WalVfsCounters before = WalVfsCountersNow();
+  // Copies every page to the database file, then syncs it (synchronous=NORMAL does).
+  Exec(writer_, "PRAGMA wal_checkpoint(TRUNCATE)");
+  const WalVfsCounters after = WalVfsCountersNow();
+  // 256 KiB steps of 4 KiB pages: one step per 64 pages written, in offset order.
+  const uint64_t steps = after.paced_steps - before.paced_steps;
+  EXPECT_GE(steps, static_cast<uint64_t>(pages / 64)) << pages << " pages";
+  EXPECT_LE(steps, static_cast<uint64_t>(pages / 64 + 2)) << pages << " pages";
+  // A sync with nothing written since the last one has nothing to pace.
+  Exec(writer_, "PRAGMA wal_checkpoint(TRUNCATE)");
+  EXPECT_EQ(WalVfsCountersNow().paced_steps, after.paced_steps);
+  // Everything is in the database file itself now: a copy without the WAL holds it all.
+  const std::string copy = dir_.File("main-only.db");
+  std::filesystem::copy_file(path_, copy);
+  sqlite3* alone = OpenWith(copy, nullptr);
+  EXPECT_EQ(QueryInt(alone, "SELECT count(*) FROM t"), 800);
+  EXPECT_EQ(QueryInt(alone, "SELECT sum(length(v)) FROM t"), 800 * 3000);
+  sqlite3_close_v2(alone);
 }
 
 TEST_F(WalVfsTest, ACommitIsInTheFileBeforeCommitReturns) {
