@@ -95,7 +95,9 @@ constexpr int kCheckpointFrames = 4000;
 // 65,536 frames (256 MB) rather than 16,384: the writer's checkpoint stops its batches, and
 // timers fired 10-15 % faster with a quarter as many (docs/benchmarks.md); the price is disk
 // (the -wal file keeps up to 256 MB while the daemon runs) and the recovery after a crash, which
-// reads the whole WAL once when the store opens.
+// reads the whole WAL once when the store opens. The checkpoint runs after the batch whose
+// commit crossed the bound has gone to the sync thread, so that batch's answers do not wait for
+// it (CheckpointOnWriter).
 constexpr int kWriterCheckpointFrames = static_cast<int>(kJournalSizeLimitBytes / 4096);
 // Within 2 * kCheckpointFrames of that bound, the writer wakes the checkpointer every this many
 // frames instead. The writer's checkpoint at the bound copies what the checkpointer has not
@@ -195,8 +197,11 @@ class SqliteStore final : public Store {
   // sqlite3_commit_hook: a non-zero return turns the COMMIT into a rollback (fault injection).
   static int CommitHook(void* self);
   // sqlite3_wal_hook on the writer (after each commit, with the WAL's frame count): wakes the
-  // checkpointer, or checkpoints on the writer when the WAL has grown past its bound.
+  // checkpointer, or, when the WAL has grown past its bound, marks the writer's own checkpoint
+  // due (CheckpointOnWriter, run once the batch is handed to the sync thread).
   static int WalHook(void* self, sqlite3* db, const char* schema, int frames);
+  // The writer's checkpoint at the WAL's bound (see kWriterCheckpointFrames), when one is due.
+  void CheckpointOnWriter();
   // The checkpointer's body: a PASSIVE checkpoint each time the writer asks, until Close().
   void CheckpointLoop();
 
@@ -242,6 +247,9 @@ class SqliteStore final : public Store {
   std::atomic<int64_t> writer_prepares_{0};
   std::atomic<uint64_t> checkpoints_{0};
   std::atomic<uint64_t> writer_checkpoints_{0};
+  bool writer_checkpoint_due_ = false;  // writer thread only (set by WalHook in its COMMIT)
+  // kWriterCheckpointFrames, or StoreOptions::wal_bound_frames when set (tests).
+  const int wal_bound_frames_ = options_.wal_bound_frames > 0 ? options_.wal_bound_frames : kWriterCheckpointFrames;
   std::atomic<uint64_t> checkpoint_failures_{0};
 };
 
@@ -366,22 +374,15 @@ int SqliteStore::CommitHook(void* self) {
   return 0;
 }
 
-int SqliteStore::WalHook(void* self, sqlite3* db, const char* schema, int frames) {
+int SqliteStore::WalHook(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) {
   auto* store = static_cast<SqliteStore*>(self);
   // (The checkpointer thread starts before the writer's and stops after it: it is always there
   // to wake while the writer commits.)
-  if (frames >= kWriterCheckpointFrames) {
-    // As SQLite's autocheckpoint: PASSIVE, errors left for the next one (a checkpoint that
-    // cannot finish loses nothing; the frames stay in the WAL).
-    // SQLITE_BUSY: the checkpointer is copying; the next commit tries again.
-    int wal_frames = 0, copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
-    if (rc == SQLITE_OK) {
-      store->writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
-      store->checkpointed_frames_.store(copied, std::memory_order_relaxed);
-    } else if ((rc & 0xff) != SQLITE_BUSY) {
-      store->checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
-    }
+  const int bound = store->wal_bound_frames_;
+  if (frames >= bound) {
+    // Not here, inside the COMMIT: the batch that just committed would wait for the checkpoint
+    // (2-10 ms, two fsyncs) before its own fsync and answers.
+    store->writer_checkpoint_due_ = true;
     return SQLITE_OK;
   }
   int copied = store->checkpointed_frames_.load(std::memory_order_relaxed);
@@ -389,7 +390,7 @@ int SqliteStore::WalHook(void* self, sqlite3* db, const char* schema, int frames
   // Close to the bound the checkpointer is woken every kCheckpointFramesNearBound frames, so
   // that the writer's own checkpoint at the bound finds nearly everything copied.
   const int step =
-      frames >= kWriterCheckpointFrames - 2 * kCheckpointFrames ? kCheckpointFramesNearBound : kCheckpointFrames;
+      frames >= bound - 2 * kCheckpointFrames ? kCheckpointFramesNearBound : kCheckpointFrames;
   if (frames - copied >= step) {
     {
       std::lock_guard<std::mutex> lock(store->checkpoint_mutex_);
@@ -399,6 +400,22 @@ int SqliteStore::WalHook(void* self, sqlite3* db, const char* schema, int frames
     store->checkpoint_cv_.notify_one();
   }
   return SQLITE_OK;
+}
+
+void SqliteStore::CheckpointOnWriter() {
+  if (!writer_checkpoint_due_) return;
+  writer_checkpoint_due_ = false;
+  // As SQLite's autocheckpoint: PASSIVE, errors left for the next one (a checkpoint that cannot
+  // finish loses nothing; the frames stay in the WAL). SQLITE_BUSY: the checkpointer is
+  // copying; the next commit past the bound asks again.
+  int wal_frames = 0, copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(writer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
+  if (rc == SQLITE_OK) {
+    writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    checkpointed_frames_.store(copied, std::memory_order_relaxed);
+  } else if ((rc & 0xff) != SQLITE_BUSY) {
+    checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void SqliteStore::CheckpointLoop() {
@@ -596,6 +613,7 @@ void SqliteStore::RunBatch(std::vector<PendingJob>& batch) {
     writer_prepares_.store(writer_->prepare_count());
     Finish(Committed{std::move(batch), std::move(results), start, Status::Ok()});
     batch = {};
+    CheckpointOnWriter();
     return;
   }
 }

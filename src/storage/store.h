@@ -181,6 +181,9 @@ struct StoreOptions {
   int64_t event_wait_sweep_min_stale = 10000;
   double event_wait_sweep_stale_ratio = 1.0;
   int event_wait_sweep_chunk = 1000;
+  // WAL frames past which the SQLite store's writer checkpoints itself (0: the built-in 65,536,
+  // 256 MB; see sqlite_store.cc). For tests.
+  int wal_bound_frames = 0;
   // Called after each batch is durable, on the thread that runs the `done`s, with the batch's
   // job count and the time from its BEGIN to durable (for the commit histograms in /metrics).
   // Optional.

@@ -324,6 +324,37 @@ TEST(SqliteStoreTest, Checkpoints_RunOnTheCheckpointerThreadNotInTheWritersCommi
   EXPECT_EQ(ReadMeta(*store, "k1199").value_or(""), value + "1199");
 }
 
+TEST(SqliteStoreTest, Checkpoints_TheWriterCheckpointsAtTheWalsBoundAndTheWalRestarts) {
+  TempDir dir;
+  StoreOptions options;
+  options.path = dir.File("reach.db");
+  options.max_batch_jobs = 50;      // ~250 frames a batch
+  options.wal_bound_frames = 2000;  // instead of 65,536
+  std::unique_ptr<Store> store = OpenOrDie(options);
+  // ~5 frames a job, 3000 jobs back to back: ~15,000 frames, 7 times the bound. The checkpointer
+  // alone seldom lets the WAL restart under such a load (a restart needs everything copied when
+  // the writer's next transaction begins, and the writer begins it at once).
+  const std::string value(16000, 'v');
+  std::atomic<int> failed{0};
+  for (int i = 0; i < 3000; ++i) {
+    store->Submit(PutMetaJob("k" + std::to_string(i), value + std::to_string(i)),
+                  [&](const Status& s) { failed += s.ok() ? 0 : 1; });
+  }
+  ASSERT_TRUE(IsOk(store->Write(PutMetaJob("last", "x"))));  // after every job above
+  EXPECT_EQ(failed.load(), 0);
+  const Store::Counters counters = store->counters();
+  EXPECT_GE(counters.writer_checkpoints, 2u);
+  EXPECT_EQ(counters.checkpoint_failures, 0u);
+  // The WAL restarted from its beginning after the writer's checkpoints: it never held all the
+  // frames written (15,000 frames of 4,120 bytes, ~62 MB).
+  const uintmax_t wal_bytes = std::filesystem::file_size(options.path + "-wal");
+  EXPECT_LT(wal_bytes, 6000u * 4120u) << wal_bytes;
+  store->Close();
+  store = OpenOrDie(options.path);
+  EXPECT_EQ(ReadMeta(*store, "k0").value_or(""), value + "0");
+  EXPECT_EQ(ReadMeta(*store, "k2999").value_or(""), value + "2999");
+}
+
 TEST(SqliteStoreTest, StickyError_AFailedCommitFailsTheWholeBatchAndEveryLaterWrite) {
   TempDir dir;
   const std::string path = dir.File("reach.db");
