@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,8 +81,12 @@ struct MainFile {
   bool overflowed;
   // The file's name (SQLite keeps it for the file's life) and a read-only descriptor of it,
   // opened at the first paced sync, for sync_file_range(); -2 once pacing failed (not again).
+  // The descriptor must name the file SQLite opened: its device and inode are taken at open
+  // and checked (a file restored over the path meanwhile is not paced).
   const char* path;
   int pace_fd;
+  dev_t dev;
+  ino_t ino;
 };
 
 constexpr size_t RoundUp8(size_t n) { return (n + 7) & ~size_t{7}; }
@@ -331,6 +336,11 @@ int PaceWriteback(MainFile* m) {
   const bool pace = !written.empty() && !m->overflowed && m->pace_fd != -2 && m->path != nullptr;
   if (pace && m->pace_fd < 0) {
     m->pace_fd = ::open(m->path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (m->pace_fd >= 0 && (::fstat(m->pace_fd, &st) != 0 || st.st_dev != m->dev || st.st_ino != m->ino)) {
+      ::close(m->pace_fd);
+      m->pace_fd = -1;
+    }
     if (m->pace_fd < 0) m->pace_fd = -2;
   }
   int rc = SQLITE_OK;
@@ -442,6 +452,8 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
     m->overflowed = false;
     m->path = name;
     m->pace_fd = -1;
+    m->dev = 0;
+    m->ino = 0;
     const int rc = real->xOpen(real, name, m->real, flags, out_flags);
     if (rc != SQLITE_OK) return rc;  // the default VFS leaves no methods set on failure
     // The default VFS's methods are version 3 (shared memory and memory maps) on Linux; with
@@ -450,8 +462,14 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
       m->real->pMethods->xClose(m->real);
       return real->xOpen(real, name, file, flags, out_flags);
     }
-    // No memory for the list of writes: the file is synced in one go, unpaced.
-    m->written = new (std::nothrow) std::vector<std::pair<sqlite3_int64, int>>();
+    // No memory for the list of writes, or no identity to check a descriptor against: the
+    // file is synced in one go, unpaced.
+    struct stat st;
+    if (name != nullptr && ::stat(name, &st) == 0) {
+      m->dev = st.st_dev;
+      m->ino = st.st_ino;
+      m->written = new (std::nothrow) std::vector<std::pair<sqlite3_int64, int>>();
+    }
     m->base.pMethods = &kMainMethods;
     return SQLITE_OK;
   }

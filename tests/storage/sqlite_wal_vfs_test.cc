@@ -123,6 +123,29 @@ TEST_F(WalVfsTest, ACheckpointsSyncWritesItsPagesBackInStepsThenSyncs) {
   sqlite3_close_v2(alone);
 }
 
+TEST(WalVfsPacing, AFileRestoredOverThePathIsNotPacedInsteadOfTheOpenOne) {
+  TempDir dir;
+  const std::string path = dir.File("restored.db");
+  sqlite3* setup = OpenWith(path, nullptr);  // made a WAL database without this VFS
+  Exec(setup, "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)");
+  sqlite3_close_v2(setup);
+  sqlite3* writer = OpenWith(path, WalBatchingVfsName());
+  Exec(writer, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
+  InsertRows(writer, 0, 300, 3000);  // no sync of the database file yet
+  // Another file takes the path while the connection keeps the one it opened (a restore done
+  // by hand under a running process): the pacing must not sync the newcomer in its place.
+  const std::string other = dir.File("other.db");
+  sqlite3* db = OpenWith(other, nullptr);
+  Exec(db, "CREATE TABLE x (y)");
+  sqlite3_close_v2(db);
+  std::filesystem::rename(other, path);
+  const WalVfsCounters before = WalVfsCountersNow();
+  Exec(writer, "PRAGMA wal_checkpoint(PASSIVE)");  // copies into the file it opened, and syncs it
+  EXPECT_EQ(WalVfsCountersNow().paced_steps, before.paced_steps);
+  EXPECT_EQ(QueryInt(writer, "SELECT count(*) FROM t"), 300);
+  sqlite3_close_v2(writer);
+}
+
 TEST_F(WalVfsTest, ACommitIsInTheFileBeforeCommitReturns) {
   // A connection through the default VFS has its own descriptor: what it reads is what the
   // writer handed to the OS, not what it may still hold.
