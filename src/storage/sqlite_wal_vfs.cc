@@ -333,7 +333,11 @@ int MainTruncate(sqlite3_file* f, sqlite3_int64 size) { return R(f)->pMethods->x
 // without sync_file_range) stops the pacing of this file and leaves the sync to do it all.
 int PaceWriteback(MainFile* m) {
   std::vector<std::pair<sqlite3_int64, int>>& written = *m->written;
-  const bool pace = !written.empty() && !m->overflowed && m->pace_fd != -2 && m->path != nullptr;
+  // Up to two steps' worth, the fsync alone queues no more than a step would: no pacing (it
+  // would add a wait for the disk before the fsync's own, on the writer at the WAL's bound).
+  sqlite3_int64 bytes_written = 0;
+  for (const auto& w : written) bytes_written += w.second;
+  const bool pace = bytes_written > 2 * kPaceStepBytes && !m->overflowed && m->pace_fd != -2 && m->path != nullptr;
   if (pace && m->pace_fd < 0) {
     m->pace_fd = ::open(m->path, O_RDONLY | O_CLOEXEC);
     struct stat st;

@@ -28,8 +28,9 @@
 //
 // A sync of the database file (a checkpoint ends with one) first writes back the pages written
 // since the last sync in steps of ~256 KiB, sorted, waiting for each (sync_file_range), then
-// syncs as before. An fsync() alone queued a checkpoint's 4-16 MB at once, and the WAL
-// fdatasync()s that acknowledge events (the store's sync thread) waited behind all of it.
+// syncs as before (a sync of up to 512 KiB written is not paced). An fsync() alone queued a
+// checkpoint's 4-16 MB at once, and the WAL fdatasync()s that acknowledge events (the store's
+// sync thread) waited behind all of it.
 
 #include <cstdint>
 
