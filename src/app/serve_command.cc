@@ -318,7 +318,7 @@ int Serve(const ServeArgs& args) {
     auto sc = store->counters();
     out += "# HELP reach_store_batches_total Transactions committed\n# TYPE reach_store_batches_total counter\n";
     out += "reach_store_batches_total " + std::to_string(sc.batches) + "\n";
-    out += "# HELP reach_store_checkpoints_total WAL checkpoints, by who ran them (the writer itself when the WAL reaches 64 MB)\n"
+    out += "# HELP reach_store_checkpoints_total WAL checkpoints, by who ran them (the writer itself when the WAL reaches 256 MB)\n"
            "# TYPE reach_store_checkpoints_total counter\n";
     out += "reach_store_checkpoints_total{by=\"checkpointer\"} " + std::to_string(sc.checkpoints) + "\n";
     out += "reach_store_checkpoints_total{by=\"writer\"} " + std::to_string(sc.writer_checkpoints) + "\n";
