@@ -497,11 +497,31 @@ int main(int argc, char** argv) {
   // Each batch's time from BEGIN to durable during the latency run (on the sync thread).
   std::mutex commit_mutex;
   std::vector<double> commit_times, sync_times;
+  // When each WAL fsync and each checkpoint ran (steady clock, µs), to tell the slow fsyncs that
+  // ran beside a checkpoint (docs/benchmarks.md, session 11).
+  struct Span {
+    int64_t from, to;
+    bool by_writer;
+  };
+  std::vector<Span> sync_spans, checkpoint_spans;
+  const auto span_ending_now = [](int64_t micros, bool by_writer) {
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now().time_since_epoch()).count();
+    return Span{now - micros, now, by_writer};
+  };
   std::atomic<bool> recording_commits{false};
   so.on_sync = [&](int64_t micros) {
     if (!recording_commits.load(std::memory_order_relaxed)) return;
+    const Span span = span_ending_now(micros, false);
     std::lock_guard<std::mutex> lock(commit_mutex);
     sync_times.push_back(static_cast<double>(micros) / 1e6);
+    sync_spans.push_back(span);
+  };
+  so.on_checkpoint = [&](bool by_writer, int64_t micros) {
+    if (!recording_commits.load(std::memory_order_relaxed)) return;
+    const Span span = span_ending_now(micros, by_writer);
+    std::lock_guard<std::mutex> lock(commit_mutex);
+    checkpoint_spans.push_back(span);
   };
   so.on_commit = [&](size_t, int64_t micros) {
     if (!recording_commits.load(std::memory_order_relaxed)) return;
@@ -650,6 +670,26 @@ int main(int argc, char** argv) {
     std::printf("  each fdatasync of the WAL:        p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (%zu fsyncs)\n",
                 Percentile(sync_times, 0.5) * 1e3, Percentile(sync_times, 0.9) * 1e3, Percentile(sync_times, 0.99) * 1e3,
                 sync_times.empty() ? 0 : sync_times.back() * 1e3, sync_times.size());
+    std::vector<double> by_checkpointer, by_writer;
+    for (const Span& c : checkpoint_spans) (c.by_writer ? by_writer : by_checkpointer).push_back((c.to - c.from) / 1e3);
+    std::sort(by_checkpointer.begin(), by_checkpointer.end());
+    std::sort(by_writer.begin(), by_writer.end());
+    size_t slow_syncs = 0, slow_beside_checkpoint = 0;
+    for (const Span& f : sync_spans) {
+      if (f.to - f.from <= 5000) continue;
+      ++slow_syncs;
+      for (const Span& c : checkpoint_spans) {
+        if (c.from < f.to && f.from < c.to) {
+          ++slow_beside_checkpoint;
+          break;
+        }
+      }
+    }
+    std::printf("  checkpoints: %zu by the checkpointer (p50 %.2f ms, max %.2f ms), %zu by the writer (max %.2f ms); "
+                "WAL fsyncs over 5 ms: %zu, of them %zu beside a checkpoint\n",
+                by_checkpointer.size(), Percentile(by_checkpointer, 0.5),
+                by_checkpointer.empty() ? 0 : by_checkpointer.back(), by_writer.size(),
+                by_writer.empty() ? 0 : by_writer.back(), slow_syncs, slow_beside_checkpoint);
   }
   std::printf("  threads over the run, ms on a CPU / ms waiting for one: %s\n", latency_threads.c_str());
   std::printf("bare server, same schedule: p50 %.2f ms, p99 %.2f ms (p90 %.2f, p99.9 %.2f, max %.2f ms)\n",

@@ -54,6 +54,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <condition_variable>
 #include <deque>
@@ -202,6 +203,8 @@ class SqliteStore final : public Store {
   static int WalHook(void* self, sqlite3* db, const char* schema, int frames);
   // The writer's checkpoint at the WAL's bound (see kWriterCheckpointFrames), when one is due.
   void CheckpointOnWriter();
+  // options_.on_checkpoint for a checkpoint that started at `start` and ran to its end.
+  void ReportCheckpoint(bool by_writer, std::chrono::steady_clock::time_point start);
   // The checkpointer's body: a PASSIVE checkpoint each time the writer asks, until Close().
   void CheckpointLoop();
 
@@ -409,12 +412,25 @@ void SqliteStore::CheckpointOnWriter() {
   // finish loses nothing; the frames stay in the WAL). SQLITE_BUSY: the checkpointer is
   // copying; the next commit past the bound asks again.
   int wal_frames = 0, copied = 0;
+  const auto start = std::chrono::steady_clock::now();
   const int rc = sqlite3_wal_checkpoint_v2(writer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
   if (rc == SQLITE_OK) {
     writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
     checkpointed_frames_.store(copied, std::memory_order_relaxed);
+    ReportCheckpoint(true, start);
   } else if ((rc & 0xff) != SQLITE_BUSY) {
     checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void SqliteStore::ReportCheckpoint(bool by_writer, std::chrono::steady_clock::time_point start) {
+  if (!options_.on_checkpoint) return;
+  try {
+    options_.on_checkpoint(
+        by_writer,
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+  } catch (...) {
+    // Metrics must not take the store down.
   }
 }
 
@@ -430,6 +446,7 @@ void SqliteStore::CheckpointLoop() {
     // SQLITE_BUSY: another connection (another process) is checkpointing; the next commit
     // asks again.
     int wal_frames = 0, copied = 0;
+    const auto start = std::chrono::steady_clock::now();
     const int rc =
         sqlite3_wal_checkpoint_v2(checkpointer_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
     if (rc == SQLITE_OK && wal_frames < 0) {
@@ -438,6 +455,7 @@ void SqliteStore::CheckpointLoop() {
     } else if (rc == SQLITE_OK) {
       checkpointed_frames_.store(copied, std::memory_order_relaxed);
       checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      ReportCheckpoint(false, start);
     } else if ((rc & 0xff) != SQLITE_BUSY) {
       checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
     }

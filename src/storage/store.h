@@ -192,6 +192,11 @@ struct StoreOptions {
   // long it took: the disk's share of the commit latency (/metrics: reach_wal_fsync_seconds).
   // Optional.
   std::function<void(int64_t micros)> on_sync;
+  // Called after each WAL checkpoint that ran to its end (copied what it could and synced the
+  // database file), on the thread that ran it: `by_writer` for the writer's own at the WAL's
+  // bound, else the checkpointer thread's; with how long it took (/metrics:
+  // reach_store_checkpoint_seconds). Not for one that found another checkpoint running. Optional.
+  std::function<void(bool by_writer, int64_t micros)> on_checkpoint;
 };
 
 class Store {

@@ -226,6 +226,8 @@ TEST_F(DaemonTest, Events_StartAndResumeExecutions_VisibleInExecutionsStatsAndMe
   EXPECT_NE(after.find("reach_store_checkpoints_total{by=\"checkpointer\"} 0\n"), std::string::npos);
   EXPECT_NE(after.find("reach_store_checkpoints_total{by=\"writer\"} 0\n"), std::string::npos);
   EXPECT_NE(after.find("reach_store_checkpoint_failures_total 0\n"), std::string::npos);
+  EXPECT_NE(after.find("reach_store_checkpoint_seconds_count{by=\"checkpointer\"} 0\n"), std::string::npos);
+  EXPECT_NE(after.find("reach_store_checkpoint_seconds_count{by=\"writer\"} 0\n"), std::string::npos);
   // No timer came due (the wait ended by its event).
   EXPECT_NE(after.find("reach_timer_rounds_failed_total 0\n"), std::string::npos);
   EXPECT_NE(after.find("reach_executions_unrunnable_total 0\n"), std::string::npos);

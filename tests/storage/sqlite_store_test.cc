@@ -300,7 +300,14 @@ TEST(SqliteStoreTest, Reopen_KeepsEverythingWritten) {
 TEST(SqliteStoreTest, Checkpoints_RunOnTheCheckpointerThreadNotInTheWritersCommit) {
   TempDir dir;
   const std::string path = dir.File("reach.db");
-  std::unique_ptr<Store> store = OpenOrDie(path);
+  StoreOptions options;
+  options.path = path;
+  std::atomic<int> reported_by_checkpointer{0}, reported_by_writer{0};
+  options.on_checkpoint = [&](bool by_writer, int64_t micros) {
+    EXPECT_GE(micros, 0);
+    ++(by_writer ? reported_by_writer : reported_by_checkpointer);
+  };
+  std::unique_ptr<Store> store = OpenOrDie(options);
   const auto db_bytes = [&] { return std::filesystem::file_size(path); };
   const uintmax_t empty_bytes = db_bytes();
   // ~5 pages a job, 1200 jobs: past the 4000 WAL frames that wake the checkpointer, far below
@@ -315,6 +322,13 @@ TEST(SqliteStoreTest, Checkpoints_RunOnTheCheckpointerThreadNotInTheWritersCommi
   EXPECT_GE(counters.checkpoints, 1u);
   EXPECT_EQ(counters.writer_checkpoints, 0u);
   EXPECT_EQ(counters.checkpoint_failures, 0u);
+  // Each one reported (on_checkpoint is called after the counter moves: read it again).
+  for (int waited_ms = 0; reported_by_checkpointer.load() < static_cast<int>(store->counters().checkpoints) && waited_ms < 5000;
+       waited_ms += 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(reported_by_checkpointer.load(), static_cast<int>(store->counters().checkpoints));
+  EXPECT_EQ(reported_by_writer.load(), 0);
   // The pages were copied into the database file (before any close): it holds most of the data.
   EXPECT_GT(db_bytes(), empty_bytes + 4000u * 4096u);
   store->Close();
@@ -330,6 +344,8 @@ TEST(SqliteStoreTest, Checkpoints_TheWriterCheckpointsAtTheWalsBoundAndTheWalRes
   options.path = dir.File("reach.db");
   options.max_batch_jobs = 50;      // ~250 frames a batch
   options.wal_bound_frames = 2000;  // instead of 65,536
+  std::atomic<int> reported_by_writer{0};
+  options.on_checkpoint = [&](bool by_writer, int64_t) { reported_by_writer += by_writer ? 1 : 0; };
   std::unique_ptr<Store> store = OpenOrDie(options);
   // ~5 frames a job, 3000 jobs back to back: ~15,000 frames, 7 times the bound. The checkpointer
   // alone seldom lets the WAL restart under such a load (a restart needs everything copied when
@@ -351,7 +367,8 @@ TEST(SqliteStoreTest, Checkpoints_TheWriterCheckpointsAtTheWalsBoundAndTheWalRes
   // 7,800 frames were seen with the suite running beside it.)
   const uintmax_t wal_bytes = std::filesystem::file_size(options.path + "-wal");
   EXPECT_LT(wal_bytes, 11000u * 4120u) << wal_bytes;
-  store->Close();
+  store->Close();  // joins the writer: each of its checkpoints is reported by now
+  EXPECT_EQ(reported_by_writer.load(), static_cast<int>(store->counters().writer_checkpoints));
   store = OpenOrDie(options.path);
   EXPECT_EQ(ReadMeta(*store, "k0").value_or(""), value + "0");
   EXPECT_EQ(ReadMeta(*store, "k2999").value_or(""), value + "2999");
