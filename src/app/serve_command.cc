@@ -360,6 +360,25 @@ int Serve(const ServeArgs& args) {
     std::cerr << "reach serve: " << config.listen << ": " << s.message() << "\n";
     return 1;
   }
+  // The store's files on disk, at each scrape (a stat each): the database grows with the data;
+  // the -wal is reused up to the WAL's bound (256 MB) and longer only while checkpoints cannot
+  // keep up (a long read holding old pages, a slow disk).
+  metrics.AddCollector([db_path = config.db](std::string& out) {
+    out += "# HELP reach_store_file_bytes Size of the store's files: the database and its write-ahead log\n"
+           "# TYPE reach_store_file_bytes gauge\n";
+    // SQLite keeps the -wal beside the file a symbolic link names.
+    std::error_code resolved;
+    const std::filesystem::path canonical = std::filesystem::canonical(db_path, resolved);
+    const std::string db = resolved ? db_path : canonical.string();
+    for (const auto& [file, path] : {std::pair<const char*, std::string>{"db", db}, {"wal", db + "-wal"}}) {
+      std::error_code ec;
+      const uintmax_t bytes = std::filesystem::file_size(path, ec);
+      // A missing -wal (between the last connection's close and the next open) is 0 bytes.
+      if (!ec || ec == std::errc::no_such_file_or_directory) {
+        out += "reach_store_file_bytes{file=\"" + std::string(file) + "\"} " + std::to_string(ec ? 0 : bytes) + "\n";
+      }
+    }
+  });
   metrics.AddCollector([&](std::string& out) {
     out += "# HELP reach_http_connections Open HTTP connections\n# TYPE reach_http_connections gauge\n";
     out += "reach_http_connections " + std::to_string(http.active_connections()) + "\n";

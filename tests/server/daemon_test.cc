@@ -234,6 +234,9 @@ TEST_F(DaemonTest, Events_StartAndResumeExecutions_VisibleInExecutionsStatsAndMe
   EXPECT_NE(after.find("reach_timer_runs_ahead_total{outcome=\"written\"} 0\n"), std::string::npos);
   EXPECT_NE(after.find("reach_timer_runs_ahead_total{outcome=\"redone\"} 0\n"), std::string::npos);
   EXPECT_GE(MetricValue(after, "reach_wal_fsync_seconds_count"), 1);
+  // The store's files: the database's header and schema at least, and a WAL holding the commits.
+  EXPECT_GE(MetricValue(after, R"(reach_store_file_bytes{file="db"})"), 4096);
+  EXPECT_GT(MetricValue(after, R"(reach_store_file_bytes{file="wal"})"), 0);
 }
 
 TEST_F(DaemonTest, DuplicateMessageId_Answers200AndStartsNothing) {
