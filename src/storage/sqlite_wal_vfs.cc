@@ -45,6 +45,10 @@ constexpr size_t kMaxPacedWrites = 1 << 20;
 // A list that grew past this (a checkpoint of a full 256 MB WAL) is freed once synced.
 constexpr size_t kKeptPacedWrites = 1 << 16;
 
+// sqlite3_file_control() opcode of EnablePacedSyncs (SQLite's own are small numbers; a VFS may
+// take others, and the default VFS answers SQLITE_NOTFOUND to ones it does not know).
+constexpr int kPaceSyncsFileControl = 0x52454143;  // "REAC"
+
 std::atomic<uint64_t> g_writes{0};
 std::atomic<uint64_t> g_bytes{0};
 std::atomic<uint64_t> g_paced_steps{0};
@@ -79,6 +83,7 @@ struct MainFile {
   // no memory for them (the file then syncs in one go). `overflowed`: more than kMaxPacedWrites.
   std::vector<std::pair<sqlite3_int64, int>>* written;
   bool overflowed;
+  bool pace;  // off until asked for (EnablePacedSyncs)
   // The file's name (SQLite keeps it for the file's life) and a read-only descriptor of it,
   // opened at the first paced sync, for sync_file_range(); -2 once pacing failed (not again).
   // The descriptor must name the file SQLite opened: its device and inode are taken at open
@@ -306,7 +311,7 @@ int MainClose(sqlite3_file* file) {
 int MainRead(sqlite3_file* f, void* out, int n, sqlite3_int64 off) { return R(f)->pMethods->xRead(R(f), out, n, off); }
 int MainWrite(sqlite3_file* f, const void* d, int n, sqlite3_int64 off) {
   MainFile* m = Main(f);
-  if (m->written != nullptr && !m->overflowed) {
+  if (m->pace && m->written != nullptr && !m->overflowed) {
     if (m->written->size() < kMaxPacedWrites) {
       try {
         m->written->emplace_back(off, n);
@@ -391,7 +396,7 @@ int PaceWriteback(MainFile* m) {
 
 int MainSync(sqlite3_file* f, int flags) {
   MainFile* m = Main(f);
-  const int paced = m->written != nullptr ? PaceWriteback(m) : SQLITE_OK;
+  const int paced = m->pace && m->written != nullptr ? PaceWriteback(m) : SQLITE_OK;
   const int rc = R(f)->pMethods->xSync(R(f), flags);
   return rc != SQLITE_OK ? rc : paced;
 }
@@ -399,7 +404,15 @@ int MainFileSize(sqlite3_file* f, sqlite3_int64* size) { return R(f)->pMethods->
 int MainLock(sqlite3_file* f, int level) { return R(f)->pMethods->xLock(R(f), level); }
 int MainUnlock(sqlite3_file* f, int level) { return R(f)->pMethods->xUnlock(R(f), level); }
 int MainCheckReservedLock(sqlite3_file* f, int* out) { return R(f)->pMethods->xCheckReservedLock(R(f), out); }
-int MainFileControl(sqlite3_file* f, int op, void* arg) { return R(f)->pMethods->xFileControl(R(f), op, arg); }
+int MainFileControl(sqlite3_file* f, int op, void* arg) {
+  if (op == kPaceSyncsFileControl) {
+    MainFile* m = Main(f);
+    m->pace = arg != nullptr && *static_cast<int*>(arg) != 0;
+    if (!m->pace && m->written != nullptr) m->written->clear();
+    return SQLITE_OK;
+  }
+  return R(f)->pMethods->xFileControl(R(f), op, arg);
+}
 int MainSectorSize(sqlite3_file* f) { return R(f)->pMethods->xSectorSize(R(f)); }
 int MainDeviceCharacteristics(sqlite3_file* f) { return R(f)->pMethods->xDeviceCharacteristics(R(f)); }
 int MainShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
@@ -454,6 +467,7 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
     m->write_locked = false;
     m->written = nullptr;
     m->overflowed = false;
+    m->pace = false;
     m->path = name;
     m->pace_fd = -1;
     m->dev = 0;
@@ -581,6 +595,11 @@ const char* WalBatchingVfsName() {
   });
   // nullptr (the default VFS) when it could not be wrapped.
   return vfs.zName;
+}
+
+bool EnablePacedSyncs(sqlite3* db) {
+  int on = 1;
+  return sqlite3_file_control(db, "main", kPaceSyncsFileControl, &on) == SQLITE_OK;
 }
 
 WalVfsCounters WalVfsCountersNow() {

@@ -26,18 +26,26 @@
 // VFS. A database file without powersafe overwrite (e.g. a `psow=0` URI) gets its WAL writes
 // unbuffered: SQLite pads its commits there and publishes frames that follow no commit header.
 //
-// A sync of the database file (a checkpoint ends with one) first writes back the pages written
-// since the last sync in steps of ~256 KiB, sorted, waiting for each (sync_file_range), then
-// syncs as before (a sync of up to 512 KiB written is not paced). An fsync() alone queued a
-// checkpoint's 4-16 MB at once, and the WAL fdatasync()s that acknowledge events (the store's
-// sync thread) waited behind all of it.
+// On a connection that asks for it (EnablePacedSyncs: the store's checkpointer), a sync of the
+// database file (a checkpoint ends with one) first writes back the pages written since the last
+// sync in steps of ~256 KiB, sorted, waiting for each (sync_file_range), then syncs as before (a
+// sync of up to 512 KiB written is not paced). An fsync() alone queued a checkpoint's 4-16 MB at
+// once, and the WAL fdatasync()s that acknowledge events (the store's sync thread) waited behind
+// all of it. Not on the writer's connection: its own checkpoint at the WAL's bound holds up the
+// batches, so it wants the fastest sync, and steps waited for one by one take longer in all.
 
 #include <cstdint>
+
+struct sqlite3;
 
 namespace reach::storage {
 
 // The VFS's name for sqlite3_open_v2(), registered (not as the default) on first call.
 const char* WalBatchingVfsName();
+
+// Paces the syncs of `db`'s main database file from now on (see above); false when the file is
+// not this VFS's.
+bool EnablePacedSyncs(sqlite3* db);
 
 // Process-wide counts of what the -wal files of this VFS handed to the OS (write calls and
 // bytes) and of the steps database-file syncs were paced in. For tests and benchmarks.

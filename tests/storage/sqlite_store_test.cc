@@ -20,6 +20,7 @@
 #include "storage/sqlite_backup.h"
 #include "storage/sqlite_connection.h"
 #include "storage/sqlite_schema.h"
+#include "storage/sqlite_wal_vfs.h"
 #include "storage/store_test_util.h"
 
 namespace reach::storage {
@@ -307,6 +308,7 @@ TEST(SqliteStoreTest, Checkpoints_RunOnTheCheckpointerThreadNotInTheWritersCommi
     EXPECT_GE(micros, 0);
     ++(by_writer ? reported_by_writer : reported_by_checkpointer);
   };
+  const WalVfsCounters vfs_before = WalVfsCountersNow();
   std::unique_ptr<Store> store = OpenOrDie(options);
   const auto db_bytes = [&] { return std::filesystem::file_size(path); };
   const uintmax_t empty_bytes = db_bytes();
@@ -324,6 +326,8 @@ TEST(SqliteStoreTest, Checkpoints_RunOnTheCheckpointerThreadNotInTheWritersCommi
   EXPECT_EQ(counters.checkpoint_failures, 0u);
   // The pages were copied into the database file (before any close): it holds most of the data.
   EXPECT_GT(db_bytes(), empty_bytes + 4000u * 4096u);
+  // The checkpointer's syncs of them went to the disk in 256 KiB steps (sqlite_wal_vfs.h).
+  EXPECT_GE(WalVfsCountersNow().paced_steps - vfs_before.paced_steps, 4000u * 4096u / (256u << 10) / 2);
   store->Close();  // stops the checkpointer: each of its checkpoints is reported by now
   EXPECT_EQ(reported_by_checkpointer.load(), static_cast<int>(store->counters().checkpoints));
   EXPECT_EQ(reported_by_writer.load(), 0);

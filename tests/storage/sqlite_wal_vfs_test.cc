@@ -1,8 +1,8 @@
 // The store's VFS (storage/sqlite_wal_vfs.h): a commit's WAL frames reach the file in a few
 // write calls, all of them before COMMIT returns (a connection through the plain default VFS
 // sees the commit at once, and a copy of the files taken while the writer is still open
-// recovers it), and large transactions are cut into writes the default VFS accepts; a sync of
-// the database file writes its pages back in steps first.
+// recovers it), and large transactions are cut into writes the default VFS accepts; on a
+// connection that asks for it, a sync of the database file writes its pages back in steps first.
 
 #include "storage/sqlite_wal_vfs.h"
 
@@ -99,7 +99,19 @@ TEST_F(WalVfsTest, ACommitOfManyPagesIsAFewWritesAndEveryFrame) {
   EXPECT_GE(writes, 2u);
 }
 
+TEST_F(WalVfsTest, ACheckpointsSyncIsNotPacedUnlessTheConnectionAskedForIt) {
+  InsertRows(writer_, 0, 800, 3000);
+  const WalVfsCounters before = WalVfsCountersNow();
+  Exec(writer_, "PRAGMA wal_checkpoint(TRUNCATE)");
+  EXPECT_EQ(WalVfsCountersNow().paced_steps, before.paced_steps);
+  // A connection through another VFS cannot ask.
+  sqlite3* plain = OpenWith(path_, nullptr);
+  EXPECT_FALSE(EnablePacedSyncs(plain));
+  sqlite3_close_v2(plain);
+}
+
 TEST_F(WalVfsTest, ACheckpointsSyncWritesItsPagesBackInStepsThenSyncs) {
+  ASSERT_TRUE(EnablePacedSyncs(writer_));
   InsertRows(writer_, 0, 800, 3000);  // ~800 leaf pages, all in the WAL (no autocheckpoint)
   const int64_t pages = QueryInt(writer_, "PRAGMA page_count");
   ASSERT_GE(pages, 800);
@@ -131,6 +143,7 @@ TEST(WalVfsPacing, AFileRestoredOverThePathIsNotPacedInsteadOfTheOpenOne) {
   sqlite3_close_v2(setup);
   sqlite3* writer = OpenWith(path, WalBatchingVfsName());
   Exec(writer, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
+  ASSERT_TRUE(EnablePacedSyncs(writer));
   InsertRows(writer, 0, 300, 3000);  // no sync of the database file yet
   // Another file takes the path while the connection keeps the one it opened (a restore done
   // by hand under a running process): the pacing must not sync the newcomer in its place.
