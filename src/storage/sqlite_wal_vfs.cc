@@ -79,15 +79,15 @@ struct MainFile {
   // buffered only then: in exclusive locking mode SQLite takes no shared-memory locks, and what
   // it writes there goes straight to the file.
   bool write_locked;
-  // The writes since the last sync (offset, length), for PaceWriteback; nullptr when there was
-  // no memory for them (the file then syncs in one go). `overflowed`: more than kMaxPacedWrites.
+  // The writes since the last sync (offset, length), for PaceWriteback: set while the file's
+  // syncs are paced (EnablePacedSyncs), nullptr otherwise. `overflowed`: more than
+  // kMaxPacedWrites since the last sync.
   std::vector<std::pair<sqlite3_int64, int>>* written;
   bool overflowed;
-  bool pace;  // off until asked for (EnablePacedSyncs)
   // The file's name (SQLite keeps it for the file's life) and a read-only descriptor of it,
   // opened at the first paced sync, for sync_file_range(); -2 once pacing failed (not again).
-  // The descriptor must name the file SQLite opened: its device and inode are taken at open
-  // and checked (a file restored over the path meanwhile is not paced).
+  // The descriptor must name the file SQLite opened: its device and inode are taken when pacing
+  // is asked for and checked (a file restored over the path meanwhile is not paced).
   const char* path;
   int pace_fd;
   dev_t dev;
@@ -311,7 +311,7 @@ int MainClose(sqlite3_file* file) {
 int MainRead(sqlite3_file* f, void* out, int n, sqlite3_int64 off) { return R(f)->pMethods->xRead(R(f), out, n, off); }
 int MainWrite(sqlite3_file* f, const void* d, int n, sqlite3_int64 off) {
   MainFile* m = Main(f);
-  if (m->pace && m->written != nullptr && !m->overflowed) {
+  if (m->written != nullptr && !m->overflowed) {
     if (m->written->size() < kMaxPacedWrites) {
       try {
         m->written->emplace_back(off, n);
@@ -396,7 +396,7 @@ int PaceWriteback(MainFile* m) {
 
 int MainSync(sqlite3_file* f, int flags) {
   MainFile* m = Main(f);
-  const int paced = m->pace && m->written != nullptr ? PaceWriteback(m) : SQLITE_OK;
+  const int paced = m->written != nullptr ? PaceWriteback(m) : SQLITE_OK;
   const int rc = R(f)->pMethods->xSync(R(f), flags);
   return rc != SQLITE_OK ? rc : paced;
 }
@@ -407,8 +407,21 @@ int MainCheckReservedLock(sqlite3_file* f, int* out) { return R(f)->pMethods->xC
 int MainFileControl(sqlite3_file* f, int op, void* arg) {
   if (op == kPaceSyncsFileControl) {
     MainFile* m = Main(f);
-    m->pace = arg != nullptr && *static_cast<int*>(arg) != 0;
-    if (!m->pace && m->written != nullptr) m->written->clear();
+    if (arg == nullptr || *static_cast<int*>(arg) == 0) {
+      delete m->written;
+      m->written = nullptr;
+      return SQLITE_OK;
+    }
+    if (m->written != nullptr) return SQLITE_OK;
+    // The identity a paced sync checks its descriptor against, taken now: this file's, as long
+    // as nothing replaced the path since SQLite opened it.
+    struct stat st;
+    if (m->path == nullptr || ::stat(m->path, &st) != 0) return SQLITE_IOERR;
+    m->written = new (std::nothrow) std::vector<std::pair<sqlite3_int64, int>>();
+    if (m->written == nullptr) return SQLITE_NOMEM;
+    m->overflowed = false;
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
     return SQLITE_OK;
   }
   return R(f)->pMethods->xFileControl(R(f), op, arg);
@@ -467,7 +480,6 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
     m->write_locked = false;
     m->written = nullptr;
     m->overflowed = false;
-    m->pace = false;
     m->path = name;
     m->pace_fd = -1;
     m->dev = 0;
@@ -479,14 +491,6 @@ int VfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fla
     if (m->real->pMethods->iVersion < 3) {
       m->real->pMethods->xClose(m->real);
       return real->xOpen(real, name, file, flags, out_flags);
-    }
-    // No memory for the list of writes, or no identity to check a descriptor against: the
-    // file is synced in one go, unpaced.
-    struct stat st;
-    if (name != nullptr && ::stat(name, &st) == 0) {
-      m->dev = st.st_dev;
-      m->ino = st.st_ino;
-      m->written = new (std::nothrow) std::vector<std::pair<sqlite3_int64, int>>();
     }
     m->base.pMethods = &kMainMethods;
     return SQLITE_OK;

@@ -44,7 +44,7 @@ namespace reach::storage {
 const char* WalBatchingVfsName();
 
 // Paces the syncs of `db`'s main database file from now on (see above); false when the file is
-// not this VFS's.
+// not this VFS's (or cannot be stat'd, or no memory).
 bool EnablePacedSyncs(sqlite3* db);
 
 // Process-wide counts of what the -wal files of this VFS handed to the OS (write calls and
