@@ -21,6 +21,7 @@
 //
 // Run: build/bench/ingest_bench [--seconds 4] [--rounds 3] [--connections 256,1024]
 //                               [--latency-connections 64] [--latency-load 0.5] [--latency-tick-us 500]
+//                               [--latency-runs 3]
 //                               [--latency-rate R]  (events/s for the latency run instead of a
 //                                                    fraction of the measured rate: for A/B runs)
 //                               [--io-threads 1]
@@ -428,6 +429,7 @@ int main(int argc, char** argv) {
   int rounds = 3, latency_connections = 64, io_threads = 1;
   int64_t batch_delay_us = 0;
   int64_t latency_tick_us = 500;  // the open-loop generator's send tick
+  int latency_runs = 3;           // latency runs at the reduced load (their p99s' median is the figure)
   double latency_load = 0.5;  // the latency run's rate, as a fraction of the full stack's
   std::string cpus_arg;       // --cpus ROLE=LIST, repeated: threads bound to CPUs (cpu_affinity)
   double latency_rate = 0;    // > 0: the latency run's rate in events/s, whatever the rounds gave
@@ -465,6 +467,7 @@ int main(int argc, char** argv) {
       if (connection_counts.empty()) return 2;
     }
     else if (a == "--latency-connections") latency_connections = std::atoi(argv[i + 1]);
+    else if (a == "--latency-runs") latency_runs = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--io-threads") io_threads = std::atoi(argv[i + 1]);
     else if (a == "--batch-delay-us") batch_delay_us = std::atoll(argv[i + 1]);
     else if (a == "--latency-load") latency_load = std::atof(argv[i + 1]);
@@ -481,10 +484,10 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "command: build/bench/ingest_bench --seconds %g --rounds %d --connections %s --latency-connections %d "
-      "--latency-%s %g --latency-tick-us %lld --io-threads %d --batch-delay-us %lld%s%s%s\n",
+      "--latency-%s %g --latency-tick-us %lld --latency-runs %d --io-threads %d --batch-delay-us %lld%s%s%s\n",
       seconds, rounds, connections_arg.c_str(), latency_connections, latency_rate > 0 ? "rate" : "load",
       latency_rate > 0 ? latency_rate : latency_load,
-      static_cast<long long>(latency_tick_us), io_threads, static_cast<long long>(batch_delay_us),
+      static_cast<long long>(latency_tick_us), latency_runs, io_threads, static_cast<long long>(batch_delay_us),
       overlap_sync ? "" : " --inline-sync", answer_on_sync ? " --answer-on-sync" : "", cpus_arg.c_str());
 
   // The full stack.
@@ -633,32 +636,82 @@ int main(int argc, char** argv) {
   // Steady state at half load, not the aftermath of the saturated rounds: a pause for the
   // checkpointer and the kernel's writeback to finish, then a second at the rate that is not
   // counted (as wrk2 calibrates before it records).
-  std::vector<double> lat, bare_lat;
+  // Several runs, each against the full stack then the bare server with the same schedule; the
+  // goal is read on the median of the runs' p99s (one run's tail moves with the VM's minute as
+  // much as with the server), and every run's figures and all requests pooled are printed too.
+  std::vector<double> lat, bare_lat;  // every run's latencies, pooled
+  std::vector<double> p50s, p99s, bare_p50s, bare_p99s;
   std::string latency_threads;
   if (latency_rate > 0 && f > 0) latency_load = latency_rate / f;
+  const double latency_events_per_s = f * latency_load;
+  auto print_run = [](const char* what, const std::vector<double>& l) {
+    std::printf("%sp50 %.2f ms, p99 %.2f ms (p90 %.2f, p99.9 %.2f, max %.2f ms)", what, Percentile(l, 0.5) * 1e3,
+                Percentile(l, 0.99) * 1e3, Percentile(l, 0.9) * 1e3, Percentile(l, 0.999) * 1e3,
+                l.empty() ? 0 : l.back() * 1e3);
+  };
   if (!full_only) {
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    recording_commits = true;
-    const auto threads_before = reach::bench::ThreadTimes();
-    lat = Latencies(full.port(), latency_connections, f * latency_load, seconds, 1.0, std::chrono::microseconds(latency_tick_us));
-    recording_commits = false;
-    latency_threads = reach::bench::FormatThreadTimes(
-        reach::bench::ThreadTimesSince(threads_before, reach::bench::ThreadTimes()), "");
-    // The same schedule against the bare server: the latency the machine, loopback TCP and the
-    // generator add on their own.
-    bare_lat = Latencies(bare.port(), latency_connections, f * latency_load, seconds, 1.0, std::chrono::microseconds(latency_tick_us));
+    std::printf("\nlatency at %.0f %% load (%.0f events/s, open loop over %d connections, sent on a %lld us tick, "
+                "%d runs of %g s after a 1 s warm-up each):\n",
+                latency_load * 100, latency_events_per_s, latency_connections, static_cast<long long>(latency_tick_us),
+                latency_runs, seconds);
+    std::vector<reach::bench::ThreadTime> threads_total;
+    for (int run = 0; run < latency_runs; ++run) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      const auto before_run = (*store)->counters();
+      recording_commits = true;
+      const auto threads_before = reach::bench::ThreadTimes();
+      std::vector<double> l = Latencies(full.port(), latency_connections, latency_events_per_s, seconds, 1.0,
+                                        std::chrono::microseconds(latency_tick_us));
+      recording_commits = false;
+      const auto threads = reach::bench::ThreadTimesSince(threads_before, reach::bench::ThreadTimes());
+      for (const reach::bench::ThreadTime& t : threads) {
+        auto it = std::find_if(threads_total.begin(), threads_total.end(),
+                               [&](const reach::bench::ThreadTime& u) { return u.name == t.name; });
+        if (it == threads_total.end()) it = threads_total.insert(threads_total.end(), reach::bench::ThreadTime{t.name});
+        it->run_ms += t.run_ms;
+        it->wait_ms += t.wait_ms;
+      }
+      const auto after_run = (*store)->counters();
+      // The same schedule against the bare server: the latency the machine, loopback TCP and
+      // the generator add on their own.
+      std::vector<double> b = Latencies(bare.port(), latency_connections, latency_events_per_s, seconds, 1.0,
+                                        std::chrono::microseconds(latency_tick_us));
+      const double run_batches = static_cast<double>(after_run.batches - before_run.batches);
+      std::printf("  run %d: ", run + 1);
+      print_run("", l);
+      std::printf(", %.1f jobs per commit; bare server ", run_batches > 0 ? static_cast<double>(after_run.jobs - before_run.jobs) / run_batches : 0.0);
+      print_run("", b);
+      std::printf("\n");
+      std::fflush(stdout);
+      p50s.push_back(Percentile(l, 0.5));
+      p99s.push_back(Percentile(l, 0.99));
+      bare_p50s.push_back(Percentile(b, 0.5));
+      bare_p99s.push_back(Percentile(b, 0.99));
+      lat.insert(lat.end(), l.begin(), l.end());
+      bare_lat.insert(bare_lat.end(), b.begin(), b.end());
+    }
+    std::sort(lat.begin(), lat.end());
+    std::sort(bare_lat.begin(), bare_lat.end());
+    latency_threads = reach::bench::FormatThreadTimes(threads_total, "");
   }
   const auto after_latency = (*store)->counters();
   const double latency_batches = static_cast<double>(after_latency.batches - before_latency.batches);
-  std::printf(
-      "\nlatency at %.0f %% load (%.0f events/s, open loop over %d connections, sent on a %lld us tick, %zu requests after a 1 s warm-up): "
-      "p50 %.2f ms, p99 %.2f ms (p90 %.2f, p99.9 %.2f, max %.2f ms)\n  (%.1f jobs per commit, %.2f ms from BEGIN to durable)\n",
-      latency_load * 100, f * latency_load, latency_connections, static_cast<long long>(latency_tick_us), lat.size(), Percentile(lat, 0.5) * 1e3, Percentile(lat, 0.99) * 1e3,
-      Percentile(lat, 0.9) * 1e3, Percentile(lat, 0.999) * 1e3, lat.empty() ? 0 : lat.back() * 1e3,
-      latency_batches > 0 ? static_cast<double>(after_latency.jobs - before_latency.jobs) / latency_batches : 0.0,
-      latency_batches > 0
-          ? static_cast<double>(after_latency.commit_micros_total - before_latency.commit_micros_total) / latency_batches / 1e3
-          : 0.0);
+  std::string run_p99s;
+  for (const double p : p99s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.2f", run_p99s.empty() ? "" : " / ", p * 1e3);
+    run_p99s += buf;
+  }
+  std::printf("median of the %zu runs: p50 %.2f ms, p99 %.2f ms (the runs' p99s: %s ms)\n", p99s.size(),
+              p50s.empty() ? 0 : Median(p50s) * 1e3, p99s.empty() ? 0 : Median(p99s) * 1e3, run_p99s.c_str());
+  std::printf("all runs' %zu requests pooled: ", lat.size());
+  print_run("", lat);
+  std::printf("\n  (%.1f jobs per commit, %.2f ms from BEGIN to durable)\n",
+              latency_batches > 0 ? static_cast<double>(after_latency.jobs - before_latency.jobs) / latency_batches : 0.0,
+              latency_batches > 0
+                  ? static_cast<double>(after_latency.commit_micros_total - before_latency.commit_micros_total) /
+                        latency_batches / 1e3
+                  : 0.0);
   {
     std::lock_guard<std::mutex> lock(commit_mutex);
     std::sort(commit_times.begin(), commit_times.end());
@@ -691,10 +744,11 @@ int main(int argc, char** argv) {
                 by_checkpointer.empty() ? 0 : by_checkpointer.back(), by_writer.size(),
                 by_writer.empty() ? 0 : by_writer.back(), slow_syncs, slow_beside_checkpoint);
   }
-  std::printf("  threads over the run, ms on a CPU / ms waiting for one: %s\n", latency_threads.c_str());
-  std::printf("bare server, same schedule: p50 %.2f ms, p99 %.2f ms (p90 %.2f, p99.9 %.2f, max %.2f ms)\n",
-              Percentile(bare_lat, 0.5) * 1e3, Percentile(bare_lat, 0.99) * 1e3, Percentile(bare_lat, 0.9) * 1e3,
-              Percentile(bare_lat, 0.999) * 1e3, bare_lat.empty() ? 0 : bare_lat.back() * 1e3);
+  std::printf("  threads over the runs, ms on a CPU / ms waiting for one: %s\n", latency_threads.c_str());
+  std::printf("bare server, same schedules: median of the runs p50 %.2f ms, p99 %.2f ms; pooled ",
+              bare_p50s.empty() ? 0 : Median(bare_p50s) * 1e3, bare_p99s.empty() ? 0 : Median(bare_p99s) * 1e3);
+  print_run("", bare_lat);
+  std::printf("\n");
 
   full.Shutdown(std::chrono::milliseconds(2000));
   service.set_event_delivery(nullptr);
