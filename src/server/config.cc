@@ -26,8 +26,8 @@ constexpr std::array<std::string_view, 13> kTopLevelKeys = {
     "shutdown_timeout_ms", "log_level", "channels", "quiet_hours", "caps"};
 constexpr std::array<std::string_view, 5> kHttpKeys = {
     "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "max_connections", "io_threads"};
-constexpr std::array<std::string_view, 6> kStoreKeys = {
-    "max_batch_jobs", "max_batch_delay_us", "synchronous", "writer_cache_mb", "event_wait_sweep_min_stale",
+constexpr std::array<std::string_view, 7> kStoreKeys = {
+    "max_batch_jobs", "max_batch_delay_us", "synchronous", "fsync", "writer_cache_mb", "event_wait_sweep_min_stale",
     "event_wait_sweep_chunk"};
 constexpr std::array<std::string_view, 4> kChannelNames = {"wecom", "wechat", "sms", "webhook"};
 constexpr std::array<std::string_view, 2> kChannelModes = {"sandbox", "live"};
@@ -317,6 +317,10 @@ void ConfigReader::ReadStore(const YAML::Node& node, StoreConfig& store) {
       static constexpr std::array<std::string_view, 2> kModes = {"full", "normal"};
       std::string mode;
       if (ReadChoice(value, what, kModes, mode)) store.synchronous_full = mode == "full";
+    } else if (key == "fsync") {
+      static constexpr std::array<std::string_view, 2> kWhere = {"overlapped", "in_commit"};
+      std::string where;
+      if (ReadChoice(value, what, kWhere, where)) store.fsync_overlapped = where == "overlapped";
     } else if (key == "writer_cache_mb") {
       if (ReadInteger(value, what, 1, 65'536, n)) store.writer_cache_mb = n;
     } else if (key == "event_wait_sweep_min_stale") {
@@ -389,6 +393,7 @@ std::string Config::Redacted() const {
   out["store"] = boost::json::object{{"max_batch_jobs", store.max_batch_jobs},
                                      {"max_batch_delay_us", store.max_batch_delay_us},
                                      {"synchronous", store.synchronous_full ? "full" : "normal"},
+                                     {"fsync", store.fsync_overlapped ? "overlapped" : "in_commit"},
                                      {"writer_cache_mb", store.writer_cache_mb},
                                      {"event_wait_sweep_min_stale", store.event_wait_sweep_min_stale},
                                      {"event_wait_sweep_chunk", store.event_wait_sweep_chunk}};
