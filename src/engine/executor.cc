@@ -37,6 +37,7 @@ void AddWaitId(json::object& f, int64_t id) {
 
 json::value UserJson(const storage::UserRecord& user) {
   json::object o;
+  o.reserve(6);  // one table, not one per growth step
   o["id"] = user.id;
   o["traits"] = user.traits;
   o["tags"] = user.tags;
@@ -383,14 +384,14 @@ Executor::R Executor::RunNode(const Construct& c, json::object& f, bool step) {
     waiting_nodes_.push_back(def.id);
     return {St::kSuspend, nullptr, {}, {}};
   }
+  // The node's own frame ("n") and its wait ids ("w") are added when the node uses them; room is
+  // made first so that adding them never moves the frame's values (a node holds a reference to
+  // "n" while it registers a wait). With "in": one table for a new frame, not one per key.
+  f.reserve(f.size() + 3);
   if (!f.contains("in")) {
     f["in"] = true;
     host_.BumpStats(def.id, 1, 0, 0);
   }
-  // The node's own frame ("n") and its wait ids ("w") are added when the node uses them; room is
-  // made first so that adding them never moves the frame's values (a node holds a reference to
-  // "n" while it registers a wait).
-  f.reserve(f.size() + 2);
   const NodeExecutor* executor = executors_.Find(def.type);
   NodeOutcome out;
   if (!executor) {
@@ -436,6 +437,7 @@ Executor::R Executor::RunThen(const Construct& c, json::object& f) {
   size_t n = c.children.size();
   size_t body_end = n - c.finally_count;
   size_t i = static_cast<size_t>(GetInt(f, "i"));
+  f.reserve(3);  // "c", "i" and, after a failure, "e": one table
   f["c"];
   f["i"] = static_cast<int64_t>(i);
   for (; i < n; ++i) {
@@ -444,7 +446,9 @@ Executor::R Executor::RunThen(const Construct& c, json::object& f) {
     f["i"] = static_cast<int64_t>(i);
     R r = Run(c.children[i], Sub(f, "c"), true);
     if (r.st == St::kSuspend || r.st == St::kExit) return r;
-    f["c"].emplace_object();
+    // The next child's frame starts empty, in the room of this one's.
+    if (json::value& child = f["c"]; child.is_object()) child.get_object().clear();
+    else child.emplace_object();
     if (r.st == St::kFail) {
       if (!f.contains("e")) f["e"] = json::object{{"m", r.error}, {"k", r.error_name}};
       if (i < body_end) i = body_end - 1;  // the loop's ++i lands on the first FINALLY item

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <unordered_map>
 
 #include <kainjow/mustache.hpp>
@@ -104,10 +105,13 @@ data EventData(const json::value* event) {
 
 // Copies `inner`'s members into `outer` where `outer` has no such key (the expression
 // language's fallback for user.X -> traits.X and event.X -> properties.X).
-void Flatten(json::object& outer, const json::value* inner) {
-  if (!inner || !inner->is_object()) return;
-  for (const auto& kv : inner->get_object())
+void Flatten(json::object& outer, const json::object& inner) {
+  for (const auto& kv : inner)
     if (!outer.contains(kv.key())) outer.emplace(kv.key(), kv.value());
+}
+
+void Flatten(json::object& outer, const json::value* inner) {
+  if (inner && inner->is_object()) Flatten(outer, inner->get_object());
 }
 
 std::string Identity(const std::string& s) { return s; }
@@ -185,14 +189,14 @@ struct TemplateRenderer::Data {
 json::object TemplateRenderer::View(const storage::UserRecord& user, const json::value* event,
                                     const json::object& ctx) {
   json::object u;
+  u.reserve(std::size(kUserFields) + user.traits.size());
   u["id"] = user.id;
   u["traits"] = user.traits;
   u["tags"] = user.tags;
   u["timezone"] = user.timezone;
   u["identities"] = user.identities;
   u["subscriptions"] = user.subscriptions;
-  json::value traits = user.traits;
-  Flatten(u, &traits);
+  Flatten(u, user.traits);
 
   json::value e = nullptr;
   if (event && event->is_object()) {

@@ -45,6 +45,7 @@ engine::NodeOutcome WaitEventKind::Execute(const dsl::NodeDef& node, engine::Nod
       // One wakeup for both: the event or the deadline, whichever comes first.
       const int64_t deadline = ctx.NowMillis() + timeout;
       const int64_t id = ctx.WaitForEventUntil(config.event_type, deadline);
+      frame.reserve(3);  // one table for the three keys
       frame[kEventWait] = id;
       frame[kTimer] = id;
       frame[kDeadline] = deadline;

@@ -73,6 +73,7 @@ engine::NodeOutcome WechatTemplateKind::Execute(const dsl::NodeDef& node, engine
   TemplateRenderer renderer = RendererFor(ctx);
   std::string error;
   boost::json::object payload;
+  payload.reserve(6);
   payload["app"] = config.app;
   payload["touser"] = openid;
   payload["template_id"] = config.template_id;
