@@ -154,6 +154,7 @@ bool ParseBody(const HttpRequest& req, json::value& out, Respond& respond,
 // Splits "/v1/flows/spring:pause" into {"v1", "flows", "spring:pause"}.
 std::vector<std::string> Segments(const std::string& path) {
   std::vector<std::string> out;
+  out.reserve(4);  // the longest route's segments: one allocation, not one per growth step
   size_t i = 0;
   while (i < path.size()) {
     while (i < path.size() && path[i] == '/') ++i;

@@ -163,6 +163,9 @@ bool ToHttpRequest(BeastRequest&& message, std::string remote, HttpRequest& out)
   out.target = std::string(message.target());
   out.remote = std::move(remote);
   out.headers.clear();
+  size_t fields = 0;
+  for (auto it = message.begin(); it != message.end(); ++it) ++fields;
+  out.headers.reserve(fields);  // one allocation, not one per growth step
   for (const auto& field : message) {
     std::string name(field.name_string());
     for (char& c : name) c = ToLowerAscii(c);

@@ -273,14 +273,15 @@ void HttpSession::Dispatch() {
   auto slot = std::make_shared<ResponseSlot>(shared_from_this(), request_.request_id);
   Respond respond = [slot](HttpResponse response) { slot->Answer(std::move(response)); };
   try {
-    state_->handler().Handle(std::move(request), respond);
+    // Moved, not copied (a copy is an allocation per request); a throw answers through `slot`.
+    state_->handler().Handle(std::move(request), std::move(respond));
   } catch (const std::exception& e) {
     state_->Log("http: handler threw for " + request_.method + " " + request_.path + ": " + e.what());
     HttpResponse error{500, "application/json", ErrorBody("internal error"), {}};
-    respond(std::move(error));  // ignored if the handler answered before throwing
+    slot->Answer(std::move(error));  // ignored if the handler answered before throwing
   } catch (...) {
     state_->Log("http: handler threw for " + request_.method + " " + request_.path);
-    respond(HttpResponse{500, "application/json", ErrorBody("internal error"), {}});
+    slot->Answer(HttpResponse{500, "application/json", ErrorBody("internal error"), {}});
   }
 }
 
