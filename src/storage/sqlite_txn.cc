@@ -55,6 +55,7 @@ std::string_view EventText(const ExecutionRecord& e, std::string& scratch) {
 void CounterDeltas::Add(const CounterDeltas& other) {
   for (size_t i = 0; i < kGauges; ++i) gauges[i] += other.gauges[i];
   for (const auto& [key, d] : other.node_stats) {
+    if (d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0) continue;
     auto& sum = node_stats[key];
     for (size_t i = 0; i < sum.size(); ++i) sum[i] += d[i];
   }

@@ -38,10 +38,18 @@ struct CounterDeltas {
   // counter already there copies no strings.
   std::map<NodeKey, std::array<int64_t, 4>, std::less<>> node_stats;
 
-  void Add(const CounterDeltas& other);
+  void Add(const CounterDeltas& other);  // leaves out the nodes `other` did not change
+  // Zeroes the counts but keeps the nodes' entries (all-zero ones are skipped where they are
+  // read), so that the next job or batch bumps the same nodes without allocating keys again;
+  // past kKeptNodes entries (many flow versions since), a real clear.
+  static constexpr size_t kKeptNodes = 1024;
   void Clear() {
     gauges.fill(0);
-    node_stats.clear();
+    if (node_stats.size() > kKeptNodes) {
+      node_stats.clear();
+      return;
+    }
+    for (auto& entry : node_stats) entry.second.fill(0);
   }
 };
 

@@ -109,6 +109,36 @@ TEST(SqliteStoreTest, GroupCommit_AFailingJobIsRolledBackAloneWhileItsBatchMates
   EXPECT_TRUE(IsOk(store->health()));
 }
 
+// Node counters are summed per job and per batch in maps whose entries outlive a job and a
+// batch (zeroed, not erased: no allocation when the same nodes are bumped again). A refused
+// job's counts are dropped, a node only it touched gets no row, and later jobs and batches
+// count from zero.
+TEST(SqliteStoreTest, GroupCommit_NodeCountersOfARefusedJobAreDroppedAndLaterOnesCountAfresh) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenOrDie(dir.File("reach.db"));
+  auto bump = [](const std::string& node, int64_t entered, bool refuse) -> Store::Job {
+    return [node, entered, refuse](StoreTxn& txn) {
+      Status s = txn.BumpNodeStats("welcome", "v1", node, entered, 0, 0, 0);
+      return s.ok() && refuse ? Status::Invalid("refused") : s;
+    };
+  };
+  {
+    WriterGate gate(*store);
+    store->Submit(bump("send", 1, false), nullptr);
+    store->Submit(bump("send", 100, true), nullptr);
+    store->Submit(bump("only_refused", 7, true), nullptr);
+    store->Submit(bump("send", 2, false), nullptr);
+    gate.Open();
+  }
+  ASSERT_TRUE(IsOk(store->Write(bump("send", 4, false))));  // a later batch, the same node
+  auto stats = store->NewReader()->GetNodeStats("welcome");
+  ASSERT_TRUE(IsOk(stats));
+  ASSERT_EQ(stats->size(), 1u);  // no row for the node only the refused job touched
+  EXPECT_EQ((*stats)[0].node, "send");
+  EXPECT_EQ((*stats)[0].entered, 7);
+  EXPECT_EQ(RawQuery(dir.File("reach.db"), "SELECT count(*) FROM node_stats"), "1");
+}
+
 TEST(SqliteStoreTest, GroupCommit_ConcurrentSubmitsShareBatchesAndEachDoneRunsOnceAfterTheCommit) {
   TempDir dir;
   const std::string path = dir.File("reach.db");
