@@ -362,8 +362,10 @@ void ApiHandler::PostEvent(HttpRequest& req, Respond respond) {
   event.request_id = req.request_id;
   event.received_ms = clock_.NowMillis();
   std::string message_id = event.message_id;
+  // Moved into the callback, not copied (each copy an allocation per event).
   service_.SubmitEvent(std::move(event), std::move(identities),
-                       [this, respond, message_id](const Status& s, const engine::EventOutcome& out) {
+                       [this, respond = std::move(respond), message_id = std::move(message_id)](
+                           const Status& s, const engine::EventOutcome& out) {
                          if (!s.ok()) {
                            events_rejected_.Inc();
                            return respond(FromStatus(s));
