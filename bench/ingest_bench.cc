@@ -644,8 +644,8 @@ int main(int argc, char** argv) {
   std::string latency_threads;
   if (latency_rate > 0 && f > 0) latency_load = latency_rate / f;
   const double latency_events_per_s = f * latency_load;
-  auto print_run = [](const char* what, const std::vector<double>& l) {
-    std::printf("%sp50 %.2f ms, p99 %.2f ms (p90 %.2f, p99.9 %.2f, max %.2f ms)", what, Percentile(l, 0.5) * 1e3,
+  auto print_run = [](const std::vector<double>& l) {
+    std::printf("p50 %.2f ms, p99 %.2f ms (p90 %.2f, p99.9 %.2f, max %.2f ms)", Percentile(l, 0.5) * 1e3,
                 Percentile(l, 0.99) * 1e3, Percentile(l, 0.9) * 1e3, Percentile(l, 0.999) * 1e3,
                 l.empty() ? 0 : l.back() * 1e3);
   };
@@ -678,9 +678,9 @@ int main(int argc, char** argv) {
                                         std::chrono::microseconds(latency_tick_us));
       const double run_batches = static_cast<double>(after_run.batches - before_run.batches);
       std::printf("  run %d: ", run + 1);
-      print_run("", l);
+      print_run(l);
       std::printf(", %.1f jobs per commit; bare server ", run_batches > 0 ? static_cast<double>(after_run.jobs - before_run.jobs) / run_batches : 0.0);
-      print_run("", b);
+      print_run(b);
       std::printf("\n");
       std::fflush(stdout);
       p50s.push_back(Percentile(l, 0.5));
@@ -705,7 +705,7 @@ int main(int argc, char** argv) {
   std::printf("median of the %zu runs: p50 %.2f ms, p99 %.2f ms (the runs' p99s: %s ms)\n", p99s.size(),
               p50s.empty() ? 0 : Median(p50s) * 1e3, p99s.empty() ? 0 : Median(p99s) * 1e3, run_p99s.c_str());
   std::printf("all runs' %zu requests pooled: ", lat.size());
-  print_run("", lat);
+  print_run(lat);
   std::printf("\n  (%.1f jobs per commit, %.2f ms from BEGIN to durable)\n",
               latency_batches > 0 ? static_cast<double>(after_latency.jobs - before_latency.jobs) / latency_batches : 0.0,
               latency_batches > 0
@@ -747,7 +747,7 @@ int main(int argc, char** argv) {
   std::printf("  threads over the runs, ms on a CPU / ms waiting for one: %s\n", latency_threads.c_str());
   std::printf("bare server, same schedules: median of the runs p50 %.2f ms, p99 %.2f ms; pooled ",
               bare_p50s.empty() ? 0 : Median(bare_p50s) * 1e3, bare_p99s.empty() ? 0 : Median(bare_p99s) * 1e3);
-  print_run("", bare_lat);
+  print_run(bare_lat);
   std::printf("\n");
 
   full.Shutdown(std::chrono::milliseconds(2000));

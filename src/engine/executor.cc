@@ -446,9 +446,7 @@ Executor::R Executor::RunThen(const Construct& c, json::object& f) {
     f["i"] = static_cast<int64_t>(i);
     R r = Run(c.children[i], Sub(f, "c"), true);
     if (r.st == St::kSuspend || r.st == St::kExit) return r;
-    // The next child's frame starts empty, in the room of this one's.
-    if (json::value& child = f["c"]; child.is_object()) child.get_object().clear();
-    else child.emplace_object();
+    Sub(f, "c").clear();  // the next child's frame starts empty, in the room of this one's
     if (r.st == St::kFail) {
       if (!f.contains("e")) f["e"] = json::object{{"m", r.error}, {"k", r.error_name}};
       if (i < body_end) i = body_end - 1;  // the loop's ++i lands on the first FINALLY item

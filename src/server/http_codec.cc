@@ -1,6 +1,7 @@
 #include "server/http_codec.h"
 
 #include <array>
+#include <iterator>
 #include <random>
 #include <thread>
 #include <utility>
@@ -163,9 +164,8 @@ bool ToHttpRequest(BeastRequest&& message, std::string remote, HttpRequest& out)
   out.target = std::string(message.target());
   out.remote = std::move(remote);
   out.headers.clear();
-  size_t fields = 0;
-  for (auto it = message.begin(); it != message.end(); ++it) ++fields;
-  out.headers.reserve(fields);  // one allocation, not one per growth step
+  // One allocation, not one per growth step.
+  out.headers.reserve(static_cast<size_t>(std::distance(message.begin(), message.end())));
   for (const auto& field : message) {
     std::string name(field.name_string());
     for (char& c : name) c = ToLowerAscii(c);
