@@ -26,6 +26,7 @@
 //                                                    fraction of the measured rate: for A/B runs)
 //                               [--io-threads 1]
 //                               [--batch-delay-us 0]
+//                               [--min-fsync-interval-us 500]  (StoreOptions::min_fsync_interval_us)
 //                               [--inline-sync] [--full-only]
 //                               [--cpus ROLE=CPUS ...]  (io, writer, sync, checkpointer: cpu_affinity)
 #include <arpa/inet.h>
@@ -342,8 +343,11 @@ double MaxRate(uint16_t port, int connections, double seconds, uint64_t& errors,
 // CPUs with the server it measures (arming a timerfd and waking for each event cost it ~40 us
 // per request, as much as the server's io thread). Returns the sorted latencies, in seconds,
 // of the requests scheduled after the warm-up.
+// `sent_late`, when given, gets how long after its scheduled time each counted request was
+// written: the generator's own delay (a tick, a connection, its wait for a CPU), which the
+// latency includes as a client on a busy machine would see it.
 std::vector<double> Latencies(uint16_t port, int connections, double rate, double seconds, double warmup,
-                              std::chrono::microseconds tick) {
+                              std::chrono::microseconds tick, std::vector<double>* sent_late = nullptr) {
   Clients clients(port, connections);
   const int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
   clients.Watch(timer, Clients::kTimerTag);
@@ -380,6 +384,7 @@ std::vector<double> Latencies(uint16_t port, int connections, double rate, doubl
       const size_t i = idle.back();
       idle.pop_back();
       scheduled_on[i] = at;
+      if (sent_late && at >= counted_from) sent_late->push_back(std::chrono::duration<double>(now - at).count());
       ++sent;
       clients.Send(i);
     }
@@ -409,6 +414,7 @@ std::vector<double> Latencies(uint16_t port, int connections, double rate, doubl
     latencies.push_back(std::numeric_limits<double>::infinity());
   if (unanswered > 0) std::fprintf(stderr, "latency run: %llu requests unanswered\n", static_cast<unsigned long long>(unanswered));
   std::sort(latencies.begin(), latencies.end());
+  if (sent_late) std::sort(sent_late->begin(), sent_late->end());
   return latencies;
 }
 
@@ -428,6 +434,7 @@ int main(int argc, char** argv) {
   double seconds = 4;
   int rounds = 3, latency_connections = 64, io_threads = 1;
   int64_t batch_delay_us = 0;
+  int64_t min_fsync_interval_us = reach::storage::StoreOptions{}.min_fsync_interval_us;
   int64_t latency_tick_us = 500;  // the open-loop generator's send tick
   int latency_runs = 3;           // latency runs at the reduced load (their p99s' median is the figure)
   double latency_load = 0.5;  // the latency run's rate, as a fraction of the full stack's
@@ -470,6 +477,7 @@ int main(int argc, char** argv) {
     else if (a == "--latency-runs") latency_runs = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--io-threads") io_threads = std::atoi(argv[i + 1]);
     else if (a == "--batch-delay-us") batch_delay_us = std::atoll(argv[i + 1]);
+    else if (a == "--min-fsync-interval-us") min_fsync_interval_us = std::atoll(argv[i + 1]);
     else if (a == "--latency-load") latency_load = std::atof(argv[i + 1]);
     else if (a == "--latency-rate") latency_rate = std::atof(argv[i + 1]);
     else if (a == "--cpus") {
@@ -484,10 +492,12 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "command: build/bench/ingest_bench --seconds %g --rounds %d --connections %s --latency-connections %d "
-      "--latency-%s %g --latency-tick-us %lld --latency-runs %d --io-threads %d --batch-delay-us %lld%s%s%s\n",
+      "--latency-%s %g --latency-tick-us %lld --latency-runs %d --io-threads %d --batch-delay-us %lld "
+      "--min-fsync-interval-us %lld%s%s%s\n",
       seconds, rounds, connections_arg.c_str(), latency_connections, latency_rate > 0 ? "rate" : "load",
       latency_rate > 0 ? latency_rate : latency_load,
       static_cast<long long>(latency_tick_us), latency_runs, io_threads, static_cast<long long>(batch_delay_us),
+      static_cast<long long>(min_fsync_interval_us),
       overlap_sync ? "" : " --inline-sync", answer_on_sync ? " --answer-on-sync" : "", cpus_arg.c_str());
 
   // The full stack.
@@ -497,6 +507,7 @@ int main(int argc, char** argv) {
   so.path = dir + "/reach.db";
   so.overlap_sync = overlap_sync;
   so.max_batch_delay_us = batch_delay_us;
+  so.min_fsync_interval_us = min_fsync_interval_us;
   // Each batch's time from BEGIN to durable during the latency run (on the sync thread).
   std::mutex commit_mutex;
   std::vector<double> commit_times, sync_times;
@@ -640,6 +651,7 @@ int main(int argc, char** argv) {
   // goal is read on the median of the runs' p99s (one run's tail moves with the VM's minute as
   // much as with the server), and every run's figures and all requests pooled are printed too.
   std::vector<double> lat, bare_lat;  // every run's latencies, pooled
+  std::vector<double> sent_late;      // every run's sends to the full stack: how late they went
   std::vector<double> p50s, p99s, bare_p50s, bare_p99s;
   std::string latency_threads;
   if (latency_rate > 0 && f > 0) latency_load = latency_rate / f;
@@ -658,10 +670,12 @@ int main(int argc, char** argv) {
     for (int run = 0; run < latency_runs; ++run) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       const auto before_run = (*store)->counters();
+      const auto wal_before_run = reach::storage::WalVfsCountersNow();
       recording_commits = true;
       const auto threads_before = reach::bench::ThreadTimes();
+      std::vector<double> late;
       std::vector<double> l = Latencies(full.port(), latency_connections, latency_events_per_s, seconds, 1.0,
-                                        std::chrono::microseconds(latency_tick_us));
+                                        std::chrono::microseconds(latency_tick_us), &late);
       recording_commits = false;
       const auto threads = reach::bench::ThreadTimesSince(threads_before, reach::bench::ThreadTimes());
       for (const reach::bench::ThreadTime& t : threads) {
@@ -672,6 +686,7 @@ int main(int argc, char** argv) {
         it->wait_ms += t.wait_ms;
       }
       const auto after_run = (*store)->counters();
+      const auto wal_after_run = reach::storage::WalVfsCountersNow();
       // The same schedule against the bare server: the latency the machine, loopback TCP and
       // the generator add on their own.
       std::vector<double> b = Latencies(bare.port(), latency_connections, latency_events_per_s, seconds, 1.0,
@@ -679,10 +694,15 @@ int main(int argc, char** argv) {
       const double run_batches = static_cast<double>(after_run.batches - before_run.batches);
       std::printf("  run %d: ", run + 1);
       print_run(l);
-      std::printf(", %.1f jobs per commit; bare server ", run_batches > 0 ? static_cast<double>(after_run.jobs - before_run.jobs) / run_batches : 0.0);
+      std::printf(", %.1f jobs and %.1f WAL pages per commit; bare server ",
+                  run_batches > 0 ? static_cast<double>(after_run.jobs - before_run.jobs) / run_batches : 0.0,
+                  run_batches > 0 ? static_cast<double>(wal_after_run.bytes - wal_before_run.bytes) / 4120.0 / run_batches : 0.0);
       print_run(b);
-      std::printf("\n");
+      std::printf("\n         the generator's sends to the full stack after their scheduled time: p50 %.2f, "
+                  "p99 %.2f ms\n",
+                  Percentile(late, 0.5) * 1e3, Percentile(late, 0.99) * 1e3);
       std::fflush(stdout);
+      sent_late.insert(sent_late.end(), late.begin(), late.end());
       p50s.push_back(Percentile(l, 0.5));
       p99s.push_back(Percentile(l, 0.99));
       bare_p50s.push_back(Percentile(b, 0.5));
@@ -706,6 +726,11 @@ int main(int argc, char** argv) {
               p50s.empty() ? 0 : Median(p50s) * 1e3, p99s.empty() ? 0 : Median(p99s) * 1e3, run_p99s.c_str());
   std::printf("all runs' %zu requests pooled: ", lat.size());
   print_run(lat);
+  std::sort(sent_late.begin(), sent_late.end());
+  std::printf("\n  (sent after their scheduled time, counted in the above: p50 %.2f ms, p90 %.2f, p99 %.2f, max %.2f ms; "
+              "its ticks and the time it did not run: CPUs the server held, or the VM's vCPUs stalled)",
+              Percentile(sent_late, 0.5) * 1e3, Percentile(sent_late, 0.9) * 1e3, Percentile(sent_late, 0.99) * 1e3,
+              sent_late.empty() ? 0 : sent_late.back() * 1e3);
   std::printf("\n  (%.1f jobs per commit, %.2f ms from BEGIN to durable)\n",
               latency_batches > 0 ? static_cast<double>(after_latency.jobs - before_latency.jobs) / latency_batches : 0.0,
               latency_batches > 0

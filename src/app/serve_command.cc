@@ -241,6 +241,7 @@ int Serve(const ServeArgs& args) {
   store_options.max_batch_delay_us = config.store.max_batch_delay_us;
   store_options.synchronous_full = config.store.synchronous_full;
   store_options.overlap_sync = config.store.fsync_overlapped;
+  store_options.min_fsync_interval_us = config.store.min_fsync_interval_us;
   store_options.writer_cache_mb = config.store.writer_cache_mb;
   store_options.event_wait_sweep_min_stale = config.store.event_wait_sweep_min_stale;
   store_options.event_wait_sweep_chunk = config.store.event_wait_sweep_chunk;

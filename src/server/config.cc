@@ -26,9 +26,9 @@ constexpr std::array<std::string_view, 13> kTopLevelKeys = {
     "shutdown_timeout_ms", "log_level", "channels", "quiet_hours", "caps"};
 constexpr std::array<std::string_view, 5> kHttpKeys = {
     "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "max_connections", "io_threads"};
-constexpr std::array<std::string_view, 7> kStoreKeys = {
-    "max_batch_jobs", "max_batch_delay_us", "synchronous", "fsync", "writer_cache_mb", "event_wait_sweep_min_stale",
-    "event_wait_sweep_chunk"};
+constexpr std::array<std::string_view, 8> kStoreKeys = {
+    "max_batch_jobs", "max_batch_delay_us", "synchronous", "fsync", "min_fsync_interval_us", "writer_cache_mb",
+    "event_wait_sweep_min_stale", "event_wait_sweep_chunk"};
 constexpr std::array<std::string_view, 4> kChannelNames = {"wecom", "wechat", "sms", "webhook"};
 constexpr std::array<std::string_view, 2> kChannelModes = {"sandbox", "live"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn",
@@ -321,6 +321,8 @@ void ConfigReader::ReadStore(const YAML::Node& node, StoreConfig& store) {
       static constexpr std::array<std::string_view, 2> kWhere = {"overlapped", "in_commit"};
       std::string where;
       if (ReadChoice(value, what, kWhere, where)) store.fsync_overlapped = where == "overlapped";
+    } else if (key == "min_fsync_interval_us") {
+      if (ReadInteger(value, what, 0, 1'000'000, n)) store.min_fsync_interval_us = n;
     } else if (key == "writer_cache_mb") {
       if (ReadInteger(value, what, 1, 65'536, n)) store.writer_cache_mb = n;
     } else if (key == "event_wait_sweep_min_stale") {
@@ -394,6 +396,7 @@ std::string Config::Redacted() const {
                                      {"max_batch_delay_us", store.max_batch_delay_us},
                                      {"synchronous", store.synchronous_full ? "full" : "normal"},
                                      {"fsync", store.fsync_overlapped ? "overlapped" : "in_commit"},
+                                     {"min_fsync_interval_us", store.min_fsync_interval_us},
                                      {"writer_cache_mb", store.writer_cache_mb},
                                      {"event_wait_sweep_min_stale", store.event_wait_sweep_min_stale},
                                      {"event_wait_sweep_chunk", store.event_wait_sweep_chunk}};

@@ -11,6 +11,7 @@
 //          max_connections: 1024, io_threads: 1}
 //   store: {max_batch_jobs: 1024, max_batch_delay_us: 0, synchronous: full,  # full | normal
 //           fsync: overlapped,   # overlapped | in_commit
+//           min_fsync_interval_us: 500,
 //           writer_cache_mb: 16, event_wait_sweep_min_stale: 10000, event_wait_sweep_chunk: 1000}
 //   cpu_affinity: {io: 0, writer: 1}  # threads bound to CPUs (lists like "0-1,3"), by role:
 //                                     #   io, writer, sync, checkpointer, timer; unset: the kernel
@@ -56,6 +57,8 @@ struct StoreConfig {
   // `fsync: overlapped` (true: a thread of its own fsyncs the WAL while the writer runs the next
   // batch) or `in_commit` (false: the writer fsyncs inside COMMIT). With synchronous: full only.
   bool fsync_overlapped = true;
+  // With `fsync: overlapped`: an fdatasync starts at most once per this many µs (StoreOptions).
+  int64_t min_fsync_interval_us = 500;
   int64_t writer_cache_mb = 16;
   // The sweep of stale event_waits entries (StoreOptions, docs/storage.md).
   int64_t event_wait_sweep_min_stale = 10000;

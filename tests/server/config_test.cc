@@ -59,6 +59,7 @@ TEST(Config, NoFile_GivesTheDocumentedDefaults) {
   EXPECT_EQ(config.store.max_batch_delay_us, 0);
   EXPECT_TRUE(config.store.synchronous_full);
   EXPECT_TRUE(config.store.fsync_overlapped);
+  EXPECT_EQ(config.store.min_fsync_interval_us, 500);
   EXPECT_EQ(config.store.writer_cache_mb, 16);
   EXPECT_EQ(config.store.event_wait_sweep_min_stale, 10000);
   EXPECT_EQ(config.store.event_wait_sweep_chunk, 1000);
@@ -90,7 +91,7 @@ http:
   max_connections: 10
   io_threads: 4
 store: {max_batch_jobs: 64, max_batch_delay_us: 250, synchronous: normal, fsync: in_commit, writer_cache_mb: 64,
-        event_wait_sweep_min_stale: 0, event_wait_sweep_chunk: 200}
+        min_fsync_interval_us: 0, event_wait_sweep_min_stale: 0, event_wait_sweep_chunk: 200}
 cpu_affinity: {io: 0, writer: "1-2", checkpointer: "0,3"}
 shutdown_timeout_ms: 0
 log_level: debug
@@ -118,6 +119,7 @@ caps: [{channel: sms, per: 1d, max: 3}]
   EXPECT_EQ(config.store.max_batch_delay_us, 250);
   EXPECT_FALSE(config.store.synchronous_full);
   EXPECT_FALSE(config.store.fsync_overlapped);
+  EXPECT_EQ(config.store.min_fsync_interval_us, 0);
   EXPECT_EQ(config.store.writer_cache_mb, 64);
   EXPECT_EQ(config.store.event_wait_sweep_min_stale, 0);
   EXPECT_EQ(config.store.event_wait_sweep_chunk, 200);
@@ -163,7 +165,7 @@ TEST(Config, UnknownKeys_AreErrorsWithPositionAndSuggestion) {
 TEST(Config, BadValues_AreAllReportedOnePerLine) {
   const std::string message = ParseError(
       "http:\n  max_body_bytes: lots\n  io_threads: 0\n"
-      "store:\n  synchronous: fulll\n  fsync: incommit\n"
+      "store:\n  synchronous: fulll\n  fsync: incommit\n  min_fsync_interval_us: -1\n"
       "log_level: verbose\n"
       "listen: localhost\n"
       "flows: {a: b}\n");
@@ -173,10 +175,11 @@ TEST(Config, BadValues_AreAllReportedOnePerLine) {
             "reach.yaml:5:16: store.synchronous: 'fulll' is not one of full or normal (did you mean 'full'?)\n"
             "reach.yaml:6:10: store.fsync: 'incommit' is not one of overlapped or in_commit (did you mean "
             "'in_commit'?)\n"
-            "reach.yaml:7:12: log_level: 'verbose' is not one of trace, debug, info, warn, error, "
+            "reach.yaml:7:26: store.min_fsync_interval_us: expected an integer from 0 to 1000000, got '-1'\n"
+            "reach.yaml:8:12: log_level: 'verbose' is not one of trace, debug, info, warn, error, "
             "critical or off\n"
-            "reach.yaml:8:9: listen: expected HOST:PORT, e.g. 127.0.0.1:8080\n"
-            "reach.yaml:9:8: flows: expected a list of strings");
+            "reach.yaml:9:9: listen: expected HOST:PORT, e.g. 127.0.0.1:8080\n"
+            "reach.yaml:10:8: flows: expected a list of strings");
 }
 
 TEST(Config, DuplicateKeysAndUnknownChannels_AreErrors) {
@@ -297,6 +300,7 @@ TEST(Config, Redacted_DefaultsRenderExactly) {
     "max_batch_delay_us": 0,
     "synchronous": "full",
     "fsync": "overlapped",
+    "min_fsync_interval_us": 500,
     "writer_cache_mb": 16,
     "event_wait_sweep_min_stale": 10000,
     "event_wait_sweep_chunk": 1000

@@ -793,6 +793,58 @@ TEST(SqliteStoreTest, Sync_OverlappedOnTheSyncThreadOrInCommitOnTheWriter) {
   }
 }
 
+TEST(SqliteStoreTest, Sync_PacedToOneFsyncPerMinIntervalNotAfterAQuietSpellNorWhenClosing) {
+  using Clock = std::chrono::steady_clock;
+  TempDir dir;
+  StoreOptions options = OptionsFor(dir.File("reach.db"));
+  options.min_fsync_interval_us = 1'000'000;
+  std::mutex mu;
+  std::vector<Clock::time_point> sync_starts;
+  options.on_sync = [&](int64_t micros) {
+    std::lock_guard<std::mutex> lock(mu);
+    sync_starts.push_back(Clock::now() - std::chrono::microseconds(micros));
+  };
+  auto submit = [](Store& store, const std::string& key) {
+    auto done = std::make_shared<std::promise<Status>>();
+    std::future<Status> future = done->get_future();
+    store.Submit(PutMetaJob(key, "v"), [done](const Status& s) { done->set_value(s); });
+    return future;
+  };
+  {
+    std::unique_ptr<Store> store = OpenOrDie(options);
+    // The first fsync after a quiet spell is not held back (the store has made none yet).
+    const auto first_submitted = Clock::now();
+    ASSERT_TRUE(IsOk(submit(*store, "a").get()));
+    EXPECT_LT(Clock::now() - first_submitted, std::chrono::milliseconds(750));
+    // The next ones start a second after it at the earliest, and share one fsync.
+    std::vector<std::future<Status>> next;
+    for (const char* key : {"b", "c", "d"}) next.push_back(submit(*store, key));
+    for (auto& f : next) ASSERT_TRUE(IsOk(f.get()));
+    const auto answered = Clock::now();
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(sync_starts.size(), 2u);
+    EXPECT_GE(sync_starts[1] - sync_starts[0], std::chrono::seconds(1));
+    EXPECT_GE(answered - sync_starts[0], std::chrono::seconds(1));
+  }
+  std::unique_ptr<Store> reopened = OpenOrDie(dir.File("reach.db"));
+  for (const char* key : {"a", "b", "c", "d"}) EXPECT_EQ(ReadMeta(*reopened, key).value_or(""), "v");
+  reopened.reset();
+
+  // Closing does not wait out the interval: the last commits are synced and answered at once.
+  options.min_fsync_interval_us = 60'000'000;
+  sync_starts.clear();
+  std::unique_ptr<Store> store = OpenOrDie(options);
+  ASSERT_TRUE(IsOk(submit(*store, "e").get()));
+  std::future<Status> last = submit(*store, "f");
+  const auto closing = Clock::now();
+  store->Close();
+  EXPECT_LT(Clock::now() - closing, std::chrono::seconds(10));
+  ASSERT_EQ(last.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_TRUE(IsOk(last.get()));
+  store.reset();
+  EXPECT_EQ(ReadMeta(*OpenOrDie(dir.File("reach.db")), "f").value_or(""), "v");
+}
+
 TEST(SqliteStoreTest, FailingJob_OnlyAJobThatWroteMakesTheBatchRunAgainAndOnlyItIsUndone) {
   TempDir dir;
   const std::string path = dir.File("reach.db");
