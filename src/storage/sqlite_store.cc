@@ -718,11 +718,15 @@ void SqliteStore::Finish(Committed committed) {
     Report(committed, Status::Ok());  // synchronous=FULL: a committed batch is durable already
     return;
   }
+  bool first;
   {
     std::lock_guard<std::mutex> lock(sync_mutex_);
+    first = sync_queue_.empty();
     sync_queue_.push_back(std::move(committed));
   }
-  sync_cv_.notify_one();
+  // Only the first commit of a round wakes the sync thread: with more queued it is syncing, or
+  // pacing (SyncLoop) and would only wake to wait again.
+  if (first) sync_cv_.notify_one();
 }
 
 void SqliteStore::FailBatch(std::vector<PendingJob>& batch, const Status& error) {
