@@ -172,8 +172,8 @@ struct StoreOptions {
   // With overlap_sync: the sync thread starts an fdatasync at most once per this many
   // microseconds; the commits made meanwhile wait for it and share it (0: back to back). An
   // fsync after a quiet spell starts at once. Each flush costs a VM host-side CPU time that
-  // stalls the guest's vCPUs (sqlite_store.cc, docs/benchmarks.md): 500 µs halves the fsyncs at
-  // half of the ingest maximum, for ~0.3 ms more at the median.
+  // stalls the guest's vCPUs (sqlite_store.cc, docs/benchmarks.md): 500 µs cut the fsyncs by a
+  // third to a half at half of the ingest maximum, for ~0.4 ms more at the median.
   int64_t min_fsync_interval_us = 500;
   // The writer's page cache (readers keep SQLite's default, 2 MB each). The pages a timer batch
   // updates were read by the timer thread's reader, not the writer: with 2 MB the writer read
