@@ -34,8 +34,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Config {
-  size_t size = 0;  // 0: no I/O (the baseline)
-  int rate = 0;
+  size_t size = 0;  // bytes written before each fdatasync
+  int rate = 0;     // fdatasyncs a second
 };
 
 struct SpinResult {

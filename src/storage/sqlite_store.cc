@@ -18,9 +18,9 @@
 // visibility: a reader may see a commit a few hundred microseconds before it is durable (as it
 // would see it before the `done` runs in any case). The sync thread starts an fdatasync at most
 // once per min_fsync_interval_us (500 µs by default): on the VMs measured, each flush the
-// virtual disk serves costs the whole VM CPU time on the host side (another vCPU, spinning at
-// real-time priority, lost 3-5 % of its time in stalls of up to 7-11 ms at 2,000 fsyncs/s and
-// ~0 at 500/s with the same bytes: docs/benchmarks.md), so at a middling load back-to-back
+// virtual disk serves costs the whole VM CPU time on the host side (a spinner bound to the
+// other vCPU lost up to 6 % of its time, in stalls of up to 10 ms, at 2,000 fsyncs/s and
+// nothing at 500/s with the same bytes: bench/fsync_stall_bench.cc), so at a middling load back-to-back
 // fsyncs of a few commits each cost more than they save; an fsync after an idle spell is not
 // delayed. Without a WAL file descriptor (or with
 // overlap_sync off) SQLite's synchronous=FULL fsyncs inside COMMIT and the writer calls the
