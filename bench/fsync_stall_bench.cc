@@ -12,8 +12,11 @@
 //
 // Run: build/bench/fsync_stall_bench [--seconds 4] [--dir /var/tmp] [--spin-cpu 0] [--sync-cpu 1]
 //                                    [--configs 4096x500,4096x2000,131072x500,131072x2000,524288x500]
-//                                    [--between spin|sleep]
+//                                    [--between spin|sleep] [--sync fdatasync|write]
 //      (each config SIZExRATE: bytes written before each fdatasync, fdatasyncs per second)
+//
+// `--sync write` sends each write to the device and waits for it (sync_file_range) without a
+// cache flush: what a write request alone costs, against a write and a flush.
 //
 // Why it exists: Reach's sync thread fsyncs the WAL, and StoreOptions::min_fsync_interval_us
 // bounds how often.
@@ -93,7 +96,7 @@ int Prepare(const std::string& path) {
   return fd;
 }
 
-SyncResult Sync(int fd, Config config, double seconds, int cpu, bool busy) {
+SyncResult Sync(int fd, Config config, double seconds, int cpu, bool busy, bool flush) {
   BindTo(cpu);
   SyncResult r;
   std::vector<char> buf(config.size, 'y');
@@ -112,8 +115,13 @@ SyncResult Sync(int fd, Config config, double seconds, int cpu, bool busy) {
     }
     if (::pwrite(fd, buf.data(), buf.size(), static_cast<off_t>(off)) < 0) std::perror("pwrite");
     off = (off + buf.size()) % (kFileBytes - buf.size());
-    const auto before = Clock::now();
-    ::fdatasync(fd);
+    const auto before = Clock::now();  // the write's own time is in the pwrite's page cache copy
+    if (flush) {
+      ::fdatasync(fd);
+    } else {
+      ::sync_file_range(fd, static_cast<off_t>(off), static_cast<off_t>(buf.size()),
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    }
     r.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - before).count());
   }
   std::sort(r.ms.begin(), r.ms.end());
@@ -131,6 +139,7 @@ int main(int argc, char** argv) {
   std::string dir = "/var/tmp";
   int spin_cpu = 0, sync_cpu = 1;
   bool busy = true;
+  bool flush = true;  // fdatasync after each write; false: the write only (sync_file_range)
   std::string configs_arg = "4096x500,4096x2000,131072x500,131072x2000,524288x500";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -140,6 +149,7 @@ int main(int argc, char** argv) {
     else if (a == "--sync-cpu") sync_cpu = std::atoi(argv[i + 1]);
     else if (a == "--configs") configs_arg = argv[i + 1];
     else if (a == "--between") busy = std::string(argv[i + 1]) != "sleep";
+    else if (a == "--sync") flush = std::string(argv[i + 1]) != "write";
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -159,8 +169,9 @@ int main(int argc, char** argv) {
     pos = comma + 1;
   }
   std::printf("command: build/bench/fsync_stall_bench --seconds %g --dir %s --spin-cpu %d --sync-cpu %d --configs %s "
-              "--between %s\n",
-              seconds, dir.c_str(), spin_cpu, sync_cpu, configs_arg.c_str(), busy ? "spin" : "sleep");
+              "--between %s --sync %s\n",
+              seconds, dir.c_str(), spin_cpu, sync_cpu, configs_arg.c_str(), busy ? "spin" : "sleep",
+              flush ? "fdatasync" : "write");
   const std::string path = dir + "/reach-fsync-stall-" + std::to_string(::getpid());
   for (const Config& config : configs) {
     for (const bool with_io : {false, true}) {
@@ -168,14 +179,14 @@ int main(int argc, char** argv) {
       SyncResult sync;
       const int fd = with_io ? Prepare(path) : -1;
       std::thread spinner([&] { spin = Spin(seconds, spin_cpu); });
-      if (with_io) sync = Sync(fd, config, seconds, sync_cpu, busy);
+      if (with_io) sync = Sync(fd, config, seconds, sync_cpu, busy, flush);
       spinner.join();
       if (fd >= 0) {
         ::close(fd);
         ::unlink(path.c_str());
       }
       if (with_io) {
-        std::printf("%7zu bytes x %4d fdatasync/s: ", config.size, config.rate);
+        std::printf("%7zu bytes x %4d %s/s: ", config.size, config.rate, flush ? "fdatasync" : "write    ");
       } else {
         std::printf("  baseline, no I/O:            ");
       }
@@ -183,7 +194,8 @@ int main(int argc, char** argv) {
                   spin_cpu, spin.total_gap_ms, seconds * 1e3, spin.gaps_1ms,
                   spin.gaps_5ms, spin.max_gap_ms);
       if (with_io) {
-        std::printf("; fdatasync p50 %.2f, p99 %.2f, max %.2f ms", Pct(sync.ms, 0.5), Pct(sync.ms, 0.99),
+        std::printf("; %s p50 %.2f, p99 %.2f, max %.2f ms", flush ? "fdatasync" : "write", Pct(sync.ms, 0.5),
+                    Pct(sync.ms, 0.99),
                     sync.ms.empty() ? 0 : sync.ms.back());
       }
       std::printf("\n");
