@@ -418,6 +418,11 @@ std::vector<double> Latencies(uint16_t port, int connections, double rate, doubl
   return latencies;
 }
 
+// WAL frames written between two readings: a frame is a 4 KiB page and its 24-byte header.
+double WalPages(const reach::storage::WalVfsCounters& before, const reach::storage::WalVfsCounters& after) {
+  return static_cast<double>(after.bytes - before.bytes) / (4096.0 + 24.0);
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -604,7 +609,7 @@ int main(int argc, char** argv) {
                   batches > 0 ? jobs / batches : 0.0,
                   batches > 0 ? static_cast<double>(after.commit_micros_total - before.commit_micros_total) / batches / 1e3
                               : 0.0,
-                  jobs > 0 ? static_cast<double>(wal_after.bytes - wal_before.bytes) / 4120.0 / jobs : 0.0,
+                  jobs > 0 ? WalPages(wal_before, wal_after) / jobs : 0.0,
                   static_cast<unsigned long long>(after.checkpoints + after.writer_checkpoints - before.checkpoints -
                                                   before.writer_checkpoints));
       // Where the full stack's CPU went, per event the writer ran (the warm-up included).
@@ -696,7 +701,7 @@ int main(int argc, char** argv) {
       print_run(l);
       std::printf(", %.1f jobs and %.1f WAL pages per commit; bare server ",
                   run_batches > 0 ? static_cast<double>(after_run.jobs - before_run.jobs) / run_batches : 0.0,
-                  run_batches > 0 ? static_cast<double>(wal_after_run.bytes - wal_before_run.bytes) / 4120.0 / run_batches : 0.0);
+                  run_batches > 0 ? WalPages(wal_before_run, wal_after_run) / run_batches : 0.0);
       print_run(b);
       std::printf("\n         the generator's sends to the full stack after their scheduled time: p50 %.2f, "
                   "p99 %.2f ms\n",

@@ -17,14 +17,9 @@
 // so a synced commit survives a power loss exactly as with synchronous=FULL. What changes is
 // visibility: a reader may see a commit a few hundred microseconds before it is durable (as it
 // would see it before the `done` runs in any case). The sync thread starts an fdatasync at most
-// once per min_fsync_interval_us (500 µs by default): on the VMs measured, each flush the
-// virtual disk serves costs the whole VM CPU time on the host side (a spinner bound to the
-// other vCPU lost up to 6 % of its time, in stalls of up to 10 ms, at 2,000 fsyncs/s and
-// nothing at 500/s with the same bytes: bench/fsync_stall_bench.cc), so at a middling load back-to-back
-// fsyncs of a few commits each cost more than they save; an fsync after an idle spell is not
-// delayed. Without a WAL file descriptor (or with
-// overlap_sync off) SQLite's synchronous=FULL fsyncs inside COMMIT and the writer calls the
-// `done`s itself.
+// once per min_fsync_interval_us (500 µs by default; why in store.h); an fsync after an idle
+// spell is not delayed. Without a WAL file descriptor (or with overlap_sync off) SQLite's
+// synchronous=FULL fsyncs inside COMMIT and the writer calls the `done`s itself.
 //
 // Checkpoints run on a thread of their own (the checkpointer, with its own connection), not in
 // the writer's COMMIT as SQLite's wal_autocheckpoint does: a checkpoint copies every page the

@@ -50,12 +50,15 @@ std::string_view EventText(const ExecutionRecord& e, std::string& scratch) {
   return scratch;
 }
 
+// A node's counts that a job or batch did not change (Clear keeps the node's entry at zero).
+bool Unchanged(const std::array<int64_t, 4>& d) { return d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0; }
+
 }  // namespace
 
 void CounterDeltas::Add(const CounterDeltas& other) {
   for (size_t i = 0; i < kGauges; ++i) gauges[i] += other.gauges[i];
   for (const auto& [key, d] : other.node_stats) {
-    if (d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0) continue;
+    if (Unchanged(d)) continue;
     auto& sum = node_stats[key];
     for (size_t i = 0; i < sum.size(); ++i) sum[i] += d[i];
   }
@@ -74,7 +77,7 @@ Status SqliteTxn::FlushCounters() {
   }
   for (const auto& [key, d] : batch.node_stats) {
     const auto& [chain, chain_version, node] = key;
-    if (d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0) continue;
+    if (Unchanged(d)) continue;
     Status status = RunSql(
         "INSERT INTO node_stats (chain, chain_version, node, entered, completed, failed, waiting) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "

@@ -171,9 +171,11 @@ struct StoreOptions {
   bool overlap_sync = true;
   // With overlap_sync: the sync thread starts an fdatasync at most once per this many
   // microseconds; the commits made meanwhile wait for it and share it (0: back to back). An
-  // fsync after a quiet spell starts at once. Each flush costs a VM host-side CPU time that
-  // stalls the guest's vCPUs (sqlite_store.cc, docs/benchmarks.md): 500 µs cut the fsyncs by a
-  // third to a half at half of the ingest maximum, for ~0.4 ms more at the median.
+  // fsync after a quiet spell starts at once. Each flush costs a VM host-side CPU time taken from
+  // busy vCPUs (a spinner bound to the other vCPU lost up to 6 % of its time, in stalls of up to
+  // 10 ms, at 2,000 fsyncs/s, and nothing at 500/s with the same bytes: bench/fsync_stall_bench.cc,
+  // docs/benchmarks.md): 500 µs cut the fsyncs by a third to a half at half of the ingest
+  // maximum, for ~0.4 ms more at the median.
   int64_t min_fsync_interval_us = 500;
   // The writer's page cache (readers keep SQLite's default, 2 MB each). The pages a timer batch
   // updates were read by the timer thread's reader, not the writer: with 2 MB the writer read
