@@ -10,6 +10,7 @@ packages=(
   libkainjow-mustache-dev libhowardhinnant-date-dev tzdata libspdlog-dev libcli11-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
+  libjemalloc-dev
   curl python3
 )
 
