@@ -3,7 +3,8 @@
 //
 //   users            id PK | traits tags identities subscriptions (JSON text) | timezone |
 //                    created_ms updated_ms
-//   user_identities  (kind, value) PK -> user_id; index (user_id)   -- kept in sync by PutUser
+//   user_identities  (kind, value) PK -> user_id   -- kept in sync by PutUser with users.identities;
+//                    its index (user_id) dropped in v8 (PutUser reads the user's row instead)
 //   events           seq PK AUTOINCREMENT | message_id (unique when <> '') | type user_id |
 //                    properties (JSON) | timestamp_ms received_ms | request_id;
 //                    index (user_id, type, timestamp_ms)
@@ -312,6 +313,14 @@ DROP INDEX wakeups_by_event;
 INSERT INTO gauges (name, n) VALUES ('event_waits', (SELECT count(*) FROM event_waits));
 )sql";
 
+// Version 8: user_identities_by_user goes. PutUser read a user's stored identity rows through
+// it; it now derives them from the user's row (users.identities, which it writes with the rows,
+// from the same object), so the index was one more b-tree written for every new user and every
+// change of identities, read by nothing else.
+constexpr const char kSchemaV8[] = R"sql(
+DROP INDEX user_identities_by_user;
+)sql";
+
 constexpr MigrationStep kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -320,6 +329,7 @@ constexpr MigrationStep kMigrations[] = {
     {5, kSchemaV5},
     {6, kSchemaV6},
     {7, kSchemaV7},
+    {8, kSchemaV8},
 };
 
 // Switches to WAL (persistent: recorded in the file header, so every later connection uses it).

@@ -11,8 +11,9 @@
 namespace reach::storage {
 namespace {
 
-// The (kind, value) rows PutUser indexes for `identities`.
-Result<std::vector<std::pair<std::string, std::string>>> IdentityRows(const UserRecord& user) {
+// The (kind, value) rows PutUser indexes for a user's `identities` (`user_id` names it in errors).
+Result<std::vector<std::pair<std::string, std::string>>> IdentityRows(const std::string& user_id,
+                                                                      const boost::json::object& identities) {
   std::vector<std::pair<std::string, std::string>> rows;
   auto add = [&](const std::string& kind, const boost::json::value& v) -> Status {
     if (v.is_null()) return Status::Ok();
@@ -24,14 +25,14 @@ Result<std::vector<std::pair<std::string, std::string>>> IdentityRows(const User
       rows.emplace_back(kind, JsonText(v));
       return Status::Ok();
     }
-    return Status::Invalid("user '" + user.id + "': identity '" + kind +
+    return Status::Invalid("user '" + user_id + "': identity '" + kind +
                            "' must be a string, a number or an array of those");
   };
-  for (const auto& [key, value] : user.identities) {
+  for (const auto& [key, value] : identities) {
     std::string kind(key);
     if (value.is_array()) {
       for (const boost::json::value& element : value.get_array()) {
-        if (element.is_array()) return Status::Invalid("user '" + user.id + "': identity '" + kind + "' is nested");
+        if (element.is_array()) return Status::Invalid("user '" + user_id + "': identity '" + kind + "' is nested");
         Status status = add(kind, element);
         if (!status.ok()) return status;
       }
@@ -122,22 +123,27 @@ Status SqliteTxn::PutUser(const UserRecord& user) { return WriteUser(user, /*may
 Status SqliteTxn::CreateUser(const UserRecord& user) { return WriteUser(user, /*may_be_stored=*/false); }
 
 Status SqliteTxn::WriteUser(const UserRecord& user, bool may_be_stored) {
-  Result<std::vector<std::pair<std::string, std::string>>> identities = IdentityRows(user);
+  Result<std::vector<std::pair<std::string, std::string>>> identities = IdentityRows(user.id, user.identities);
   if (!identities.ok()) return identities.status();
 
   // The user's identity rows as stored: only the difference is written (nothing for an
   // unchanged user, inserts only for a new one), and only identities it does not hold yet can
-  // belong to someone else.
+  // belong to someone else. They are the rows of the stored user's `identities` (this function
+  // writes both, from the same object), read from its row: user_identities has no index by
+  // user (dropped in v8: one b-tree less to write for every new user).
   std::vector<std::pair<std::string, std::string>> stored;
   if (may_be_stored) {
-    Result<Statement> stmt = connection_.Prepare("SELECT kind, value FROM user_identities WHERE user_id = ?1");
+    Result<Statement> stmt = connection_.Prepare("SELECT identities FROM users WHERE id = ?1");
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, user.id);
-    while (true) {
-      Result<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      stored.emplace_back(stmt->ColumnText(0), stmt->ColumnText(1));
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      Result<boost::json::object> object = ParseJsonObject(stmt->ColumnView(0), "users '" + user.id + "' identities");
+      if (!object.ok()) return object.status();
+      Result<std::vector<std::pair<std::string, std::string>>> rows = IdentityRows(user.id, *object);
+      if (!rows.ok()) return rows.status();
+      stored = std::move(*rows);
     }
   }
   auto is_stored = [&](const std::pair<std::string, std::string>& id) {
@@ -182,11 +188,10 @@ Status SqliteTxn::WriteUser(const UserRecord& user, bool may_be_stored) {
       JsonText(user.subscriptions), user.created_ms, user.updated_ms);
   if (!status.ok()) return status;
 
-  // Deleting by primary key, not `WHERE user_id = ?`: on a WITHOUT ROWID table a delete
-  // through a secondary index goes through an ephemeral table.
+  // Deleting by primary key, and only a row this user holds.
   for (const auto& [kind, value] : stored) {
     if (std::find(identities->begin(), identities->end(), std::make_pair(kind, value)) != identities->end()) continue;
-    status = RunSql("DELETE FROM user_identities WHERE kind = ?1 AND value = ?2", kind, value);
+    status = RunSql("DELETE FROM user_identities WHERE kind = ?1 AND value = ?2 AND user_id = ?3", kind, value, user.id);
     if (!status.ok()) return status;
   }
   return Status::Ok();

@@ -631,7 +631,8 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
                "AND +status = ?5 ORDER BY id LIMIT ?2",
                "executions_by_user_entry");
   expect_index("SELECT user_id FROM user_identities WHERE kind = ?1 AND value = ?2", "PRIMARY KEY");
-  expect_index("SELECT kind, value FROM user_identities WHERE user_id = ?1", "user_identities_by_user");
+  // PutUser's read of the identities a user holds (v8: from its row, not an index by user).
+  expect_index("SELECT identities FROM users WHERE id = ?1", "sqlite_autoindex_users_1 (id=?)");
   expect_index("SELECT node, sum(waiting) FROM node_stats WHERE chain = ?1 GROUP BY node", "PRIMARY KEY");
 }
 
@@ -1220,6 +1221,41 @@ TEST(SqliteStoreTest, MigrationToV7_MovesTheWaitsByEventIntoEventWaits) {
     EXPECT_EQ(waits->back().created_ms, 6);
     return Status::Ok();
   })));
+}
+
+TEST(SqliteStoreTest, MigrationToV8_DropsTheIdentitiesByUserIndexAndPutUserStillWritesOnlyTheDifference) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  {
+    auto connection = SqliteConnection::Open(path, {});
+    ASSERT_TRUE(IsOk(connection));
+    ASSERT_TRUE(IsOk(MigrateSchema(**connection, SchemaMigrations().first(7))));
+    // As PutUser left them before v8: the row's identities and one user_identities row each.
+    ASSERT_TRUE(IsOk((*connection)->Exec(R"sql(
+      INSERT INTO users (id, identities, created_ms, updated_ms)
+        VALUES ('u1', '{"phone":"p1","openid":["oA","oB"]}', 1, 1),
+               ('u2', '{"phone":"p2"}', 1, 1);
+      INSERT INTO user_identities (kind, value, user_id)
+        VALUES ('phone', 'p1', 'u1'), ('openid', 'oA', 'u1'), ('openid', 'oB', 'u1'), ('phone', 'p2', 'u2');
+    )sql")));
+  }
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  store->Close();
+  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"), "8");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'user_identities_by_user'"), "0");
+
+  store = OpenOrDie(path);
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) -> Status {
+    std::optional<UserRecord> user = *txn.GetUser("u1");
+    EXPECT_TRUE(user.has_value());
+    if (!user) return Status::Ok();
+    user->identities = {{"openid", "oA"}, {"email", "a@example.com"}};
+    return txn.PutUser(*user);
+  })));
+  store->Close();
+  EXPECT_EQ(RawQuery(path, "SELECT group_concat(kind || '=' || value || ' ' || user_id, ', ') FROM "
+                           "(SELECT * FROM user_identities ORDER BY kind, value)"),
+            "email=a@example.com u1, openid=oA u1, phone=p2 u2");
 }
 
 }  // namespace
