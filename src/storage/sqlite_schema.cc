@@ -5,13 +5,13 @@
 //                    created_ms updated_ms
 //   user_identities  (kind, value) PK -> user_id   -- kept in sync by PutUser with users.identities;
 //                    its index (user_id) dropped in v8 (PutUser reads the user's row instead)
-//   events           seq PK AUTOINCREMENT | message_id (unique when <> '') | type user_id |
+//   events           seq PK (AUTOINCREMENT until v9) | message_id (unique when <> '') | type user_id |
 //                    properties (JSON) | timestamp_ms received_ms | request_id;
 //                    index (user_id, type, timestamp_ms)
 //   flow_sets        version PK | files (JSON) | created_ms
 //   flows            name PK | version set_version paused updated_ms
 //   meta             key PK | value
-//   executions       id PK AUTOINCREMENT | flow chain chain_version set_version user_id entry_key
+//   executions       id PK (AUTOINCREMENT until v9) | flow chain chain_version set_version user_id entry_key
 //                    status | state ctx event (JSON) | trace error request_id |
 //                    created_ms updated_ms finished_ms | rev (v5: bumped by every update);
 //                    indexes (user_id, chain, entry_key), (flow), (chain),
@@ -321,6 +321,22 @@ constexpr const char kSchemaV8[] = R"sql(
 DROP INDEX user_identities_by_user;
 )sql";
 
+// Version 9: events and executions lose AUTOINCREMENT. Their ids were handed out by SQLite from
+// sqlite_sequence, a row it read and rewrote for every insert (~0.5-1 us each, and a page
+// written in every commit); the writer now hands them out itself (SqliteTxn's NextUnusedId: past
+// every row and past the sqlite_sequence mark left here, so an id is still never used twice).
+// The tables' b-trees are the same with or without the keyword — it only tells SQLite to keep
+// sqlite_sequence — so the stored CREATE TABLE text is edited as in v4, not rebuilt; the
+// sqlite_sequence rows stay, as the floor for the next ids.
+constexpr const char kSchemaV9[] = R"sql(
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, ' AUTOINCREMENT', '')
+ WHERE type = 'table' AND name IN ('events', 'executions');
+PRAGMA writable_schema = RESET;
+CREATE TABLE schema_bump_v9 (x);
+DROP TABLE schema_bump_v9;
+)sql";
+
 constexpr MigrationStep kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -330,6 +346,7 @@ constexpr MigrationStep kMigrations[] = {
     {6, kSchemaV6},
     {7, kSchemaV7},
     {8, kSchemaV8},
+    {9, kSchemaV9},
 };
 
 // Switches to WAL (persistent: recorded in the file header, so every later connection uses it).

@@ -703,6 +703,7 @@ Status SqliteStore::NoteOtherWriters() {
   if (*version != writer_state_.data_version) {
     writer_state_.data_version = *version;
     writer_state_.next_execution_id = 0;
+    writer_state_.next_event_seq = 0;
     writer_state_.sweep.check = true;  // others may have left event_waits entries too
   }
   return Status::Ok();

@@ -51,6 +51,22 @@ std::string_view EventText(const ExecutionRecord& e, std::string& scratch) {
   return scratch;
 }
 
+// The writer is the only one inserting events and executions, so the next id of each is known
+// once read: past every id ever used — every row, and the high-water mark AUTOINCREMENT kept in
+// sqlite_sequence until v9 (ids of rows deleted since are never handed out again) — and kept in
+// SqliteWriterState from then on. An id handed out to a job that rolls back is not given back:
+// a gap is harmless, a reuse would not be. `table` and `column` are constants.
+Result<int64_t> NextUnusedId(SqliteConnection& connection, int64_t& next, const char* table, const char* column) {
+  if (next == 0) {
+    const std::string sql = std::string("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '") + table +
+                            "'), 0), coalesce((SELECT max(" + column + ") FROM " + table + "), 0))";
+    Result<int64_t> last = connection.QueryInt(sql.c_str());
+    if (!last.ok()) return last.status();
+    next = *last + 1;
+  }
+  return next++;
+}
+
 // A node's counts that a job or batch did not change (Clear keeps the node's entry at zero).
 bool Unchanged(const std::array<int64_t, 4>& d) { return d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0; }
 
@@ -233,19 +249,23 @@ Result<std::vector<UserRecord>> SqliteTxn::ListUsers(const std::string& after_id
 // ---- Events ----------------------------------------------------------------------------------
 
 Result<bool> SqliteTxn::InsertEvent(EventRecord& event) {
+  Result<int64_t> seq = NextUnusedId(connection_, state_.next_event_seq, "events", "seq");
+  if (!seq.ok()) return seq.status();
   // The conflict target names the partial index, so only a duplicate non-empty message_id is
   // ignored; any other constraint still fails.
   Status status = RunSql(
-      "INSERT OR FAIL INTO events (message_id, type, user_id, properties, timestamp_ms, received_ms, request_id) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+      "INSERT OR FAIL INTO events (seq, message_id, type, user_id, properties, timestamp_ms, received_ms, request_id) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
       "ON CONFLICT (message_id) WHERE message_id <> '' DO NOTHING",
-      event.message_id, event.type, event.user_id, JsonText(event.properties), event.timestamp_ms,
+      *seq, event.message_id, event.type, event.user_id, JsonText(event.properties), event.timestamp_ms,
       event.received_ms, event.request_id);
   if (!status.ok()) return status;
   if (connection_.changes() == 1) {
-    event.seq = connection_.last_insert_rowid();
+    event.seq = *seq;
     return true;
   }
+  // A duplicate: the seq was not used, and nothing was handed out since (one writer).
+  --state_.next_event_seq;
   Result<Statement> stmt = connection_.Prepare("SELECT seq FROM events WHERE message_id = ?1 AND message_id <> ''");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, event.message_id);
@@ -269,17 +289,7 @@ Result<int64_t> SqliteTxn::CountEvents(const std::string& user_id, const std::st
 // ---- Executions ------------------------------------------------------------------------------
 
 Result<int64_t> SqliteTxn::ReserveExecutionId() {
-  if (state_.next_execution_id == 0) {
-    // The writer is the only one inserting executions, so the next id is known once read:
-    // past every id ever used (sqlite_sequence: AUTOINCREMENT's high-water mark) and every row.
-    Result<int64_t> last = connection_.QueryInt(
-        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'executions'), 0), "
-        "coalesce((SELECT max(id) FROM executions), 0))");
-    if (!last.ok()) return last.status();
-    state_.next_execution_id = *last + 1;
-  }
-  // Not given back when the job rolls back: a gap is harmless, a reuse would not be.
-  return state_.next_execution_id++;
+  return NextUnusedId(connection_, state_.next_execution_id, "executions", "id");
 }
 
 Status SqliteTxn::InsertExecution(ExecutionRecord& e) {

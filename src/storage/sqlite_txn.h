@@ -70,7 +70,9 @@ struct EventWaitSweep {
 
 // What the writer keeps from batch to batch.
 struct SqliteWriterState {
-  int64_t next_execution_id = 0;  // 0: not read from the file yet
+  // The next execution id and event seq to hand out; 0: not read from the file yet.
+  int64_t next_execution_id = 0;
+  int64_t next_event_seq = 0;
   int64_t data_version = -1;      // PRAGMA data_version when it was read (others' commits move it)
   CounterDeltas batch;            // the committed jobs' deltas of the batch being run
   EventWaitSweep sweep;

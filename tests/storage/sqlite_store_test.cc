@@ -1241,7 +1241,6 @@ TEST(SqliteStoreTest, MigrationToV8_DropsTheIdentitiesByUserIndexAndPutUserStill
   }
   std::unique_ptr<Store> store = OpenOrDie(path);
   store->Close();
-  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"), "8");
   EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'user_identities_by_user'"), "0");
 
   store = OpenOrDie(path);
@@ -1256,6 +1255,67 @@ TEST(SqliteStoreTest, MigrationToV8_DropsTheIdentitiesByUserIndexAndPutUserStill
   EXPECT_EQ(RawQuery(path, "SELECT group_concat(kind || '=' || value || ' ' || user_id, ', ') FROM "
                            "(SELECT * FROM user_identities ORDER BY kind, value)"),
             "email=a@example.com u1, openid=oA u1, phone=p2 u2");
+}
+
+TEST(SqliteStoreTest, MigrationToV9_DropsAutoincrementAndNeverHandsOutAnIdUsedBefore) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  {
+    auto connection = SqliteConnection::Open(path, {});
+    ASSERT_TRUE(IsOk(connection));
+    ASSERT_TRUE(IsOk(MigrateSchema(**connection, SchemaMigrations().first(8))));
+    // Three of each inserted under AUTOINCREMENT, the newest then deleted: sqlite_sequence
+    // holds 3, the rows end at 2.
+    ASSERT_TRUE(IsOk((*connection)->Exec(R"sql(
+      INSERT INTO events (type, user_id, timestamp_ms, received_ms) VALUES ('a', 'u1', 1, 1), ('b', 'u1', 1, 1), ('c', 'u1', 1, 1);
+      INSERT INTO executions (flow, chain, chain_version, set_version, user_id, status, created_ms, updated_ms)
+        VALUES ('f', 'c', 'v', 's', 'u1', 'completed', 1, 1), ('f', 'c', 'v', 's', 'u1', 'completed', 1, 1),
+               ('f', 'c', 'v', 's', 'u1', 'completed', 1, 1);
+      DELETE FROM events WHERE seq = 3;
+      DELETE FROM executions WHERE id = 3;
+    )sql")));
+  }
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  int64_t first_seq = 0, second_seq = 0, duplicate_seq = 0, execution_id = 0;
+  ASSERT_TRUE(IsOk(store->Write([&](StoreTxn& txn) -> Status {
+    EventRecord event = MakeEvent("u1", "d", 10);
+    event.message_id = "m1";
+    EXPECT_TRUE(*txn.InsertEvent(event));
+    first_seq = event.seq;
+    EventRecord again = MakeEvent("u1", "d", 10);
+    again.message_id = "m1";
+    EXPECT_FALSE(*txn.InsertEvent(again));  // a duplicate: the first one's seq, none used up
+    duplicate_seq = again.seq;
+    EventRecord next = MakeEvent("u1", "e", 11);
+    EXPECT_TRUE(*txn.InsertEvent(next));
+    second_seq = next.seq;
+    ExecutionRecord execution = MakeExecution("u1", "c");
+    Status status = txn.InsertExecution(execution);
+    execution_id = execution.id;
+    return status;
+  })));
+  store->Close();
+  EXPECT_EQ(first_seq, 4);
+  EXPECT_EQ(duplicate_seq, 4);
+  EXPECT_EQ(second_seq, 5);
+  EXPECT_EQ(execution_id, 4);
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%AUTOINCREMENT%'"), "0");
+  // SQLite no longer keeps the marks: they stay where v9 found them.
+  EXPECT_EQ(RawQuery(path, "SELECT group_concat(name || '=' || seq, ', ') FROM (SELECT * FROM sqlite_sequence ORDER BY name)"),
+            "events=3, executions=3");
+  EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), "ok");
+
+  // Reopened, the writer reads the next ids from the rows.
+  store = OpenOrDie(path);
+  ASSERT_TRUE(IsOk(store->Write([&](StoreTxn& txn) -> Status {
+    EventRecord event = MakeEvent("u1", "f", 12);
+    EXPECT_TRUE(*txn.InsertEvent(event));
+    EXPECT_EQ(event.seq, 6);
+    ExecutionRecord execution = MakeExecution("u1", "c");
+    Status status = txn.InsertExecution(execution);
+    EXPECT_EQ(execution.id, 5);
+    return status;
+  })));
 }
 
 }  // namespace
