@@ -52,10 +52,11 @@ std::string_view EventText(const ExecutionRecord& e, std::string& scratch) {
 }
 
 // The writer is the only one inserting events and executions, so the next id of each is known
-// once read: past every id ever used — every row, and the high-water mark AUTOINCREMENT kept in
-// sqlite_sequence until v9 (ids of rows deleted since are never handed out again) — and kept in
-// SqliteWriterState from then on. An id handed out to a job that rolls back is not given back:
-// a gap is harmless, a reuse would not be. `table` and `column` are constants.
+// once read: past every row and past the high-water mark AUTOINCREMENT kept in sqlite_sequence
+// until v9 (so no id of a row deleted before is handed out again; code that deletes the newest
+// rows must raise that mark first: docs/storage.md) — and kept in SqliteWriterState from then on.
+// An id handed out to a job that rolls back is not given back: a gap is harmless, a reuse would
+// not be. `table` and `column` are constants.
 Result<int64_t> NextUnusedId(SqliteConnection& connection, int64_t& next, const char* table, const char* column) {
   if (next == 0) {
     const std::string sql = std::string("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '") + table +
