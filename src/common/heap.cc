@@ -10,6 +10,11 @@
 extern "C" int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen)
     __attribute__((weak));
 
+// The sanitizers' allocator (ASan, TSan builds), which serves the program instead of glibc's:
+// present only there.
+extern "C" size_t __sanitizer_get_current_allocated_bytes() __attribute__((weak));
+extern "C" size_t __sanitizer_get_heap_size() __attribute__((weak));
+
 namespace reach {
 namespace {
 
@@ -27,6 +32,7 @@ std::string HeapAllocatorName() {
     return ReadMallctl("version", version) && version != nullptr ? std::string("jemalloc ") + version
                                                                  : std::string("jemalloc");
   }
+  if (__sanitizer_get_current_allocated_bytes != nullptr) return "sanitizer allocator";
   return std::string("glibc ") + gnu_get_libc_version();
 }
 
@@ -41,6 +47,11 @@ HeapStats ReadHeapStats() {
     size_t resident = 0;
     if (ReadMallctl("stats.allocated", allocated)) stats.allocated = allocated;
     if (ReadMallctl("stats.resident", resident)) stats.held = resident;
+    return stats;
+  }
+  if (__sanitizer_get_current_allocated_bytes != nullptr && __sanitizer_get_heap_size != nullptr) {
+    stats.allocated = __sanitizer_get_current_allocated_bytes();
+    stats.held = __sanitizer_get_heap_size();
     return stats;
   }
   const struct mallinfo2 info = mallinfo2();

@@ -8,7 +8,8 @@
 
 namespace reach {
 
-// "jemalloc 5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c" or "glibc 2.36".
+// "jemalloc 5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c", "glibc 2.36", or "sanitizer
+// allocator" in the ASan / TSan builds.
 std::string HeapAllocatorName();
 
 struct HeapStats {
@@ -17,7 +18,7 @@ struct HeapStats {
 };
 
 // jemalloc: stats.allocated and stats.resident after an epoch refresh (a few microseconds);
-// glibc: mallinfo2(), which walks every arena's free lists under its lock — for a scrape, not a
+// the sanitizers: their allocator's counts; glibc: mallinfo2(), which walks every arena's free lists under its lock — for a scrape, not a
 // hot path.
 HeapStats ReadHeapStats();
 

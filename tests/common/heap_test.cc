@@ -9,7 +9,7 @@
 namespace reach {
 namespace {
 
-// The build links the allocator CMake's REACH_ALLOCATOR names (the sanitizer builds: glibc's);
+// The build links the allocator CMake's REACH_ALLOCATOR names (the sanitizer builds: theirs);
 // the test is told which through REACH_EXPECTED_ALLOCATOR and checks that it is what runs.
 TEST(Heap, TheAllocatorThatRunsIsTheOneTheBuildLinked) {
   const std::string name = HeapAllocatorName();
