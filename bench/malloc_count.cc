@@ -92,12 +92,6 @@ bool Resolve() {
   return real_malloc != nullptr;
 }
 
-void* CountedNew(std::size_t size) {
-  Counted(size);
-  if (!Resolve()) return FromBootstrap(size);
-  return real_malloc(size == 0 ? 1 : size);
-}
-
 }  // namespace
 
 extern "C" void* malloc(std::size_t size) {
@@ -130,6 +124,9 @@ extern "C" void free(void* p) {
   if (p == nullptr || InBootstrap(p)) return;
   if (Resolve()) real_free(p);
 }
+
+// Through malloc above (counted there); new of 0 bytes must still return a unique pointer.
+void* CountedNew(std::size_t size) { return malloc(size == 0 ? 1 : size); }
 
 void* operator new(std::size_t size) {
   void* p = CountedNew(size);

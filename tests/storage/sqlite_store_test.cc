@@ -888,14 +888,19 @@ TEST(SqliteStoreTest, FailingJob_OnlyAJobThatWroteMakesTheBatchRunAgainAndOnlyIt
   EXPECT_EQ(runs_after.load(), 1);
 }
 
+// A store file at schema version `version` (the steps up to it only) holding what `sql` writes:
+// what an older build left, for a migration test.
+void WriteAtSchemaVersion(const std::string& path, size_t version, const std::string& sql) {
+  auto connection = SqliteConnection::Open(path, {});
+  ASSERT_TRUE(IsOk(connection));
+  ASSERT_TRUE(IsOk(MigrateSchema(**connection, SchemaMigrations().first(version))));
+  ASSERT_TRUE(IsOk((*connection)->Exec(sql)));
+}
+
 TEST(SqliteStoreTest, MigrationToV3_MergesWaitsAndTimersAndCountsWaitingNodes) {
   TempDir dir;
   const std::string path = dir.File("reach.db");
-  {
-    auto connection = SqliteConnection::Open(path, {});
-    ASSERT_TRUE(IsOk(connection));
-    ASSERT_TRUE(IsOk(MigrateSchema(**connection, SchemaMigrations().first(2))));
-    ASSERT_TRUE(IsOk((*connection)->Exec(R"sql(
+  ASSERT_NO_FATAL_FAILURE(WriteAtSchemaVersion(path, 2, R"sql(
       INSERT INTO executions (id, flow, chain, chain_version, set_version, user_id, status, state, created_ms, updated_ms)
         VALUES (1, 'f', 'c', 'v1', 's', 'u1', 'waiting', '{"root":{}}', 1, 1),
                (2, 'f', 'c', 'v1', 's', 'u2', 'waiting', '{"root":{}}', 1, 1),
@@ -905,8 +910,7 @@ TEST(SqliteStoreTest, MigrationToV3_MergesWaitsAndTimersAndCountsWaitingNodes) {
       INSERT INTO waiting_nodes (execution_id, node, chain) VALUES (1, 'w', 'c'), (2, 'd', 'c'), (3, 'w', 'c');
       INSERT INTO node_stats (chain, chain_version, node, entered) VALUES ('c', 'v1', 'w', 3), ('c', 'v1', 'd', 1);
       UPDATE gauges SET n = 2 WHERE name = 'executions.waiting';
-    )sql")));
-  }
+    )sql"));
   std::unique_ptr<Store> store = OpenOrDie(path);
   EXPECT_EQ(store->Write([&](StoreTxn& txn) -> Status {
     auto waits = txn.FindWaits("u1", "pay");
@@ -1196,17 +1200,12 @@ TEST(SqliteStoreTest, EventWaits_AnEventOrAnEndRemovesTheEntryWithItsWakeup) {
 TEST(SqliteStoreTest, MigrationToV7_MovesTheWaitsByEventIntoEventWaits) {
   TempDir dir;
   const std::string path = dir.File("reach.db");
-  {
-    auto connection = SqliteConnection::Open(path, {});
-    ASSERT_TRUE(IsOk(connection));
-    ASSERT_TRUE(IsOk(MigrateSchema(**connection, SchemaMigrations().first(6))));
-    ASSERT_TRUE(IsOk((*connection)->Exec(R"sql(
+  ASSERT_NO_FATAL_FAILURE(WriteAtSchemaVersion(path, 6, R"sql(
       INSERT INTO wakeups (execution_id, wait_id, user_id, event_type, due_ms, created_ms)
         VALUES (1, 1, 'u1', 'pay', 900, 5), (2, 1, 'u1', 'pay', NULL, 6), (3, 1, '', NULL, 400, 7);
       UPDATE gauges SET n = 2 WHERE name = 'waits';
       UPDATE gauges SET n = 2 WHERE name = 'timers';
-    )sql")));
-  }
+    )sql"));
   std::unique_ptr<Store> store = OpenOrDie(path);
   store->Close();
   EXPECT_EQ(RawQuery(path, "SELECT group_concat(user_id || ' ' || event_type || ' ' || execution_id || '/' || wait_id || "
@@ -1226,19 +1225,14 @@ TEST(SqliteStoreTest, MigrationToV7_MovesTheWaitsByEventIntoEventWaits) {
 TEST(SqliteStoreTest, MigrationToV8_DropsTheIdentitiesByUserIndexAndPutUserStillWritesOnlyTheDifference) {
   TempDir dir;
   const std::string path = dir.File("reach.db");
-  {
-    auto connection = SqliteConnection::Open(path, {});
-    ASSERT_TRUE(IsOk(connection));
-    ASSERT_TRUE(IsOk(MigrateSchema(**connection, SchemaMigrations().first(7))));
-    // As PutUser left them before v8: the row's identities and one user_identities row each.
-    ASSERT_TRUE(IsOk((*connection)->Exec(R"sql(
+  // As PutUser left them before v8: the row's identities and one user_identities row each.
+  ASSERT_NO_FATAL_FAILURE(WriteAtSchemaVersion(path, 7, R"sql(
       INSERT INTO users (id, identities, created_ms, updated_ms)
         VALUES ('u1', '{"phone":"p1","openid":["oA","oB"]}', 1, 1),
                ('u2', '{"phone":"p2"}', 1, 1);
       INSERT INTO user_identities (kind, value, user_id)
         VALUES ('phone', 'p1', 'u1'), ('openid', 'oA', 'u1'), ('openid', 'oB', 'u1'), ('phone', 'p2', 'u2');
-    )sql")));
-  }
+    )sql"));
   std::unique_ptr<Store> store = OpenOrDie(path);
   store->Close();
   EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'user_identities_by_user'"), "0");
@@ -1260,21 +1254,16 @@ TEST(SqliteStoreTest, MigrationToV8_DropsTheIdentitiesByUserIndexAndPutUserStill
 TEST(SqliteStoreTest, MigrationToV9_DropsAutoincrementAndNeverHandsOutAnIdUsedBefore) {
   TempDir dir;
   const std::string path = dir.File("reach.db");
-  {
-    auto connection = SqliteConnection::Open(path, {});
-    ASSERT_TRUE(IsOk(connection));
-    ASSERT_TRUE(IsOk(MigrateSchema(**connection, SchemaMigrations().first(8))));
-    // Three of each inserted under AUTOINCREMENT, the newest then deleted: sqlite_sequence
-    // holds 3, the rows end at 2.
-    ASSERT_TRUE(IsOk((*connection)->Exec(R"sql(
+  // Three of each inserted under AUTOINCREMENT, the newest then deleted: sqlite_sequence
+  // holds 3, the rows end at 2.
+  ASSERT_NO_FATAL_FAILURE(WriteAtSchemaVersion(path, 8, R"sql(
       INSERT INTO events (type, user_id, timestamp_ms, received_ms) VALUES ('a', 'u1', 1, 1), ('b', 'u1', 1, 1), ('c', 'u1', 1, 1);
       INSERT INTO executions (flow, chain, chain_version, set_version, user_id, status, created_ms, updated_ms)
         VALUES ('f', 'c', 'v', 's', 'u1', 'completed', 1, 1), ('f', 'c', 'v', 's', 'u1', 'completed', 1, 1),
                ('f', 'c', 'v', 's', 'u1', 'completed', 1, 1);
       DELETE FROM events WHERE seq = 3;
       DELETE FROM executions WHERE id = 3;
-    )sql")));
-  }
+    )sql"));
   std::unique_ptr<Store> store = OpenOrDie(path);
   int64_t first_seq = 0, second_seq = 0, duplicate_seq = 0, execution_id = 0;
   ASSERT_TRUE(IsOk(store->Write([&](StoreTxn& txn) -> Status {
