@@ -27,7 +27,10 @@
 //                               [--io-threads 1]
 //                               [--batch-delay-us 0]
 //                               [--min-fsync-interval-us 500]  (StoreOptions::min_fsync_interval_us)
+//                               [--delivery-chunk 32]  (EngineService::set_delivery_chunk; 0: all)
 //                               [--inline-sync] [--full-only]
+//                               [--keep]  (leave the store's directory, printed at the end, for
+//                                          inspection with sqlite3; removed otherwise)
 //                               [--cpus ROLE=CPUS ...]  (io, writer, sync, checkpointer: cpu_affinity)
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -439,6 +442,7 @@ int main(int argc, char** argv) {
   double seconds = 4;
   int rounds = 3, latency_connections = 64, io_threads = 1;
   int64_t batch_delay_us = 0;
+  int64_t delivery_chunk = reach::engine::EngineService::kDeliveryChunk;
   int64_t min_fsync_interval_us = reach::storage::StoreOptions{}.min_fsync_interval_us;
   int64_t latency_tick_us = 500;  // the open-loop generator's send tick
   int latency_runs = 3;           // latency runs at the reduced load (their p99s' median is the figure)
@@ -448,12 +452,17 @@ int main(int argc, char** argv) {
   std::vector<int> connection_counts = {256, 1024};
   std::string connections_arg = "256,1024";
   bool overlap_sync = true;
+  bool keep = false;       // leave the store's directory behind
   bool full_only = false;  // for profiling the full stack alone: no bare rounds, no latency run
   bool answer_on_sync = false;  // events' `done`s on the store's sync thread, not the io thread
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--inline-sync") {
       overlap_sync = false;
+      continue;
+    }
+    if (a == "--keep") {
+      keep = true;
       continue;
     }
     if (a == "--full-only") {
@@ -482,6 +491,7 @@ int main(int argc, char** argv) {
     else if (a == "--latency-runs") latency_runs = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--io-threads") io_threads = std::atoi(argv[i + 1]);
     else if (a == "--batch-delay-us") batch_delay_us = std::atoll(argv[i + 1]);
+    else if (a == "--delivery-chunk") delivery_chunk = std::max<int64_t>(0, std::atoll(argv[i + 1]));
     else if (a == "--min-fsync-interval-us") min_fsync_interval_us = std::atoll(argv[i + 1]);
     else if (a == "--latency-load") latency_load = std::atof(argv[i + 1]);
     else if (a == "--latency-rate") latency_rate = std::atof(argv[i + 1]);
@@ -498,11 +508,11 @@ int main(int argc, char** argv) {
   std::printf(
       "command: build/bench/ingest_bench --seconds %g --rounds %d --connections %s --latency-connections %d "
       "--latency-%s %g --latency-tick-us %lld --latency-runs %d --io-threads %d --batch-delay-us %lld "
-      "--min-fsync-interval-us %lld%s%s%s\n",
+      "--min-fsync-interval-us %lld --delivery-chunk %lld%s%s%s\n",
       seconds, rounds, connections_arg.c_str(), latency_connections, latency_rate > 0 ? "rate" : "load",
       latency_rate > 0 ? latency_rate : latency_load,
       static_cast<long long>(latency_tick_us), latency_runs, io_threads, static_cast<long long>(batch_delay_us),
-      static_cast<long long>(min_fsync_interval_us),
+      static_cast<long long>(min_fsync_interval_us), static_cast<long long>(delivery_chunk),
       overlap_sync ? "" : " --inline-sync", answer_on_sync ? " --answer-on-sync" : "", cpus_arg.c_str());
 
   // The full stack.
@@ -579,6 +589,7 @@ int main(int argc, char** argv) {
   reach::server::HttpServer transport(ho, transport_handler);
   if (!full.Start().ok() || !transport.Start().ok()) return 1;
   // As `reach serve` does: events are answered on the io thread (EngineService::set_event_delivery).
+  service.set_delivery_chunk(static_cast<size_t>(delivery_chunk));
   if (!answer_on_sync) service.set_event_delivery([&full](std::function<void()> fn) { full.Post(std::move(fn)); });
 
   std::vector<double> full_rates, bare_rates, transport_rates;
@@ -785,6 +796,10 @@ int main(int argc, char** argv) {
   transport.Shutdown(std::chrono::milliseconds(2000));
   service.Stop();
   (*store)->Close();
+  if (keep) {
+    std::printf("store kept: %s\n", so.path.c_str());
+    return 0;
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return 0;

@@ -130,7 +130,7 @@ void EngineService::set_event_delivery(Deliver deliver) {
 
 void EngineService::HandOver(const Deliver& target) {
   try {
-    target([this] { RunDeliveries(); });
+    target([this] { RunDeliveries(delivery_chunk_); });
   } catch (...) {
     // The target could not take it (out of memory): answered here, now.
     {
@@ -159,29 +159,55 @@ void EngineService::Answer(std::shared_ptr<PendingEvent> pending, const Status& 
   }
 }
 
-void EngineService::RunDeliveries() {
+void EngineService::RunDeliveries(size_t limit) {
   // From a `done` this thread is running (one that submitted an event the store refused at
   // once): the loop below takes what was queued.
   if (delivering_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
-  std::lock_guard<std::mutex> run(delivery_run_mu_);
-  delivering_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-  for (;;) {
+  bool more = false;
+  {
+    std::lock_guard<std::mutex> run(delivery_run_mu_);
+    delivering_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     {
+      // Begun: what is queued from here on, or left over below, needs a hand-off of its own.
       std::lock_guard<std::mutex> lock(delivery_mu_);
-      delivering_.swap(delivery_queue_);
       delivery_posted_ = false;
     }
-    if (delivering_.empty()) break;
-    for (Delivery& d : delivering_) {
+    size_t ran = 0;
+    for (;;) {
+      if (delivered_ == delivering_.size()) {
+        delivering_.clear();  // the buffer goes back as the next queue
+        delivered_ = 0;
+        std::lock_guard<std::mutex> lock(delivery_mu_);
+        delivering_.swap(delivery_queue_);
+        delivery_posted_ = false;
+        if (delivering_.empty()) break;
+      }
+      if (limit > 0 && ran == limit) {
+        more = true;
+        break;
+      }
+      Delivery& d = delivering_[delivered_++];
       try {
         d.pending->done(d.status, d.pending->outcome);
       } catch (...) {
         // As the store does for a `done`: a throwing callback must not stop the others.
       }
+      d.pending.reset();  // the event is freed here, by the thread that runs its `done`
+      ++ran;
     }
-    delivering_.clear();  // the events are freed here; the buffer goes back as the next queue
+    delivering_thread_.store(std::thread::id(), std::memory_order_relaxed);
   }
-  delivering_thread_.store(std::thread::id(), std::memory_order_relaxed);
+  if (!more) return;
+  // The rest goes to the back of the target's queue, behind what is waiting there (on the HTTP
+  // io thread: the reads of new requests), unless a RunDeliveries is handed over already.
+  std::shared_ptr<const Deliver> target;
+  {
+    std::lock_guard<std::mutex> lock(delivery_mu_);
+    if (!deliver_ || delivery_posted_) return;  // detached: set_event_delivery runs the rest
+    delivery_posted_ = true;
+    target = deliver_;
+  }
+  HandOver(*target);
 }
 
 void EngineService::FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, int64_t execution_id, std::string reason) {

@@ -73,6 +73,12 @@ class EngineService {
   // run or drop every function it was handed before the service is destroyed.
   using Deliver = std::function<void(std::function<void()>)>;
   void set_event_delivery(Deliver deliver);
+  // How many `done`s one hand-off to the delivery runs before handing the rest over again, to
+  // the back of the target's queue (0: all at once). On the HTTP io thread this lets the reads
+  // of new requests in between the answers of a large commit, so that the writer gets its next
+  // batch while the answers go out instead of after. Set before set_event_delivery.
+  static constexpr size_t kDeliveryChunk = 32;
+  void set_delivery_chunk(size_t n) { delivery_chunk_ = n; }
   // Runs `job` on the writer (group-committed); `done` after the commit. For API writes that
   // are not events (users, deploys, cancels, runs).
   void Submit(storage::Store::Job job, storage::Store::Done done) { store_.Submit(std::move(job), std::move(done)); }
@@ -111,8 +117,9 @@ class EngineService {
   void SubmitEventJob(std::shared_ptr<PendingEvent> pending);
   // Runs the event's `done`, here or through the delivery (see set_event_delivery).
   void Answer(std::shared_ptr<PendingEvent> pending, const Status& status);
-  // Runs the queued `done`s, in order; one caller at a time.
-  void RunDeliveries();
+  // Runs the queued `done`s, in order; one caller at a time. With a `limit`, at most that many,
+  // then hands the rest over again (to the back of the target's queue).
+  void RunDeliveries(size_t limit = 0);
   // Hands `target` one RunDeliveries (run here when the target throws).
   void HandOver(const Deliver& target);
   void FailThenRetryEvent(std::shared_ptr<PendingEvent> pending, int64_t execution_id, std::string reason);
@@ -150,6 +157,8 @@ class EngineService {
   bool delivery_posted_ = false;  // a RunDeliveries is handed to deliver_ and has not begun
   std::mutex delivery_run_mu_;    // held by RunDeliveries: `done`s one at a time, in order
   std::vector<Delivery> delivering_;  // RunDeliveries' batch (guarded by delivery_run_mu_)
+  size_t delivered_ = 0;              // how many of delivering_ have run (guarded by delivery_run_mu_)
+  size_t delivery_chunk_ = kDeliveryChunk;
   std::atomic<std::thread::id> delivering_thread_{};  // the thread inside RunDeliveries, if any
   std::function<void(int64_t, const std::string&)> on_unrunnable_;
   std::function<void(const char*, const Status&)> on_round_failed_;

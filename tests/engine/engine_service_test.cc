@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -159,6 +160,79 @@ TEST(EngineServiceDelivery, DonesRunWhereTheDeliveryRunsThemInOrderAndDetachingR
   ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answered.size() == 26u; }));
   EXPECT_NE(answered_on[25], std::this_thread::get_id());
   EXPECT_TRUE(handed.empty());
+}
+
+// set_delivery_chunk: one hand-off answers at most that many, then hands the rest over again,
+// behind what the target was handed meanwhile (on the io thread: the reads of new requests);
+// every event is answered once, in commit order; detaching answers what is left at once.
+TEST(EngineServiceDelivery, AHandOffAnswersAChunkThenHandsTheRestOverBehindWhatCameMeanwhile) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  EngineService service(h.store(), h.engine(), h.clock());
+  service.set_delivery_chunk(3);
+  std::mutex mu;
+  std::deque<std::function<void()>> handed;  // the target's queue, run from the front
+  std::vector<int> answered;
+  service.set_event_delivery([&](std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu);
+    handed.push_back(std::move(fn));
+  });
+  auto submit = [&](int i) {
+    storage::EventRecord e;
+    e.type = "visit";
+    e.user_id = "u" + std::to_string(i);
+    service.SubmitEvent(std::move(e), {}, [&, i](const Status& s, const EventOutcome&) {
+      EXPECT_TRUE(s.ok()) << s.message();
+      std::lock_guard<std::mutex> lock(mu);
+      answered.push_back(i);
+    });
+  };
+  for (int i = 0; i < 10; ++i) submit(i);
+  ASSERT_TRUE(h.store().Write([](storage::StoreTxn&) { return Status::Ok(); }).ok());
+  auto run_front = [&] {
+    std::function<void()> fn;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (handed.empty()) return false;
+      fn = std::move(handed.front());
+      handed.pop_front();
+    }
+    fn();
+    return true;
+  };
+  auto answered_now = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return answered.size();
+  };
+  bool other_ran = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(handed.size(), 1u);  // one hand-off for all ten, however many commits they took
+    // Something else the target was given meanwhile (a read of a new request).
+    handed.push_back([&] {
+      EXPECT_EQ(answered.size(), 3u) << "ran after the first chunk only";
+      other_ran = true;
+    });
+  }
+  ASSERT_TRUE(run_front());
+  EXPECT_EQ(answered_now(), 3u);
+  ASSERT_TRUE(run_front());  // the other function, ahead of the rest
+  EXPECT_TRUE(other_ran);
+  ASSERT_TRUE(run_front());
+  EXPECT_EQ(answered_now(), 6u);
+  // Events committed meanwhile join the end of the line.
+  for (int i = 10; i < 12; ++i) submit(i);
+  ASSERT_TRUE(h.store().Write([](storage::StoreTxn&) { return Status::Ok(); }).ok());
+  ASSERT_TRUE(run_front());
+  EXPECT_EQ(answered_now(), 9u);
+  // Detached with the rest handed over but not run: answered here, at once.
+  service.set_event_delivery(nullptr);
+  EXPECT_EQ(answered_now(), 12u);
+  while (run_front()) {
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(answered.size(), 12u);  // the stale hand-offs answered nothing twice
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(answered[i], i);
 }
 
 // A `done` that submits another event the store refuses at once (closed) gets that event's
