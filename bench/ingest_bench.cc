@@ -17,10 +17,14 @@
 // needs. Every count's rates are printed. Then an open-loop run at half of the full stack's
 // rate, over L connections, measures latency from each request's scheduled send time (so a
 // stall is counted, not hidden; requests go out on a periodic tick, 500 us by default, whose
-// wait is counted too): p50 / p99.
+// wait is counted too): p50 / p99. L is 256 by default: enough that the client's connections
+// never limit the run at the goal (Little's law: ~19,000 events/s at a 10 ms p99 keeps ~190 in
+// flight in a slow spell); with 64, once the full stack's rate put half load near 19,000/s, a
+// few milliseconds' stall used up every connection and the requests behind it queued in the
+// generator for hundreds of milliseconds, a limit of the client, not of the server.
 //
 // Run: build/bench/ingest_bench [--seconds 4] [--rounds 3] [--connections 256,1024]
-//                               [--latency-connections 64] [--latency-load 0.5] [--latency-tick-us 500]
+//                               [--latency-connections 256] [--latency-load 0.5] [--latency-tick-us 500]
 //                               [--latency-runs 3]
 //                               [--latency-rate R]  (events/s for the latency run instead of a
 //                                                    fraction of the measured rate: for A/B runs)
@@ -440,7 +444,7 @@ double Percentile(const std::vector<double>& sorted, double p) {
 
 int main(int argc, char** argv) {
   double seconds = 4;
-  int rounds = 3, latency_connections = 64, io_threads = 1;
+  int rounds = 3, latency_connections = 256, io_threads = 1;
   int64_t batch_delay_us = 0;
   int64_t delivery_chunk = reach::engine::EngineService::kDeliveryChunk;
   int64_t min_fsync_interval_us = reach::storage::StoreOptions{}.min_fsync_interval_us;
