@@ -296,8 +296,8 @@ Args Parse(int argc, char** argv) {
   Flags flags(argc, argv, "[--items N] [--threads T] [--users U] [--rounds R] [--batch B] [--dir DIR]");
   for (int i = 1; i < argc; ++i) {
     if (!flags.Int(i, "--items", args.items) && !flags.Int(i, "--threads", args.threads) &&
-        !flags.Int(i, "--users", args.users) && !flags.Int(i, "--rounds", args.rounds) && !flags.Int(i, "--batch", args.batch) &&
-        !flags.Str(i, "--dir", args.dir))
+        !flags.Int(i, "--users", args.users) && !flags.Int(i, "--rounds", args.rounds) &&
+        !flags.Int(i, "--batch", args.batch) && !flags.Str(i, "--dir", args.dir))
       flags.Usage();
   }
   if (args.items <= 0 || args.threads <= 0 || args.users <= 0 || args.rounds <= 0) flags.Usage();
