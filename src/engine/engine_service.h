@@ -66,8 +66,8 @@ class EngineService {
   // a delivery set, each `done` is queued instead and `deliver` is handed a function to call
   // soon on a thread of its own (the HTTP io thread: a request's memory is then freed by the
   // thread that allocated it rather than by the store's, and one hand-off answers a whole
-  // batch); `deliver` must not call it before returning. Either way the `done`s run one at a
-  // time, in commit order. Setting an empty delivery runs what is queued at once, on the
+  // batch, set_delivery_chunk's count at a time); `deliver` must not call it before
+  // returning. Either way the `done`s run one at a time, in commit order. Setting an empty delivery runs what is queued at once, on the
   // caller; setting another hands it what is queued (the old target may have dropped it); a
   // target that throws has them run at once, where it was called. Thread-safe; the target must
   // run or drop every function it was handed before the service is destroyed.
