@@ -67,10 +67,11 @@ class EngineService {
   // soon on a thread of its own (the HTTP io thread: a request's memory is then freed by the
   // thread that allocated it rather than by the store's, and one hand-off answers a whole
   // batch, set_delivery_chunk's count at a time); `deliver` must not call it before
-  // returning. Either way the `done`s run one at a time, in commit order. Setting an empty delivery runs what is queued at once, on the
-  // caller; setting another hands it what is queued (the old target may have dropped it); a
-  // target that throws has them run at once, where it was called. Thread-safe; the target must
-  // run or drop every function it was handed before the service is destroyed.
+  // returning. Either way the `done`s run one at a time, in commit order. Setting an empty
+  // delivery runs what is queued at once, on the caller; setting another hands it what is
+  // queued (the old target may have dropped it); a target that throws has them run at once,
+  // where it was called. Thread-safe; the target must run or drop every function it was handed
+  // before the service is destroyed.
   using Deliver = std::function<void(std::function<void()>)>;
   void set_event_delivery(Deliver deliver);
   // How many `done`s one hand-off to the delivery runs before handing the rest over again, to
