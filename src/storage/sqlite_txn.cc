@@ -56,12 +56,17 @@ std::string_view EventText(const ExecutionRecord& e, std::string& scratch) {
 // until v9 (so no id of a row deleted before is handed out again; code that deletes the newest
 // rows must raise that mark first: docs/storage.md) — and kept in SqliteWriterState from then on.
 // An id handed out to a job that rolls back is not given back: a gap is harmless, a reuse would
-// not be. `table` and `column` are constants.
-Result<int64_t> NextUnusedId(SqliteConnection& connection, int64_t& next, const char* table, const char* column) {
+// not be. `last_used_sql` is one of the constants below (a cached statement: static storage).
+constexpr const char kLastEventSeqSql[] =
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), "
+    "coalesce((SELECT max(seq) FROM events), 0))";
+constexpr const char kLastExecutionIdSql[] =
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'executions'), 0), "
+    "coalesce((SELECT max(id) FROM executions), 0))";
+
+Result<int64_t> NextUnusedId(SqliteConnection& connection, int64_t& next, const char* last_used_sql) {
   if (next == 0) {
-    const std::string sql = std::string("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '") + table +
-                            "'), 0), coalesce((SELECT max(" + column + ") FROM " + table + "), 0))";
-    Result<int64_t> last = connection.QueryInt(sql.c_str());
+    Result<int64_t> last = connection.QueryInt(last_used_sql);
     if (!last.ok()) return last.status();
     next = *last + 1;
   }
@@ -250,7 +255,7 @@ Result<std::vector<UserRecord>> SqliteTxn::ListUsers(const std::string& after_id
 // ---- Events ----------------------------------------------------------------------------------
 
 Result<bool> SqliteTxn::InsertEvent(EventRecord& event) {
-  Result<int64_t> seq = NextUnusedId(connection_, state_.next_event_seq, "events", "seq");
+  Result<int64_t> seq = NextUnusedId(connection_, state_.next_event_seq, kLastEventSeqSql);
   if (!seq.ok()) return seq.status();
   // The conflict target names the partial index, so only a duplicate non-empty message_id is
   // ignored; any other constraint still fails.
@@ -290,7 +295,7 @@ Result<int64_t> SqliteTxn::CountEvents(const std::string& user_id, const std::st
 // ---- Executions ------------------------------------------------------------------------------
 
 Result<int64_t> SqliteTxn::ReserveExecutionId() {
-  return NextUnusedId(connection_, state_.next_execution_id, "executions", "id");
+  return NextUnusedId(connection_, state_.next_execution_id, kLastExecutionIdSql);
 }
 
 Status SqliteTxn::InsertExecution(ExecutionRecord& e) {

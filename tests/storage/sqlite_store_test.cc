@@ -1000,6 +1000,52 @@ TEST(SqliteStoreTest, ExecutionIds_TwoStoresOnOneFileNeverCollide) {
   EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM executions"), "5");
 }
 
+// The next event seq and execution id are read again whenever another writer committed: each
+// from its own table however far apart the two are (here executions far ahead of events, as
+// manual runs and fan-outs leave them), and through the writer's cached statements (a re-read
+// prepares nothing new).
+TEST(SqliteStoreTest, EventSeqsAndExecutionIds_ReadAgainAfterAnotherWriterFromTheirOwnTables) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  std::unique_ptr<Store> a = OpenOrDie(path);
+  std::unique_ptr<Store> b = OpenOrDie(path);
+  ASSERT_TRUE(IsOk(b->Write([](StoreTxn& txn) {
+    for (int i = 0; i < 50; ++i) {
+      ExecutionRecord e = MakeExecution("u1", "welcome");
+      if (Status s = txn.InsertExecution(e); !s.ok()) return s;
+    }
+    return Status::Ok();
+  })));
+  auto both = [](Store& store, int64_t& seq, int64_t& id) {
+    return store.Write([&](StoreTxn& txn) -> Status {
+      EventRecord event = MakeEvent("u1", "visit", 1);
+      Result<bool> inserted = txn.InsertEvent(event);
+      if (!inserted.ok()) return inserted.status();
+      seq = event.seq;
+      ExecutionRecord e = MakeExecution("u1", "welcome");
+      Status s = txn.InsertExecution(e);
+      id = e.id;
+      return s;
+    });
+  };
+  int64_t seq = 0, id = 0;
+  ASSERT_TRUE(IsOk(both(*a, seq, id)));  // a's first read of both
+  EXPECT_EQ(seq, 1);
+  EXPECT_EQ(id, 51);
+  const int64_t prepared = WriterPrepareCountForTesting(*a);
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_TRUE(IsOk(both(*b, seq, id)));
+    ASSERT_TRUE(IsOk(both(*a, seq, id)));  // b wrote meanwhile: a reads both again
+    EXPECT_EQ(seq, 3 + 2 * round);
+    EXPECT_EQ(id, 53 + 2 * round);
+  }
+  EXPECT_EQ(WriterPrepareCountForTesting(*a), prepared);
+  a->Close();
+  b->Close();
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) || ' ' || max(seq) FROM events"), "11 11");
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) || ' ' || max(id) FROM executions"), "61 61");
+}
+
 TEST(SqliteStoreTest, OverlappedSync_FindsTheWalOfADatabaseReachedThroughASymlink) {
   TempDir dir;
   const std::string target = dir.File("real.db");
