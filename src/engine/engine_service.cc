@@ -114,9 +114,11 @@ void EngineService::set_event_delivery(Deliver deliver) {
   {
     std::lock_guard<std::mutex> lock(delivery_mu_);
     deliver_ = deliver ? std::make_shared<const Deliver>(std::move(deliver)) : nullptr;
-    // What was handed to the old target may never run there: the new one gets it.
+    // What was handed to the old target may never run there: the new one gets a hand-off, also
+    // when nothing is queued (the rest of a chunked run waits outside the queue; a hand-off
+    // with nothing to do returns at once).
     delivery_posted_ = false;
-    if (deliver_ && !delivery_queue_.empty()) {
+    if (deliver_) {
       delivery_posted_ = true;
       target = deliver_;
     }
@@ -168,7 +170,8 @@ void EngineService::RunDeliveries(size_t limit) {
     std::lock_guard<std::mutex> run(delivery_run_mu_);
     delivering_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     {
-      // Begun: what is queued from here on, or left over below, needs a hand-off of its own.
+      // Begun: what is queued from here on, or left over below, needs a hand-off of its own
+      // (one handed over meanwhile runs later and takes whatever is left then).
       std::lock_guard<std::mutex> lock(delivery_mu_);
       delivery_posted_ = false;
     }
@@ -179,7 +182,6 @@ void EngineService::RunDeliveries(size_t limit) {
         delivered_ = 0;
         std::lock_guard<std::mutex> lock(delivery_mu_);
         delivering_.swap(delivery_queue_);
-        delivery_posted_ = false;
         if (delivering_.empty()) break;
       }
       if (limit > 0 && ran == limit) {

@@ -235,6 +235,62 @@ TEST(EngineServiceDelivery, AHandOffAnswersAChunkThenHandsTheRestOverBehindWhatC
   for (int i = 0; i < 12; ++i) EXPECT_EQ(answered[i], i);
 }
 
+// A target that ran one chunk, then dropped the hand-off of the rest (a stopped io thread), then
+// replaced: the new target gets the rest, though nothing new was queued.
+TEST(EngineServiceDelivery, ANewTargetGetsWhatAChunkLeftBehindOnTheOldOne) {
+  EngineHarness h;
+  h.Deploy(kFlow);
+  EngineService service(h.store(), h.engine(), h.clock());
+  service.set_delivery_chunk(3);
+  std::mutex mu;
+  std::vector<std::function<void()>> handed_to_a, handed_to_b;
+  int answered = 0;
+  service.set_event_delivery([&](std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu);
+    handed_to_a.push_back(std::move(fn));
+  });
+  for (int i = 0; i < 10; ++i) {
+    storage::EventRecord e;
+    e.type = "visit";
+    e.user_id = "u" + std::to_string(i);
+    service.SubmitEvent(std::move(e), {}, [&](const Status& s, const EventOutcome&) {
+      EXPECT_TRUE(s.ok()) << s.message();
+      std::lock_guard<std::mutex> lock(mu);
+      ++answered;
+    });
+  }
+  ASSERT_TRUE(h.store().Write([](storage::StoreTxn&) { return Status::Ok(); }).ok());
+  std::function<void()> first;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_FALSE(handed_to_a.empty());
+    first = std::move(handed_to_a.back());
+    handed_to_a.clear();
+  }
+  first();  // one chunk; the rest handed to a again, which drops it
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(answered, 3);
+    EXPECT_EQ(handed_to_a.size(), 1u);
+    handed_to_a.clear();
+  }
+  service.set_event_delivery([&](std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu);
+    handed_to_b.push_back(std::move(fn));
+  });
+  for (int round = 0; round < 10; ++round) {
+    std::vector<std::function<void()>> run;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      run.swap(handed_to_b);
+    }
+    if (run.empty()) break;
+    for (auto& fn : run) fn();
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(answered, 10);
+}
+
 // A `done` that submits another event the store refuses at once (closed) gets that event's
 // answer after its own, on the same thread, instead of waiting for itself.
 TEST(EngineServiceDelivery, ADoneThatSubmitsAnEventTheStoreRefusesIsAnsweredAfterIt) {
