@@ -18,8 +18,8 @@ struct HeapStats {
 };
 
 // jemalloc: stats.allocated and stats.resident after an epoch refresh (a few microseconds);
-// the sanitizers: their allocator's counts; glibc: mallinfo2(), which walks every arena's free lists under its lock — for a scrape, not a
-// hot path.
+// the sanitizers: their allocator's counts; glibc: mallinfo2(), which walks every arena's free
+// lists under its lock — for a scrape, not a hot path.
 HeapStats ReadHeapStats();
 
 }  // namespace reach
