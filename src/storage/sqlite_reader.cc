@@ -25,12 +25,18 @@ constexpr const char kListByUserStatus[] = REACH_LIST "user_id = ?3 AND +status 
 constexpr const char kListByUserFlow[] = REACH_LIST "user_id = ?3 AND (+flow = ?4 OR +chain = ?4)" REACH_PAGE;
 constexpr const char kListByUserFlowStatus[] =
     REACH_LIST "user_id = ?3 AND (+flow = ?4 OR +chain = ?4) AND +status = ?5" REACH_PAGE;
-// By flow or chain: two ordered scans (executions_by_flow, executions_by_chain) merged here;
-// the second skips rows the first returns.
-constexpr const char kListByFlow[] = REACH_LIST "flow = ?3" REACH_PAGE;
-constexpr const char kListByFlowStatus[] = REACH_LIST "flow = ?3 AND +status = ?4" REACH_PAGE;
-constexpr const char kListByChain[] = REACH_LIST "chain = ?3 AND +flow <> ?3" REACH_PAGE;
-constexpr const char kListByChainStatus[] = REACH_LIST "chain = ?3 AND +flow <> ?3 AND +status = ?4" REACH_PAGE;
+// By flow or chain (v10: executions_by_flow_chain (flow, chain), ordered by id within a pair):
+// the pairs that match are found by seeks (a flow's chains; the flows that have a chain of the
+// name), each pair's ids read in order up to LIMIT from the index alone, and the ids merged here.
+constexpr const char kFirstChainOfFlow[] = "SELECT chain FROM executions WHERE flow = ?1 ORDER BY flow, chain LIMIT 1";
+constexpr const char kNextChainOfFlow[] =
+    "SELECT chain FROM executions WHERE flow = ?1 AND chain > ?2 ORDER BY flow, chain LIMIT 1";
+constexpr const char kFirstFlow[] = "SELECT flow FROM executions ORDER BY flow LIMIT 1";
+constexpr const char kNextFlow[] = "SELECT flow FROM executions WHERE flow > ?1 ORDER BY flow LIMIT 1";
+constexpr const char kPairIds[] =
+    "SELECT id FROM executions WHERE id > ?1 AND flow = ?3 AND chain = ?4 ORDER BY id LIMIT ?2";
+constexpr const char kPairIdsStatus[] =
+    "SELECT id FROM executions WHERE id > ?1 AND flow = ?3 AND chain = ?4 AND +status = ?5 ORDER BY id LIMIT ?2";
 // By status alone: executions_by_status is (status, id) over the executions not completed (v6:
 // a partial index; the query repeats its WHERE so that the planner may use it). Completed ones
 // are most rows: the primary key in order, filtered, finds them as fast.
@@ -71,6 +77,63 @@ class ReadTransaction {
   SqliteConnection& connection_;
   bool begun_ = false;
 };
+
+// Steps a one-column "next key" query: the key, or nullopt past the last.
+Result<std::optional<std::string>> NextKey(SqliteConnection& connection, const char* sql,
+                                           std::initializer_list<std::string_view> values) {
+  Result<Statement> stmt = connection.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  int index = 1;
+  for (std::string_view value : values) stmt->Bind(index++, value);
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->ColumnText(0));
+}
+
+// ListExecutions' flow filter: the executions of flow file `filter.flow` and those of a chain of
+// that name (in another file), in id order. Every (flow, chain) pair that matches is one range of
+// executions_by_flow_chain already ordered by id; up to `limit` ids are read from each, merged,
+// and the first `limit` read as rows. The pairs are found with one seek each: the flow's chains,
+// then every flow (there are few) for a chain of the name.
+Status ListByFlowOrChain(SqliteConnection& connection, const ExecutionFilter& filter, int limit,
+                         const std::string& status, std::vector<ExecutionRecord>& out) {
+  const std::string& name = filter.flow;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (Result<std::optional<std::string>> chain = NextKey(connection, kFirstChainOfFlow, {name});;
+       chain = NextKey(connection, kNextChainOfFlow, {name, **chain})) {
+    if (!chain.ok()) return chain.status();
+    if (!*chain) break;
+    pairs.emplace_back(name, **chain);
+  }
+  for (Result<std::optional<std::string>> flow = NextKey(connection, kFirstFlow, {});;
+       flow = NextKey(connection, kNextFlow, {**flow})) {
+    if (!flow.ok()) return flow.status();
+    if (!*flow) break;
+    if (**flow != name) pairs.emplace_back(**flow, name);
+  }
+  std::vector<int64_t> ids;
+  for (const auto& [flow, chain] : pairs) {
+    Result<Statement> stmt = connection.Prepare(filter.status ? kPairIdsStatus : kPairIds);
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, filter.after_id).Bind(2, int64_t{limit}).Bind(3, std::string_view(flow)).Bind(4, std::string_view(chain));
+    if (filter.status) stmt->Bind(5, std::string_view(status));
+    while (true) {
+      Result<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ids.push_back(stmt->ColumnInt(0));
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  if (ids.size() > static_cast<size_t>(limit)) ids.resize(static_cast<size_t>(limit));
+  for (int64_t id : ids) {
+    Result<std::optional<ExecutionRecord>> execution = QueryExecution(connection, id, /*keep_unreadable=*/true);
+    if (!execution.ok()) return execution.status();
+    if (*execution) out.push_back(std::move(**execution));
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -123,19 +186,10 @@ Result<std::vector<ExecutionRecord>> SqliteReader::ListExecutions(const Executio
                              : run(kListByUserFlow, {filter.user_id, filter.flow});
     }
   } else if (!filter.flow.empty()) {
-    // Two statements, one snapshot.
+    // Several statements, one snapshot.
     ReadTransaction transaction(**connection);
     result = transaction.Begin();
-    if (result.ok()) {
-      result = filter.status ? run(kListByFlowStatus, {filter.flow, status}) : run(kListByFlow, {filter.flow});
-    }
-    const size_t from_flow = executions.size();
-    if (result.ok()) {
-      result = filter.status ? run(kListByChainStatus, {filter.flow, status}) : run(kListByChain, {filter.flow});
-    }
-    // Each part is sorted and disjoint from the other; keep the first `limit` ids of both.
-    std::inplace_merge(executions.begin(), executions.begin() + static_cast<std::ptrdiff_t>(from_flow),
-                       executions.end(), [](const ExecutionRecord& a, const ExecutionRecord& b) { return a.id < b.id; });
+    if (result.ok()) result = ListByFlowOrChain(**connection, filter, limit, status, executions);
   } else if (filter.status) {
     result = *filter.status == ExecutionStatus::kCompleted ? run(kListCompleted, {}) : run(kListByStatus, {status});
   } else {

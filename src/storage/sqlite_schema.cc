@@ -14,8 +14,8 @@
 //   executions       id PK (AUTOINCREMENT until v9) | flow chain chain_version set_version user_id entry_key
 //                    status | state ctx event (JSON) | trace error request_id |
 //                    created_ms updated_ms finished_ms | rev (v5: bumped by every update);
-//                    indexes (user_id, chain, entry_key), (flow), (chain),
-//                    (status) WHERE status <> 'completed' (v6)
+//                    indexes (user_id, chain, entry_key), (flow, chain) (v10; (flow) and (chain)
+//                    before), (status) WHERE status <> 'completed' (v6)
 //   wakeups          (execution_id, wait_id) PK | user_id event_type due_ms created_ms;
 //                    partial index (due_ms) WHERE due_ms IS NOT NULL       -- v3: waits + timers
 //   event_waits      (user_id, event_type, execution_id, wait_id) PK | due_ms  -- v7: the waits
@@ -337,6 +337,18 @@ CREATE TABLE schema_bump_v9 (x);
 DROP TABLE schema_bump_v9;
 )sql";
 
+// Version 10: executions_by_flow (flow) and executions_by_chain (chain) become one index,
+// executions_by_flow_chain (flow, chain). Both served ListExecutions' flow filter only (a name
+// matches the flow file or the chain), and every new execution wrote an entry into each: two
+// b-trees' right edges, ~3 of the ~25 pages a small commit wrote (docs/benchmarks.md). The
+// listing now walks the (flow, chain) pairs with seeks (sqlite_reader.cc) and merges their
+// ordered id ranges. Creating the index reads every execution once.
+constexpr const char kSchemaV10[] = R"sql(
+CREATE INDEX executions_by_flow_chain ON executions (flow, chain);
+DROP INDEX executions_by_flow;
+DROP INDEX executions_by_chain;
+)sql";
+
 constexpr MigrationStep kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -347,6 +359,7 @@ constexpr MigrationStep kMigrations[] = {
     {7, kSchemaV7},
     {8, kSchemaV8},
     {9, kSchemaV9},
+    {10, kSchemaV10},
 };
 
 // Switches to WAL (persistent: recorded in the file header, so every later connection uses it).

@@ -134,6 +134,48 @@ TEST_F(SqliteReaderTest, ListExecutions_MergesFlowAndChainMatchesInIdOrderAcross
   EXPECT_EQ(ids(Filter("", "F", std::nullopt, e, 2)), (std::vector<int64_t>{}));
   EXPECT_EQ(ids(Filter("", "F", ExecutionStatus::kWaiting)), (std::vector<int64_t>{a, c, e}));
   EXPECT_EQ(ids(Filter("u1", "F", ExecutionStatus::kWaiting, a)), (std::vector<int64_t>{c, e}));
+  // One at a time: each page the next id of the four (flow, chain) pairs that match.
+  std::vector<int64_t> paged;
+  for (int64_t after = 0;;) {
+    std::vector<int64_t> page = ids(Filter("", "F", std::nullopt, after, 1));
+    if (page.empty()) break;
+    paged.push_back(after = page.front());
+  }
+  EXPECT_EQ(paged, (std::vector<int64_t>{a, b, c, e}));
+}
+
+TEST_F(SqliteReaderTest, ListExecutions_ByFlowKeepsTheFirstIdsOfManyPairsInterleaved) {
+  // Three chains of flow "F", a chain "F" in two other files, the ids of all five interleaved, and
+  // a flow sorting before and after each of them: every page is the next `limit` ids of all.
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"F", "a"}, {"F", "F"}, {"F", "z"}, {"A", "F"}, {"G", "F"}};
+  std::vector<int64_t> want;
+  for (int round = 0; round < 7; ++round) {
+    for (const auto& [flow, chain] : pairs) {
+      ExecutionRecord e = MakeExecution("u" + std::to_string(round), chain);
+      e.flow = flow;
+      want.push_back(Insert(e));
+      ExecutionRecord other = MakeExecution("u" + std::to_string(round), "F2");
+      other.flow = round % 2 ? "A0" : "Z";
+      Insert(other);
+    }
+  }
+  std::unique_ptr<StoreReader> reader = store_->NewReader();
+  for (int limit : {1, 3, 4, 35, 100}) {
+    std::vector<int64_t> got;
+    int64_t after = 0;
+    for (int pages = 0; pages < 100; ++pages) {
+      auto list = reader->ListExecutions(Filter("", "F", std::nullopt, after, limit));
+      ASSERT_TRUE(IsOk(list));
+      ASSERT_LE(list->size(), static_cast<size_t>(limit));
+      if (list->empty()) break;
+      for (const ExecutionRecord& x : *list) got.push_back(x.id);
+      after = got.back();
+    }
+    EXPECT_EQ(got, want) << "limit " << limit;
+  }
+  EXPECT_TRUE(reader->ListExecutions(Filter("", "nothing"))->empty());
+  EXPECT_EQ(reader->ListExecutions(Filter("", "F2", std::nullopt, 0, 1000))->size(), 35u);
 }
 
 TEST_F(SqliteReaderTest, GetNodeStats_SumsVersionsAndTheWaitingCounter) {

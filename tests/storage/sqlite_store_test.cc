@@ -623,8 +623,19 @@ TEST(SqliteStoreTest, QueryPlans_UseTheIndexesDocumentedForThem) {
     expect_index(sql, index);
     expect_no_sort(sql);
   };
-  expect_ordered("flow = ?3 AND +status = ?4", "executions_by_flow");
-  expect_ordered("chain = ?3 AND +flow <> ?3", "executions_by_chain");
+  // By flow or chain (v10): one (flow, chain) pair's ids in id order, from the index alone.
+  expect_ordered("flow = ?3 AND chain = ?4", "COVERING INDEX executions_by_flow_chain (flow=? AND chain=? AND rowid>?)");
+  expect_ordered("flow = ?3 AND chain = ?4 AND +status = ?5", "executions_by_flow_chain (flow=? AND chain=? AND rowid>?)");
+  // ... the pairs found by one seek each: a flow's next chain, the next flow.
+  for (const char* seek : {"SELECT chain FROM executions WHERE flow = ?1 ORDER BY flow, chain LIMIT 1",
+                           "SELECT chain FROM executions WHERE flow = ?1 AND chain > ?2 ORDER BY flow, chain LIMIT 1"}) {
+    expect_index(seek, "COVERING INDEX executions_by_flow_chain (flow=?");
+    expect_no_sort(seek);
+  }
+  expect_index("SELECT flow FROM executions WHERE flow > ?1 ORDER BY flow LIMIT 1",
+               "COVERING INDEX executions_by_flow_chain (flow>?)");
+  expect_index("SELECT flow FROM executions ORDER BY flow LIMIT 1", "COVERING INDEX executions_by_flow_chain");
+  expect_no_sort("SELECT flow FROM executions ORDER BY flow LIMIT 1");
   expect_ordered("status = ?3 AND status <> 'completed'", "executions_by_status");
   expect_ordered("+status = 'completed'", "INTEGER PRIMARY KEY");
   expect_index("SELECT id FROM executions WHERE id > ?1 AND user_id = ?3 AND (+flow = ?4 OR +chain = ?4) "
@@ -941,6 +952,30 @@ TEST(SqliteStoreTest, MigrationToV3_MergesWaitsAndTimersAndCountsWaitingNodes) {
   EXPECT_EQ(gauges->next_timer_due_ms.value_or(0), 400);
   EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('waits', 'timers', 'waiting_nodes')"),
             "0");
+}
+
+TEST(SqliteStoreTest, MigrationToV10_OneIndexByFlowAndChainListsWhatTheTwoDid) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  ASSERT_NO_FATAL_FAILURE(WriteAtSchemaVersion(path, 9, R"sql(
+      INSERT INTO executions (id, flow, chain, chain_version, set_version, user_id, status, created_ms, updated_ms)
+        VALUES (1, 'shop', 'shop', 'v1', 's', 'u1', 'waiting', 1, 1),
+               (2, 'other', 'shop', 'v1', 's', 'u2', 'completed', 1, 1),
+               (3, 'shop', 'recall', 'v1', 's', 'u3', 'running', 1, 1),
+               (4, 'other', 'other', 'v1', 's', 'u4', 'waiting', 1, 1);
+    )sql"));
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  EXPECT_EQ(RawQuery(path, "SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema WHERE type = 'index' AND "
+                           "name LIKE 'executions_by_%' ORDER BY name)"),
+            "executions_by_flow_chain,executions_by_status,executions_by_user_entry");
+  EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), "ok");
+  ExecutionFilter filter;
+  filter.flow = "shop";
+  auto list = store->NewReader()->ListExecutions(filter);
+  ASSERT_TRUE(IsOk(list));
+  std::vector<int64_t> ids;
+  for (const ExecutionRecord& e : *list) ids.push_back(e.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 2, 3}));
 }
 
 TEST(SqliteStoreTest, MigrationToV4_StatusCheckStillRefusesUnknownStatusesWithoutAnInList) {
