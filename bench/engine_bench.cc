@@ -38,6 +38,7 @@
 #include "engine/engine_service.h"
 #include "nodes/builtin_kinds.h"
 #include "storage/sqlite_store.h"
+#include "storage/sqlite_wal_vfs.h"
 
 namespace {
 
@@ -133,6 +134,7 @@ struct EngineResult {
   double items_per_second = 0;
   double cpu_us_per_item = 0;  // the whole process: writer, submitting threads, timer thread
   double mean_batch = 0;
+  double wal_pages_per_batch = 0;  // WAL frames (a page and its header) the writer appended per commit
   uint64_t failed = 0;
 };
 
@@ -150,6 +152,7 @@ EngineResult RunEngine(const Args& args, const std::string& path) {
   for (int64_t i = 0; i < args.items; ++i) events.push_back(BenchEvent(i, args.users, clock.NowMillis()));
 
   const storage::Store::Counters before = store->counters();
+  const storage::WalVfsCounters wal_before = storage::WalVfsCountersNow();
   std::atomic<int64_t> remaining{args.items};
   std::atomic<uint64_t> failed{0};
   std::promise<void> finished;
@@ -172,12 +175,15 @@ EngineResult RunEngine(const Args& args, const std::string& path) {
   const double seconds = SecondsSince(start);
   const double cpu = ProcessCpuSeconds() - cpu_start;
   const storage::Store::Counters after = store->counters();
+  const storage::WalVfsCounters wal_after = storage::WalVfsCountersNow();
   service.Stop();
   store->Close();
   EngineResult r;
   r.items_per_second = static_cast<double>(args.items) / seconds;
   r.cpu_us_per_item = cpu * 1e6 / static_cast<double>(args.items);
   r.mean_batch = static_cast<double>(after.jobs - before.jobs) / static_cast<double>(after.batches - before.batches);
+  r.wal_pages_per_batch = static_cast<double>(wal_after.bytes - wal_before.bytes) / (4096.0 + 24.0) /
+                          static_cast<double>(after.batches - before.batches);
   r.failed = failed.load();
   return r;
 }
@@ -330,10 +336,10 @@ int main(int argc, char** argv) {
     if (engine_round.failed) std::fprintf(stderr, "engine: %llu events failed\n",
                                           static_cast<unsigned long long>(engine_round.failed));
     std::printf("round %lld: raw %8.0f items/s (%5.1f us cpu/item)   engine %8.0f executions/s (%5.1f us cpu/item, "
-                "%.0f events/batch)   ratio %.2f\n",
+                "%.0f events and %.1f WAL pages per commit)   ratio %.2f\n",
                 static_cast<long long>(round + 1), raw_round.items_per_second, raw_round.cpu_us_per_item,
                 engine_round.items_per_second, engine_round.cpu_us_per_item, engine_round.mean_batch,
-                engine_round.items_per_second / raw_round.items_per_second);
+                engine_round.wal_pages_per_batch, engine_round.items_per_second / raw_round.items_per_second);
     std::fflush(stdout);
     raw.push_back(raw_round.items_per_second);
     eng.push_back(engine_round.items_per_second);
