@@ -13,15 +13,19 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,6 +123,48 @@ inline std::string FormatThreadTimes(const std::vector<ThreadTime>& times, const
     if (t.name.compare(0, prefix.size(), prefix) != 0) continue;
     std::snprintf(buf, sizeof buf, "%s%s %.0f/%.0f", out.empty() ? "" : ", ", t.name.c_str(), t.run_ms, t.wait_ms);
     out += buf;
+  }
+  return out;
+}
+
+// The block device a path lives on, as /proc/diskstats counts it: its write requests, the
+// bytes they wrote and the flushes (cache flushes: each fsync's) it completed. The whole disk
+// (a partition's parent: flushes are counted there), whoever wrote; zeros when not found.
+struct DiskCounters {
+  uint64_t writes = 0;
+  uint64_t bytes_written = 0;
+  uint64_t flushes = 0;
+};
+
+inline std::string DiskOf(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  const std::string dev = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+  std::error_code ec;
+  std::filesystem::path real = std::filesystem::canonical(dev, ec);
+  if (ec) return "";
+  if (std::filesystem::exists(real / "partition", ec)) real = real.parent_path();
+  return real.filename().string();
+}
+
+inline DiskCounters DiskCountersNow(const std::string& disk) {
+  DiskCounters out;
+  std::ifstream stats("/proc/diskstats");
+  std::string line;
+  while (!disk.empty() && std::getline(stats, line)) {
+    std::istringstream fields(line);
+    uint64_t major_number = 0, minor_number = 0;
+    std::string name;
+    fields >> major_number >> minor_number >> name;
+    if (name != disk) continue;
+    // reads: completed merged sectors ms; writes: completed merged sectors ms; in flight, io ms,
+    // weighted ms; discards: completed merged sectors ms; flushes: completed ms (sectors of 512).
+    uint64_t v[15] = {};
+    for (uint64_t& x : v) fields >> x;
+    out.writes = v[4];
+    out.bytes_written = v[6] * 512;
+    out.flushes = v[13];
+    break;
   }
   return out;
 }

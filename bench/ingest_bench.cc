@@ -522,6 +522,7 @@ int main(int argc, char** argv) {
   // The full stack.
   std::string dir = (std::filesystem::temp_directory_path() / "reach-ingest-XXXXXX").string();
   if (!mkdtemp(dir.data())) return 1;
+  const std::string disk = reach::bench::DiskOf(dir);  // its /proc/diskstats name, for the latency runs
   reach::storage::StoreOptions so;
   so.path = dir + "/reach.db";
   so.overlap_sync = overlap_sync;
@@ -691,6 +692,7 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       const auto before_run = (*store)->counters();
       const auto wal_before_run = reach::storage::WalVfsCountersNow();
+      const reach::bench::DiskCounters disk_before_run = reach::bench::DiskCountersNow(disk);
       recording_commits = true;
       const auto threads_before = reach::bench::ThreadTimes();
       std::vector<double> late;
@@ -707,6 +709,7 @@ int main(int argc, char** argv) {
       }
       const auto after_run = (*store)->counters();
       const auto wal_after_run = reach::storage::WalVfsCountersNow();
+      const reach::bench::DiskCounters disk_after_run = reach::bench::DiskCountersNow(disk);
       // The same schedule against the bare server: the latency the machine, loopback TCP and
       // the generator add on their own.
       std::vector<double> b = Latencies(bare.port(), latency_connections, latency_events_per_s, seconds, 1.0,
@@ -721,6 +724,17 @@ int main(int argc, char** argv) {
       std::printf("\n         the generator's sends to the full stack after their scheduled time: p50 %.2f, "
                   "p99 %.2f ms\n",
                   Percentile(late, 0.5) * 1e3, Percentile(late, 0.99) * 1e3);
+      if (!disk.empty()) {
+        // The run's requests: its warm-up second and its counted seconds.
+        const double requests = latency_events_per_s * (seconds + 1.0);
+        std::printf("         disk %s over the run: %.1f KB written, %.2f write requests and %.2f flushes per "
+                    "event (%.0f MB/s, %.0f flushes/s)\n",
+                    disk.c_str(), static_cast<double>(disk_after_run.bytes_written - disk_before_run.bytes_written) / 1e3 / requests,
+                    static_cast<double>(disk_after_run.writes - disk_before_run.writes) / requests,
+                    static_cast<double>(disk_after_run.flushes - disk_before_run.flushes) / requests,
+                    static_cast<double>(disk_after_run.bytes_written - disk_before_run.bytes_written) / 1e6 / (seconds + 1.0),
+                    static_cast<double>(disk_after_run.flushes - disk_before_run.flushes) / (seconds + 1.0));
+      }
       std::fflush(stdout);
       sent_late.insert(sent_late.end(), late.begin(), late.end());
       p50s.push_back(Percentile(l, 0.5));
