@@ -157,13 +157,14 @@ inline DiskCounters DiskCountersNow(const std::string& disk) {
     std::string name;
     fields >> major_number >> minor_number >> name;
     if (name != disk) continue;
-    // reads: completed merged sectors ms; writes: completed merged sectors ms; in flight, io ms,
-    // weighted ms; discards: completed merged sectors ms; flushes: completed ms (sectors of 512).
-    uint64_t v[15] = {};
+    // After the name (Documentation/admin-guide/iostats.rst): reads completed, merged, sectors,
+    // ms; writes completed, merged, sectors, ms; in flight, io ms, weighted ms; discards
+    // completed, merged, sectors, ms; flushes completed, ms. Sectors of 512 bytes.
+    uint64_t v[17] = {};
     for (uint64_t& x : v) fields >> x;
     out.writes = v[4];
     out.bytes_written = v[6] * 512;
-    out.flushes = v[13];
+    out.flushes = v[15];
     break;
   }
   return out;
