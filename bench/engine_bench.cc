@@ -38,7 +38,6 @@
 #include "engine/engine_service.h"
 #include "nodes/builtin_kinds.h"
 #include "storage/sqlite_store.h"
-#include "storage/sqlite_wal_vfs.h"
 
 namespace {
 
@@ -182,8 +181,7 @@ EngineResult RunEngine(const Args& args, const std::string& path) {
   r.items_per_second = static_cast<double>(args.items) / seconds;
   r.cpu_us_per_item = cpu * 1e6 / static_cast<double>(args.items);
   r.mean_batch = static_cast<double>(after.jobs - before.jobs) / static_cast<double>(after.batches - before.batches);
-  r.wal_pages_per_batch = static_cast<double>(wal_after.bytes - wal_before.bytes) / (4096.0 + 24.0) /
-                          static_cast<double>(after.batches - before.batches);
+  r.wal_pages_per_batch = WalPages(wal_before, wal_after) / static_cast<double>(after.batches - before.batches);
   r.failed = failed.load();
   return r;
 }

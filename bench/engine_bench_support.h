@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "storage/records.h"
+#include "storage/sqlite_wal_vfs.h"
 
 namespace reach::bench {
 
@@ -125,6 +126,11 @@ inline std::string FormatThreadTimes(const std::vector<ThreadTime>& times, const
     out += buf;
   }
   return out;
+}
+
+// WAL frames written between two readings: a frame is a 4 KiB page and its 24-byte header.
+inline double WalPages(const storage::WalVfsCounters& before, const storage::WalVfsCounters& after) {
+  return static_cast<double>(after.bytes - before.bytes) / (4096.0 + 24.0);
 }
 
 // The block device a path lives on, as /proc/diskstats counts it: its write requests, the

@@ -425,11 +425,6 @@ std::vector<double> Latencies(uint16_t port, int connections, double rate, doubl
   return latencies;
 }
 
-// WAL frames written between two readings: a frame is a 4 KiB page and its 24-byte header.
-double WalPages(const reach::storage::WalVfsCounters& before, const reach::storage::WalVfsCounters& after) {
-  return static_cast<double>(after.bytes - before.bytes) / (4096.0 + 24.0);
-}
-
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -625,7 +620,7 @@ int main(int argc, char** argv) {
                   batches > 0 ? jobs / batches : 0.0,
                   batches > 0 ? static_cast<double>(after.commit_micros_total - before.commit_micros_total) / batches / 1e3
                               : 0.0,
-                  jobs > 0 ? WalPages(wal_before, wal_after) / jobs : 0.0,
+                  jobs > 0 ? reach::bench::WalPages(wal_before, wal_after) / jobs : 0.0,
                   static_cast<unsigned long long>(after.checkpoints + after.writer_checkpoints - before.checkpoints -
                                                   before.writer_checkpoints));
       // Where the full stack's CPU went, per event the writer ran (the warm-up included).
@@ -719,21 +714,22 @@ int main(int argc, char** argv) {
       print_run(l);
       std::printf(", %.1f jobs and %.1f WAL pages per commit; bare server ",
                   run_batches > 0 ? static_cast<double>(after_run.jobs - before_run.jobs) / run_batches : 0.0,
-                  run_batches > 0 ? WalPages(wal_before_run, wal_after_run) / run_batches : 0.0);
+                  run_batches > 0 ? reach::bench::WalPages(wal_before_run, wal_after_run) / run_batches : 0.0);
       print_run(b);
       std::printf("\n         the generator's sends to the full stack after their scheduled time: p50 %.2f, "
                   "p99 %.2f ms\n",
                   Percentile(late, 0.5) * 1e3, Percentile(late, 0.99) * 1e3);
       if (!disk.empty()) {
-        // The run's requests: its warm-up second and its counted seconds.
-        const double requests = latency_events_per_s * (seconds + 1.0);
+        // The run's time and requests: its warm-up second and its counted seconds.
+        const double run_seconds = seconds + 1.0;
+        const double requests = latency_events_per_s * run_seconds;
+        const auto bytes = static_cast<double>(disk_after_run.bytes_written - disk_before_run.bytes_written);
+        const auto flushes = static_cast<double>(disk_after_run.flushes - disk_before_run.flushes);
         std::printf("         disk %s over the run: %.1f KB written, %.2f write requests and %.2f flushes per "
                     "event (%.0f MB/s, %.0f flushes/s)\n",
-                    disk.c_str(), static_cast<double>(disk_after_run.bytes_written - disk_before_run.bytes_written) / 1e3 / requests,
-                    static_cast<double>(disk_after_run.writes - disk_before_run.writes) / requests,
-                    static_cast<double>(disk_after_run.flushes - disk_before_run.flushes) / requests,
-                    static_cast<double>(disk_after_run.bytes_written - disk_before_run.bytes_written) / 1e6 / (seconds + 1.0),
-                    static_cast<double>(disk_after_run.flushes - disk_before_run.flushes) / (seconds + 1.0));
+                    disk.c_str(), bytes / 1e3 / requests,
+                    static_cast<double>(disk_after_run.writes - disk_before_run.writes) / requests, flushes / requests,
+                    bytes / 1e6 / run_seconds, flushes / run_seconds);
       }
       std::fflush(stdout);
       sent_late.insert(sent_late.end(), late.begin(), late.end());
