@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/heap.h"
+#include "common/log_format.h"
 #include "common/thread_name.h"
 #include "dsl/flow_compiler.h"
 #include "engine/engine.h"
@@ -73,6 +74,36 @@ class SyslogPriorityFlag final : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<SyslogPriorityFlag>(); }
 };
 
+// spdlog flag `%q`: the message with every control character escaped (EscapeLogText), so that
+// one call writes one line whatever its values hold (a request path decoded from %0A, an error
+// quoting a file): journald takes each line for an entry of its own, and a leading <N> for its
+// priority.
+class OneLineMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    bool plain = true;
+    for (char c : payload) plain = plain && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+    if (plain) {
+      dest.append(payload.data(), payload.data() + payload.size());
+      return;
+    }
+    std::string escaped;
+    EscapeLogText(payload, escaped);
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<OneLineMessageFlag>(); }
+};
+
+// The "error" of a JSON answer's body ({"error": "...", ...}), else the body itself.
+std::string ErrorOfAnswer(const std::string& body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (!ec && v.is_object())
+    if (const json::value* e = v.as_object().if_contains("error"); e && e->is_string()) return std::string(e->as_string());
+  return body;
+}
+
 bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -124,7 +155,7 @@ Status DeployFromDisk(storage::Store& store, engine::Engine& engine, const Files
           const json::value* name = o.if_contains("name");
           if (name && name->is_string() &&
               std::find(disk_flows.begin(), disk_flows.end(), std::string(name->as_string())) != disk_flows.end()) {
-            spdlog::warn("flow name={} source=disk replaces=\"{}\"", std::string(name->as_string()), path);
+            spdlog::warn("flow name={} source=disk replaces={}", LogValue(name->as_string()), LogQuoted(path));
             continue;
           }
           files.emplace_back(path, std::string(o.at("text").as_string()));
@@ -157,14 +188,15 @@ int Serve(const ServeArgs& args) {
   // Logs: one line per event, key=value fields, to stderr; journald adds the time, so a
   // timestamp is printed only when stderr is a terminal.
   auto logger = spdlog::stderr_logger_mt("reach");
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<OneLineMessageFlag>('q');
   if (isatty(2)) {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %q");
   } else {
     // journald reads a leading <N> as the syslog priority (and adds the time itself).
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("<%*>%l %v");
-    logger->set_formatter(std::move(formatter));
+    formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("<%*>%l %q");
   }
+  logger->set_formatter(std::move(formatter));
   spdlog::set_default_logger(logger);
 
   auto config_result = server::LoadConfig(args.config);
@@ -272,12 +304,12 @@ int Serve(const ServeArgs& args) {
     if (s.ok()) {
       spdlog::info("timer thread recovered work={}", what);
     } else {
-      spdlog::error("timer thread round failed work={} code={} reason=\"{}\"", what,
-                    StatusCodeName(s.code()), s.message());
+      spdlog::error("timer thread round failed work={} code={} reason={}", what, StatusCodeName(s.code()),
+                    LogQuoted(s.message()));
     }
   });
   service.set_on_unrunnable([](int64_t id, const std::string& reason) {
-    spdlog::error("execution failed unrunnable execution={} reason=\"{}\"", id, reason);
+    spdlog::error("execution failed unrunnable execution={} reason={}", id, LogQuoted(reason));
   });
   if (Status s = service.Start(); !s.ok()) {
     std::cerr << "reach serve: loading flows from the store: " << s.message() << "\n";
@@ -353,9 +385,12 @@ int Serve(const ServeArgs& args) {
   http_options.max_connections = config.http.max_connections;
   http_options.on_response = [&](const server::HttpRequest& r, int status, double seconds) {
     http_metrics.Observe(r, status, seconds);
-    if (status >= 500) spdlog::warn("http status={} method={} path={} request_id={}", status, r.method, r.path, r.request_id);
-    else spdlog::debug("http status={} method={} path={} request_id={} seconds={:.4f}", status, r.method, r.path,
-                       r.request_id, seconds);
+    if (status >= 500)
+      spdlog::warn("http status={} method={} path={} request_id={} error={}", status, LogValue(r.method),
+                   LogValue(r.path), LogValue(r.request_id), LogQuoted(ErrorOfAnswer(r.error_body)));
+    else if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("http status={} method={} path={} request_id={} seconds={:.4f}", status, LogValue(r.method),
+                    LogValue(r.path), LogValue(r.request_id), seconds);
   };
   http_options.log = [](std::string line) { spdlog::warn("http {}", line); };
   server::HttpServer http(http_options, api);
@@ -432,13 +467,13 @@ int Serve(const ServeArgs& args) {
         return text;
       };
       if (!ReadFlows(config.flows, files, reload_errors, &names)) {
-        spdlog::error("reload failed=true errors=\"{}\"", one_line(reload_errors));
+        spdlog::error("reload failed=true errors={}", LogQuoted(one_line(reload_errors)));
         notifier.Status("reload failed; still serving flow set " + engine.current()->version());
         continue;
       }
       bool reloaded = false;
       Status s = DeployFromDisk(*store, engine, files, names, reload_errors, reloaded);
-      if (!s.ok()) spdlog::error("reload failed=true error=\"{}\"", one_line(s.message()));
+      if (!s.ok()) spdlog::error("reload failed=true error={}", LogQuoted(one_line(s.message())));
       else spdlog::info("reload set_version={} changed={}", engine.current()->version(), reloaded);
       notifier.Status("serving on " + listening + ", flow set " + engine.current()->version());
       continue;

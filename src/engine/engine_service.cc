@@ -452,6 +452,7 @@ Status EngineService::IsolateFailedBatch(PreparedTimers& batch, int& fired) {
 }
 
 void EngineService::ReportRound(const char* what, const Status& s) {
+  if (!s.ok()) counters_.timer_rounds_failed++;
   if (!on_round_failed_) return;
   const std::string_view kind(what);
   RoundReport& r = round_reports_[kind == "timers" ? 0 : kind == "schedules" ? 1 : 2];
@@ -511,7 +512,6 @@ void EngineService::TimerLoop() {
       const Status s = FireAllDue(fired);
       ReportRound("timers", s);
       if (s.ok()) continue;  // more may have come due meanwhile
-      counters_.timer_rounds_failed++;
       failing = true;
     }
     int64_t sleep_ms = max_sleep_ms_;

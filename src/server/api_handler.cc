@@ -1,6 +1,8 @@
 #include "server/api_handler.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
@@ -10,6 +12,7 @@
 #include "dsl/yaml_doc.h"
 #include "server/auth.h"
 #include "server/event_request.h"
+#include "server/http_codec.h"
 
 namespace reach::server {
 
@@ -120,6 +123,38 @@ bool ParseId(const std::string& s, int64_t& id) {
   return ec == std::errc() && p == s.data() + s.size() && id > 0;
 }
 
+// A number too large for a double (`1e999`) parses as infinity, which JSON cannot write back
+// (it would be stored as text no parser reads, and every later read of the row would fail): true
+// when `v` holds one, with `path` naming where ("traits.score", "events[3].properties.x").
+bool NonFiniteNumberAt(const json::value& v, std::string& path) {
+  auto prefix = [&path](std::string head) {
+    if (!path.empty() && path[0] != '[') head += '.';
+    path.insert(0, head);
+  };
+  switch (v.kind()) {
+    case json::kind::double_:
+      return !std::isfinite(v.get_double());
+    case json::kind::object:
+      for (const auto& kv : v.get_object())
+        if (NonFiniteNumberAt(kv.value(), path)) {
+          prefix(std::string(kv.key()));
+          return true;
+        }
+      return false;
+    case json::kind::array: {
+      const json::array& a = v.get_array();
+      for (size_t i = 0; i < a.size(); ++i)
+        if (NonFiniteNumberAt(a[i], path)) {
+          prefix("[" + std::to_string(i) + "]");
+          return true;
+        }
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
 // Bodies up to this size are parsed by a parser kept per io thread; a parser keeps the
 // buffers its largest document needed (a 1 MiB array left 12.6 MB), so larger ones get a
 // parser of their own.
@@ -148,22 +183,21 @@ bool ParseBody(const HttpRequest& req, json::value& out, Respond& respond,
     respond(JsonError(400, "body is not valid JSON: " + ec.message()));
     return false;
   }
+  std::string where;
+  if (NonFiniteNumberAt(out, where)) {
+    respond(JsonError(400, where + ": number is out of range (beyond what a double holds)", where));
+    return false;
+  }
   return true;
 }
 
-// Splits "/v1/flows/spring:pause" into {"v1", "flows", "spring:pause"}.
-std::vector<std::string> Segments(const std::string& path) {
-  std::vector<std::string> out;
-  out.reserve(4);  // the longest route's segments: one allocation, not one per growth step
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) out.push_back(path.substr(i, j - i));
-    i = j;
-  }
-  return out;
+// A name the API may file a flow under (api/NAME.yaml in the flow set): not a path.
+bool ValidApiFlowName(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name[0] == '.') return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return c == '/' || c == '\\' || u < 0x20 || u == 0x7f;
+  });
 }
 
 // "name:verb" -> ("name", "verb"); no colon -> ("name", "").
@@ -192,14 +226,30 @@ ApiHandler::~ApiHandler() { readers_->join(); }
 
 void ApiHandler::OnReader(std::function<void()> work) { boost::asio::post(*readers_, std::move(work)); }
 
-bool ApiHandler::Authorized(const HttpRequest& req, bool allow_signature) const {
+bool ApiHandler::Authorized(const HttpRequest& req, bool allow_signature, std::string& why) const {
   if (options_.api_keys.empty() && options_.webhook_secret.empty()) return true;
   if (!options_.api_keys.empty() && CheckBearer(req.Header("authorization"), options_.api_keys)) return true;
   if (allow_signature && !options_.webhook_secret.empty()) {
     std::string_view sig = req.Header("x-reach-signature");
-    if (!sig.empty())
-      return VerifySignature(sig, req.body, options_.webhook_secret, clock_.NowMillis() / 1000,
-                             options_.signature_window_seconds) == SignatureCheck::kOk;
+    if (!sig.empty()) {
+      // What was wrong with a signature is said (as webhook providers do): it tells the sender
+      // which of clock, recipe or secret to look at, and nothing about the secret.
+      switch (VerifySignature(sig, req.body, options_.webhook_secret, clock_.NowMillis() / 1000,
+                              options_.signature_window_seconds)) {
+        case SignatureCheck::kOk:
+          return true;
+        case SignatureCheck::kExpired:
+          why = "X-Reach-Signature: t is more than " + std::to_string(options_.signature_window_seconds) +
+                " s away from the server's clock (Unix seconds; check the sender's clock, or a replay)";
+          return false;
+        case SignatureCheck::kMismatch:
+          why = "X-Reach-Signature: no v1 matches HMAC-SHA256(secret, t + \".\" + body) (the secret, or the body as signed)";
+          return false;
+        default:
+          why = "X-Reach-Signature: malformed (expected t=<Unix seconds>,v1=<64 hex digits>)";
+          return false;
+      }
+    }
   }
   return options_.api_keys.empty() && !allow_signature;
 }
@@ -264,7 +314,11 @@ void ApiHandler::Route(HttpRequest& req, Respond& respond) {
   // headers and the Content-Length and drops the body (`curl -I /healthz`).
   static const std::string kGet = "GET", kPost = "POST";
   const std::string& m = req.method == "HEAD" ? kGet : req.method;
-  std::vector<std::string> seg = Segments(req.path);
+  // Segments split before decoding (an id may hold "%2F"); a path with an empty segment
+  // ("/v1//events", "/v1/events/") is no route's.
+  std::vector<std::string> seg;
+  seg.reserve(4);  // the longest route's segments: one allocation, not one per growth step
+  if (!PathSegments(req.target, seg)) return respond(JsonError(404, "no such route: " + m + " " + req.path));
   const RouteId route = MatchRoute(seg, m);
   if (route == RouteId::kNone) {
     // The path exists under other methods: 405 naming them (before authentication, which
@@ -294,12 +348,13 @@ void ApiHandler::Route(HttpRequest& req, Respond& respond) {
   }
 
   bool is_event_route = route == RouteId::kPostEvent || route == RouteId::kPostEventBatch;
-  if (!Authorized(req, is_event_route)) {
-    HttpResponse r = JsonError(401, "missing or bad credentials (Authorization: Bearer <key>" +
-                                        std::string(is_event_route && !options_.webhook_secret.empty()
-                                                        ? " or X-Reach-Signature"
-                                                        : "") +
-                                        ")");
+  if (std::string why; !Authorized(req, is_event_route, why)) {
+    HttpResponse r = JsonError(401, !why.empty() ? why
+                                                 : "missing or bad credentials (Authorization: Bearer <key>" +
+                                                       std::string(is_event_route && !options_.webhook_secret.empty()
+                                                                       ? " or X-Reach-Signature"
+                                                                       : "") +
+                                                       ")");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     if (is_event_route) events_rejected_.Inc();
     return respond(std::move(r));
@@ -380,8 +435,13 @@ void ApiHandler::PostEventBatch(HttpRequest& req, Respond respond) {
   json::value body;
   if (!ParseBody(req, body, respond)) return;
   const json::array* events = nullptr;
-  if (body.is_object() && body.as_object().contains("events") && body.as_object().at("events").is_array())
+  if (body.is_object() && body.as_object().contains("events") && body.as_object().at("events").is_array()) {
+    for (const auto& kv : body.as_object())
+      if (kv.key() != "events")
+        return respond(JsonError(400, std::string(kv.key()) + ": unknown field (a batch is {\"events\": [...]})",
+                                 std::string(kv.key())));
     events = &body.as_object().at("events").as_array();
+  }
   else if (body.is_array())
     events = &body.as_array();
   if (!events) return respond(JsonError(400, "a batch is {\"events\": [...]}", "events"));
@@ -451,6 +511,18 @@ void ApiHandler::PostUser(HttpRequest& req, Respond respond) {
         if (Status s = engine_.ResolveUser(txn, update->identities, id); !s.ok()) return s;
         auto u = txn.GetUser(id);
         if (!u.ok()) return u.status();
+        // An identity another user holds is not moved (ResolveUser leaves it): for an event
+        // that is right, a profile update that asks for it is refused whole (the job's writes
+        // are undone).
+        for (const auto& kv : update->identities) {
+          const json::value* held = *u ? (*u)->identities.if_contains(kv.key()) : nullptr;
+          if (held && *held == kv.value()) continue;
+          auto holder = txn.FindUserByIdentity(std::string(kv.key()), std::string(kv.value().as_string()));
+          if (!holder.ok()) return holder.status();
+          return Status(StatusCode::kAlreadyExists,
+                        "identities." + std::string(kv.key()) + ": '" + std::string(kv.value().as_string()) +
+                            "' belongs to user '" + (*holder ? **holder : std::string("?")) + "', not '" + id + "'");
+        }
         storage::UserRecord user;
         if (*u) user = **u;
         else {
@@ -511,18 +583,31 @@ void ApiHandler::ListFlows(Respond respond) {
 
 void ApiHandler::DeployFlow(HttpRequest& req, const std::string& name_in, bool validate_only, Respond respond) {
   if (req.body.empty()) return respond(JsonError(400, "the body is the flow file (YAML)"));
-  // The flow's name: the URL's, else `flow.name` in the file.
+  // The flow's name: the URL's and `flow.name` in the file, which must agree when both are
+  // given. A YAML syntax error is reported as the compiler would (file:line:col), whether or not
+  // the URL names the flow.
   std::string name = name_in;
-  if (name.empty()) {
+  {
     dsl::SourceSet sources;
     dsl::Diagnostics diags;
-    uint32_t f = sources.Add("body.yaml", req.body);
+    uint32_t f = sources.Add("api/" + (name_in.empty() ? std::string("flow") : name_in) + ".yaml", req.body);
     dsl::YamlNode root = dsl::ParseYaml(sources, f, diags);
+    if (diags.size() > 0)
+      return respond(Json(400, {{"error", "invalid flow"}, {"diagnostics", diags.Format(sources)}}));
     const dsl::YamlNode* flow = root.is_map() ? root.Find("flow") : nullptr;
     const dsl::YamlNode* n = flow && flow->is_map() ? flow->Find("name") : nullptr;
-    if (n && n->is_scalar()) name = n->scalar;
+    if (n && n->is_scalar() && !n->scalar.empty()) {
+      if (!name.empty() && n->scalar != name)
+        return respond(JsonError(400, "the URL names flow '" + name + "' but flow.name in the file is '" + n->scalar + "'",
+                                 "name"));
+      name = n->scalar;
+    }
   }
   if (name.empty()) return respond(JsonError(400, "name the flow: flow.name in the file, or POST /v1/flows?name=NAME", "name"));
+  if (!ValidApiFlowName(name))
+    return respond(JsonError(400, "a flow deployed through the API is named by 1-128 bytes without '/', '\\', control "
+                                  "characters or a leading '.'",
+                             "name"));
   auto text = std::make_shared<std::string>(std::move(req.body));
   auto errors = std::make_shared<std::string>();
   auto version = std::make_shared<std::string>();
@@ -668,11 +753,23 @@ void ApiHandler::CancelExecution(const std::string& id_text, Respond respond) {
   int64_t id = 0;
   if (!ParseId(id_text, id)) return respond(JsonError(400, "an execution id is a positive number", "id"));
   auto cancelled = std::make_shared<bool>(false);
-  service_.Submit([this, id, cancelled](storage::StoreTxn& txn) { return engine_.Cancel(txn, id, *cancelled); },
-                  [respond, id, cancelled](const Status& s) {
-                    if (!s.ok()) return respond(FromStatus(s));
-                    respond(Json(200, {{"id", std::to_string(id)}, {"cancelled", *cancelled}}));
-                  });
+  auto ended_as = std::make_shared<std::string>("cancelled");  // the status it had ended with, if not now
+  service_.Submit(
+      [this, id, cancelled, ended_as](storage::StoreTxn& txn) {
+        if (Status s = engine_.Cancel(txn, id, *cancelled); !s.ok() || *cancelled) return s;
+        auto e = txn.GetExecution(id);  // it had ended before: how
+        if (e.ok() && *e) *ended_as = storage::ExecutionStatusName((*e)->status);
+        return Status::Ok();
+      },
+      [respond, id, cancelled, ended_as](const Status& s) {
+        if (!s.ok()) return respond(FromStatus(s));
+        // Cancelling a cancelled execution again is a retry: done. One that completed or failed
+        // cannot be cancelled any more: 409 with its status.
+        if (!*cancelled && *ended_as != "cancelled")
+          return respond(Json(409, {{"error", "execution " + std::to_string(id) + " has already ended as " + *ended_as},
+                                    {"status", *ended_as}}));
+        respond(Json(200, {{"id", std::to_string(id)}, {"cancelled", *cancelled}, {"status", "cancelled"}}));
+      });
 }
 
 void ApiHandler::PostRuns(HttpRequest& req, Respond respond) {
@@ -680,9 +777,18 @@ void ApiHandler::PostRuns(HttpRequest& req, Respond respond) {
   if (!ParseBody(req, body, respond)) return;
   if (!body.is_object()) return respond(JsonError(400, "a run is {\"chain\", \"user_ids\": [...]}"));
   const json::object& o = body.as_object();
+  for (const auto& kv : o)
+    if (kv.key() != "chain" && kv.key() != "user_ids" && kv.key() != "event")
+      return respond(JsonError(400, std::string(kv.key()) + ": unknown field (a run has chain, user_ids, event)",
+                               std::string(kv.key())));
   const json::value* chain = o.if_contains("chain");
   if (!chain || !chain->is_string()) return respond(JsonError(400, "chain: is required", "chain"));
   const json::value* users = o.if_contains("user_ids");
+  if (const json::value* event = o.if_contains("event")) {
+    if (!event->is_object()) return respond(JsonError(400, "event: must be an object (what the run's event.* reads)", "event"));
+    if (!users)
+      return respond(JsonError(400, "event: goes with user_ids (an audience run enrolls with the audience tick)", "event"));
+  }
   if (!users) {
     // No users listed: the chain's audience (its first node, a segment), enrolled page by page.
     std::string chain_name(chain->as_string());

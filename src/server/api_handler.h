@@ -56,7 +56,8 @@ class ApiHandler final : public RequestHandler {
 
  private:
   void Route(HttpRequest& req, Respond& respond);
-  bool Authorized(const HttpRequest& req, bool allow_signature) const;
+  // False with `why` set when a signature was sent and is wrong (expired, mismatched, malformed).
+  bool Authorized(const HttpRequest& req, bool allow_signature, std::string& why) const;
   void PostEvent(HttpRequest& req, Respond respond);
   void PostEventBatch(HttpRequest& req, Respond respond);
   void PostUser(HttpRequest& req, Respond respond);

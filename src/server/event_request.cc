@@ -68,10 +68,17 @@ bool ParseEvent(const json::value& v, storage::EventRecord& event, json::object&
       auto ms = ParseTimestampMillis(t->as_string());
       if (!ms) return Fail(error, "timestamp", "must be an RFC 3339 time such as 2026-11-22T10:00:00+08:00");
       event.timestamp_ms = *ms;
-    } else if (t->is_int64() && t->as_int64() > 0) {
+    } else if (t->is_int64() || t->is_uint64()) {
+      // Unix milliseconds from 1973-03-03 (1e11) to the end of 9999: a smaller number is most
+      // likely Unix seconds (1700000000 would be 1970-01-20 in milliseconds), a larger one no
+      // time a date can show.
+      constexpr int64_t kMinMillis = 100'000'000'000, kMaxMillis = 253'402'300'799'999;
+      const bool in_range = t->is_int64() && t->as_int64() >= kMinMillis && t->as_int64() <= kMaxMillis;
+      if (!in_range && t->is_int64() && t->as_int64() > 0 && t->as_int64() < kMinMillis)
+        return Fail(error, "timestamp",
+                    "looks like Unix seconds; send Unix milliseconds (seconds * 1000) or an RFC 3339 string");
+      if (!in_range) return Fail(error, "timestamp", "is out of range (Unix milliseconds up to year 9999)");
       event.timestamp_ms = t->as_int64();
-    } else if (t->is_uint64()) {
-      return Fail(error, "timestamp", "is out of range");
     } else {
       return Fail(error, "timestamp", "must be an RFC 3339 string or Unix milliseconds");
     }

@@ -8,7 +8,9 @@
 //    "user_id": "u1",                           this, or
 //    "identities": {"openid": "o6_b..."},       this (kind -> string), or both
 //    "properties": {...},                       optional object
-//    "timestamp": "2026-11-22T10:00:00+08:00",  optional: RFC 3339 or Unix milliseconds
+//    "timestamp": "2026-11-22T10:00:00+08:00",  optional: RFC 3339, or Unix milliseconds
+//                                               (1e11 to the end of year 9999: less is taken
+//                                               for seconds and refused)
 //    "message_id": "m-123"}                     optional idempotency key, 1-128 chars
 
 #include <string>

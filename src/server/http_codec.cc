@@ -1,5 +1,6 @@
 #include "server/http_codec.h"
 
+#include <algorithm>
 #include <array>
 #include <iterator>
 #include <random>
@@ -116,6 +117,24 @@ bool ParseQueryString(std::string_view query, std::map<std::string, std::string>
     out[key] = value;
   }
   return true;
+}
+
+bool PathSegments(std::string_view target, std::vector<std::string>& out) {
+  out.clear();
+  std::string_view path = OriginForm(target);
+  if (path.empty()) return false;
+  path = path.substr(0, path.find_first_of("?#"));
+  if (path == "/") return true;
+  size_t i = 1;  // past the leading '/'
+  for (;;) {
+    const size_t j = std::min(path.find('/', i), path.size());
+    if (j == i) return false;  // an empty segment
+    std::string segment;
+    if (!PercentDecode(path.substr(i, j - i), false, segment)) return false;
+    out.push_back(std::move(segment));
+    if (j == path.size()) return true;
+    i = j + 1;
+  }
 }
 
 bool IsValidRequestId(std::string_view id) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -23,6 +24,12 @@ bool PercentDecode(std::string_view in, bool plus_as_space, std::string& out);
 // Parses "a=1&b=x+y&flag" into {a:"1", b:"x y", flag:""}: components decoded, empty ones
 // skipped, the last of a repeated name wins. False when an escape is malformed.
 bool ParseQueryString(std::string_view query, std::map<std::string, std::string>& out);
+
+// The segments of `target`'s path, each decoded on its own after the split, so that an encoded
+// '/' ("%2F") stays inside its segment: "/v1/users/a%2Fb?x=1" -> {"v1", "users", "a/b"}; "/"
+// -> {}. False when a segment is empty ("//", a trailing '/'), does not decode, or the target is
+// not a path: no route has such a path.
+bool PathSegments(std::string_view target, std::vector<std::string>& out);
 
 // True for a client-supplied request id we echo back: 1–64 characters of [A-Za-z0-9._-].
 bool IsValidRequestId(std::string_view id);

@@ -13,6 +13,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "common/log_format.h"
 #include "server/server_state.h"
 
 namespace reach::server {
@@ -160,6 +161,7 @@ void HttpSession::StartRequest() {
   request_.target.clear();
   request_.path.clear();
   request_.request_id.clear();
+  request_.error_body.clear();
   request_open_ = true;
   state_->BeginRequest();
   request_started_ = Clock::now();
@@ -276,11 +278,12 @@ void HttpSession::Dispatch() {
     // Moved, not copied (a copy is an allocation per request); a throw answers through `slot`.
     state_->handler().Handle(std::move(request), std::move(respond));
   } catch (const std::exception& e) {
-    state_->Log("http: handler threw for " + request_.method + " " + request_.path + ": " + e.what());
+    state_->Log("http: handler threw method=" + LogValue(request_.method) + " path=" + LogValue(request_.path) +
+                " error=" + LogQuoted(e.what()));
     HttpResponse error{500, "application/json", ErrorBody("internal error"), {}};
     slot->Answer(std::move(error));  // ignored if the handler answered before throwing
   } catch (...) {
-    state_->Log("http: handler threw for " + request_.method + " " + request_.path);
+    state_->Log("http: handler threw method=" + LogValue(request_.method) + " path=" + LogValue(request_.path));
     slot->Answer(HttpResponse{500, "application/json", ErrorBody("internal error"), {}});
   }
 }
@@ -291,11 +294,13 @@ void HttpSession::WriteHandlerResponse(HttpResponse response) {
   if (phase_ != Phase::kHandling) return;  // closed meanwhile (Shutdown, timeout)
   const bool keep_alive = keep_alive_ && !state_->draining();
   close_after_write_ = !keep_alive;
+  if (response.status >= 500) request_.error_body = response.body;  // for the log line
   DoWrite(FormatResponse(std::move(response), request_.request_id, version_, keep_alive, head_request_, response_));
 }
 
 void HttpSession::WriteErrorResponse(int status, std::string body, bool head_request) {
   close_after_write_ = true;
+  if (status >= 500) request_.error_body = body;  // for the log line
   HttpResponse response{status, "application/json", std::move(body), {}};
   DoWrite(FormatResponse(std::move(response), request_.request_id, version_, /*keep_alive=*/false, head_request,
                          response_));

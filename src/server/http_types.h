@@ -21,6 +21,7 @@ struct HttpRequest {
   std::string body;
   std::string remote;                       // peer address "127.0.0.1:50312"
   std::string request_id;                   // X-Request-Id if sent (sanitised), else generated
+  std::string error_body;                   // for on_response: the body of a 5xx answer, else ""
 
   // The first header named `name` (lower-case), or "".
   std::string_view Header(std::string_view name) const {
