@@ -359,6 +359,13 @@ TEST_F(DaemonTest, MalformedEvents_Answer400NamingTheFieldAndChangeNothing) {
       {R"({"type": "signup", "user_id": "u3", "message_id": ""})", "message_id"},
       {R"({"type": "signup", "user_id": "u3", "identities": {"openid": 1}})", "identities.openid"},
       {R"({"type": "signup", "user_id": "u3", "colour": "red"})", "colour"},         // unknown field
+      // A number no double holds parses as infinity, which JSON cannot store: refused where it is.
+      {R"({"type": "signup", "user_id": "u3", "properties": {"a": [1, {"b": 1e999}]}})", "properties.a[1].b"},
+      {R"({"type": "signup", "user_id": "u3", "properties": {"x": -1e400}})", "properties.x"},
+      {R"({"type": "signup", "user_id": "u3", "timestamp": 1700000000})", "timestamp"},            // seconds
+      {R"({"type": "signup", "user_id": "u3", "timestamp": 9223372036854775807})", "timestamp"},   // year 292M
+      {R"({"type": "signup", "user_id": "u3", "timestamp": 18446744073709551615})", "timestamp"},  // uint64
+      {R"({"type": "signup", "user_id": "u3", "timestamp": -5})", "timestamp"},
   };
   for (const Case& c : cases) {
     HttpReply r = PostEvent(port, c.body);
@@ -543,6 +550,11 @@ TEST_F(DaemonTest, SignedWebhook_AcceptedWhenFreshRefusedWhenStaleOrMismatched) 
   EXPECT_EQ(PostEvent(port, other, signed_with(other, "wrong", now)).status, 401);         // other secret
   EXPECT_EQ(PostEvent(port, other, signed_with(body, "whsec", now)).status, 401);          // other body
   EXPECT_EQ(PostEvent(port, other, "X-Reach-Signature: t=1,v1=zz\r\n").status, 401);       // malformed
+  // The 401 says what was wrong with a signature (the clock, the recipe or secret, the format).
+  auto error_of = [&](const std::string& sig) { return Str(PostEvent(port, other, sig).Json().at("error")); };
+  EXPECT_NE(error_of(signed_with(other, "whsec", now - 3600)).find("server's clock"), std::string::npos);
+  EXPECT_NE(error_of(signed_with(other, "wrong", now)).find("no v1 matches"), std::string::npos);
+  EXPECT_NE(error_of("X-Reach-Signature: t=1,v1=zz\r\n").find("malformed"), std::string::npos);
 
   EXPECT_EQ(Executions(port, "w1").size(), 1u);
   EXPECT_EQ(MetricValue(Metrics(port), R"(reach_events_total{result="accepted"})"), 1);

@@ -664,6 +664,23 @@ TEST(HttpCodec, PercentDecode_HandlesEscapesPlusAndErrors) {
   EXPECT_FALSE(PercentDecode("a%00b", false, out));  // an escaped NUL is refused
 }
 
+TEST(HttpCodec, PathSegments_SplitBeforeDecodingAndRefuseEmptySegments) {
+  std::vector<std::string> seg;
+  ASSERT_TRUE(PathSegments("/v1/users/a%2Fb?x=1#f", seg));
+  EXPECT_EQ(seg, (std::vector<std::string>{"v1", "users", "a/b"}));  // the encoded '/' stays inside
+  ASSERT_TRUE(PathSegments("/v1/flows/%E6%98%A5:pause", seg));
+  EXPECT_EQ(seg, (std::vector<std::string>{"v1", "flows", "\xe6\x98\xa5:pause"}));
+  ASSERT_TRUE(PathSegments("http://example.test/healthz", seg));  // absolute-form
+  EXPECT_EQ(seg, (std::vector<std::string>{"healthz"}));
+  ASSERT_TRUE(PathSegments("/", seg));
+  EXPECT_TRUE(seg.empty());
+  EXPECT_FALSE(PathSegments("/v1//events", seg));
+  EXPECT_FALSE(PathSegments("/v1/events/", seg));
+  EXPECT_FALSE(PathSegments("//v1/events", seg));
+  EXPECT_FALSE(PathSegments("/v1/a%zz", seg));
+  EXPECT_FALSE(PathSegments("v1/events", seg));
+}
+
 TEST(HttpCodec, RequestIds_AcceptOnlyShortSafeTokens) {
   EXPECT_TRUE(IsValidRequestId("a.B_c-9"));
   EXPECT_TRUE(IsValidRequestId(std::string(64, 'x')));
