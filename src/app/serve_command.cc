@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -344,7 +346,7 @@ int Serve(const ServeArgs& args) {
     out += "reach_timer_lag_seconds " + std::to_string(static_cast<double>(c.timer_lag_ms.load()) / 1000.0) + "\n";
     out += "# HELP reach_timers_fired_total Timers fired\n# TYPE reach_timers_fired_total counter\n";
     out += "reach_timers_fired_total " + std::to_string(c.timers_fired.load()) + "\n";
-    out += "# HELP reach_timer_rounds_failed_total Rounds of due timers that failed (retried after the longest sleep)\n"
+    out += "# HELP reach_timer_rounds_failed_total Rounds of the timer thread (timers, schedules, fan-outs) that failed (retried after the longest sleep)\n"
            "# TYPE reach_timer_rounds_failed_total counter\n";
     out += "reach_timer_rounds_failed_total " + std::to_string(c.timer_rounds_failed.load()) + "\n";
     out += "# HELP reach_executions_unrunnable_total Executions ended as failed because their run after a timer "
@@ -448,9 +450,20 @@ int Serve(const ServeArgs& args) {
   auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
                        : std::chrono::milliseconds(1000);
   if (tick.count() < 1) tick = std::chrono::milliseconds(1);
+  // A thread cpu_affinity could not bind says so (each thread once, as it starts: looked for at
+  // every tick, since the threads name themselves on their own time).
+  auto report_unbound_threads = [] {
+    for (const CpuBindFailure& f : TakeCpuBindFailures())
+      spdlog::warn("cpu_affinity not applied thread={} error={} hint={}", f.thread, LogQuoted(std::strerror(f.error)),
+                   LogQuoted(f.error == EPERM ? "a seccomp filter forbids sched_setaffinity (systemd: "
+                                                "SystemCallFilter=~@resources); use the unit's CPUAffinity= instead"
+                                              : "see sched_setaffinity(2)"));
+  };
+  report_unbound_threads();
   for (;;) {
     timespec ts{static_cast<time_t>(tick.count() / 1000), static_cast<long>((tick.count() % 1000) * 1000000)};
     int sig = sigtimedwait(&signals, nullptr, &ts);
+    report_unbound_threads();
     if (sig < 0) {
       // The tick: ping the watchdog only while the writer still answers.
       if (watchdog && store->Write([](storage::StoreTxn&) { return Status::Ok(); }).ok()) notifier.Watchdog();

@@ -4,10 +4,12 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <utility>
 
 namespace reach {
 namespace {
@@ -23,7 +25,17 @@ std::map<std::string, std::vector<int>, std::less<>>& CpusByName() {
   return cpus;
 }
 
+std::vector<CpuBindFailure>& BindFailures() {
+  static std::vector<CpuBindFailure> failures;
+  return failures;
+}
+
 }  // namespace
+
+std::vector<CpuBindFailure> TakeCpuBindFailures() {
+  std::lock_guard<std::mutex> lock(CpusMutex());
+  return std::exchange(BindFailures(), {});
+}
 
 void NameThisThread(const char* name) {
   std::vector<int> cpus;
@@ -36,8 +48,13 @@ void NameThisThread(const char* name) {
     cpu_set_t set;
     CPU_ZERO(&set);
     for (int cpu : cpus) CPU_SET(cpu, &set);
-    // Best effort: `reach serve` checks the CPUs against AllowedCpus() before any thread starts.
-    sched_setaffinity(0, sizeof set, &set);
+    // `reach serve` checks the CPUs against AllowedCpus() before any thread starts; what can
+    // still fail (a seccomp filter that forbids the call: EPERM) is kept for it to report.
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      const int error = errno;
+      std::lock_guard<std::mutex> lock(CpusMutex());
+      BindFailures().push_back({name, error});
+    }
   }
   // Named last: a thread seen under its name (ps, /proc) is already bound.
   pthread_setname_np(pthread_self(), name);

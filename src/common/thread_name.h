@@ -22,6 +22,15 @@ void NameThisThread(const char* name);
 void SetThreadCpus(const std::string& thread_name, std::vector<int> cpus);
 void ClearThreadCpus();
 
+// The threads NameThisThread could not bind to their CPUs (sched_setaffinity failed: `error` is
+// its errno, EPERM under a seccomp filter such as systemd's SystemCallFilter=~@resources), since
+// the last call; the list is emptied. Thread-safe.
+struct CpuBindFailure {
+  std::string thread;
+  int error = 0;
+};
+std::vector<CpuBindFailure> TakeCpuBindFailures();
+
 // "0", "0-3", "0,2-3" (as taskset -c and /sys/devices/system/cpu/online write them): sorted,
 // without duplicates. Refused: empty items, a reversed range, a CPU >= 1024.
 Result<std::vector<int>> ParseCpuList(std::string_view text);

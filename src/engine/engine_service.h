@@ -31,8 +31,9 @@ struct ServiceCounters {
   std::atomic<uint64_t> timer_runs_ahead{0};
   std::atomic<uint64_t> timer_runs_redone{0};
   std::atomic<int64_t> timer_lag_ms{0};      // how late the last batch of timers fired
-  // Rounds of due timers that ended with an error (the store failing, or a run that fails on
-  // the writer every time: its batch stays due and is tried again after max_sleep_ms).
+  // Rounds of the timer thread's work (due timers, schedule ticks, audience fan-outs) that ended
+  // with an error (the store failing, or a run that fails on the writer every time: its batch
+  // stays due and is tried again after max_sleep_ms).
   std::atomic<uint64_t> timer_rounds_failed{0};
   // Executions ended as failed because their run after a timer failed on every try (see
   // FireAllDue), or their resume on an event failed (see SubmitEvent).

@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <cerrno>
+
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -81,6 +83,25 @@ TEST(NameThisThread, BindsAThreadToTheCpusSetForItsNameAndLeavesOthersAlone) {
   }).join();
   EXPECT_EQ(writer_cpus, allowed);
   ClearThreadCpus();
+}
+
+TEST(NameThisThread, AThreadThatCannotBeBoundIsRecordedOnceAndStillNamed) {
+  TakeCpuBindFailures();
+  // CPU 1023 exists on no machine this runs on: sched_setaffinity refuses the set (EINVAL), as a
+  // seccomp filter would (EPERM); the thread runs on, unbound.
+  SetThreadCpus("reach-timer", {1023});
+  std::vector<int> cpus;
+  std::thread([&] {
+    NameThisThread("reach-timer");
+    cpus = ThreadCpus();
+  }).join();
+  ClearThreadCpus();
+  EXPECT_EQ(cpus, AllowedCpus());
+  std::vector<CpuBindFailure> failures = TakeCpuBindFailures();
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].thread, "reach-timer");
+  EXPECT_EQ(failures[0].error, EINVAL);
+  EXPECT_TRUE(TakeCpuBindFailures().empty());  // taken
 }
 
 }  // namespace
