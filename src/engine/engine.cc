@@ -106,10 +106,12 @@ class Engine::AheadTxn final : public StoreTxn {
     return Status::Ok();
   }
   Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
-                       int64_t entered, int64_t completed, int64_t failed, int64_t waiting) override {
-    // Always the run's own chain version (TxnHost::FlushStats).
+                       int64_t entered, int64_t completed, int64_t failed, int64_t waiting,
+                       int64_t cancelled) override {
+    // Always the run's own chain version (TxnHost::FlushStats), and nothing is cancelled in a run.
     if (chain != run_.execution->chain || chain_version != run_.execution->chain_version)
       return Refuse("counting another chain's nodes");
+    if (cancelled != 0) return Refuse("counting a cancel");
     run_.stats.push_back({node, {entered, completed, failed, waiting}});
     return Status::Ok();
   }
@@ -815,8 +817,12 @@ Status Engine::End(StoreTxn& txn, ExecutionRecord& e, ExecutionStatus status, co
   if (!error.empty()) e.error = error;
   e.updated_ms = e.finished_ms = clock_.NowMillis();
   e.state.erase("root");
+  // The nodes it waited at stop counting it as waiting, and count how it ended there.
+  const int64_t ended_failed = status == ExecutionStatus::kFailed, ended_cancelled = status == ExecutionStatus::kCancelled;
   for (const auto& [node, n] : WaitingAt(e.state))
-    if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, 0, -n); !s.ok()) return s;
+    if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, n * ended_failed, -n, n * ended_cancelled);
+        !s.ok())
+      return s;
   e.state.erase("wn");
   if (Status s = txn.DeleteWakeupsOf(e.id); !s.ok()) return s;
   return txn.UpdateExecution(e);
@@ -843,8 +849,11 @@ Status Engine::EndAsIs(StoreTxn& txn, int64_t id, ExecutionStatus status, const 
   // The nodes it waited at stop counting it, when its state reads (an unreadable state is left
   // empty: then its waiting counts stay, as nothing says where it waited).
   const ExecutionRecord& e = **row;
+  const int64_t ended_failed = status == ExecutionStatus::kFailed, ended_cancelled = status == ExecutionStatus::kCancelled;
   for (const auto& [node, n] : WaitingAt(e.state))
-    if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, 0, -n); !s.ok()) return s;
+    if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, n * ended_failed, -n, n * ended_cancelled);
+        !s.ok())
+      return s;
   return Status::Ok();
 }
 

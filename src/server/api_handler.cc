@@ -698,8 +698,11 @@ void ApiHandler::FlowStats(const std::string& name, Respond respond) {
       if (!stats.ok()) return respond(FromStatus(stats.status()));
       json::array nodes;
       for (const auto& n : *stats)
-        nodes.push_back(json::object{{"node", n.node}, {"entered", n.entered}, {"completed", n.completed},
-                                     {"failed", n.failed}, {"waiting", n.waiting}});
+        // `succeeded` is `completed` under DESIGN.md's name for it (both kept: scripts use either).
+        nodes.push_back(json::object{{"node", n.node},           {"entered", n.entered},
+                                     {"completed", n.completed}, {"succeeded", n.completed},
+                                     {"failed", n.failed},       {"waiting", n.waiting},
+                                     {"cancelled", n.cancelled}});
       chains.push_back(json::object{{"chain", c.name}, {"version", c.version}, {"nodes", std::move(nodes)}});
     }
     if (!found) return respond(JsonError(404, "no flow or chain '" + name + "'"));

@@ -141,6 +141,7 @@ struct NodeStats {
   int64_t failed = 0;
   int64_t waiting = 0;                // suspensions at this node now (an execution that uses the
                                       // node twice and waits at both counts twice)
+  int64_t cancelled = 0;              // executions cancelled while suspended here
 };
 
 struct ExecutionFilter {

@@ -238,7 +238,8 @@ Result<std::vector<NodeStats>> SqliteReader::ReadNodeStats(SqliteConnection& con
   {
     // node_stats' primary key starts with chain: a range scan over the chain's versions.
     Result<Statement> stmt = connection.Prepare(
-        "SELECT node, sum(entered), sum(completed), sum(failed), sum(waiting) FROM node_stats WHERE chain = ?1 "
+        "SELECT node, sum(entered), sum(completed), sum(failed), sum(waiting), sum(cancelled) FROM node_stats "
+        "WHERE chain = ?1 "
         "GROUP BY node");
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, chain);
@@ -251,6 +252,7 @@ Result<std::vector<NodeStats>> SqliteReader::ReadNodeStats(SqliteConnection& con
       stats.completed = stmt->ColumnInt(2);
       stats.failed = stmt->ColumnInt(3);
       stats.waiting = stmt->ColumnInt(4);
+      stats.cancelled = stmt->ColumnInt(5);
     }
   }
   std::vector<NodeStats> result;

@@ -349,6 +349,15 @@ DROP INDEX executions_by_flow;
 DROP INDEX executions_by_chain;
 )sql";
 
+// Version 11: node_stats.cancelled, the executions cancelled while suspended at the node. Its
+// `waiting` count went down at a cancel and nothing else went up, so a node's entered no longer
+// added up to completed + failed + waiting. Counted from this version on: an execution cancelled
+// before keeps no record of where it waited. (ADD COLUMN with a constant default rewrites
+// nothing.)
+constexpr const char kSchemaV11[] = R"sql(
+ALTER TABLE node_stats ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr MigrationStep kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -360,6 +369,7 @@ constexpr MigrationStep kMigrations[] = {
     {8, kSchemaV8},
     {9, kSchemaV9},
     {10, kSchemaV10},
+    {11, kSchemaV11},
 };
 
 // Switches to WAL (persistent: recorded in the file header, so every later connection uses it).

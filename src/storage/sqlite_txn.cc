@@ -74,7 +74,9 @@ Result<int64_t> NextUnusedId(SqliteConnection& connection, int64_t& next, const 
 }
 
 // A node's counts that a job or batch did not change (Clear keeps the node's entry at zero).
-bool Unchanged(const std::array<int64_t, 4>& d) { return d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0; }
+bool Unchanged(const std::array<int64_t, 5>& d) {
+  return d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0 && d[4] == 0;
+}
 
 }  // namespace
 
@@ -102,12 +104,12 @@ Status SqliteTxn::FlushCounters() {
     const auto& [chain, chain_version, node] = key;
     if (Unchanged(d)) continue;
     Status status = RunSql(
-        "INSERT INTO node_stats (chain, chain_version, node, entered, completed, failed, waiting) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "INSERT INTO node_stats (chain, chain_version, node, entered, completed, failed, waiting, cancelled) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
         "ON CONFLICT (chain, chain_version, node) DO UPDATE SET entered = entered + excluded.entered, "
         "completed = completed + excluded.completed, failed = failed + excluded.failed, "
-        "waiting = waiting + excluded.waiting",
-        chain, chain_version, node, d[0], d[1], d[2], d[3]);
+        "waiting = waiting + excluded.waiting, cancelled = cancelled + excluded.cancelled",
+        chain, chain_version, node, d[0], d[1], d[2], d[3], d[4]);
     if (!status.ok()) return status;
   }
   batch.Clear();
@@ -676,7 +678,8 @@ Status SqliteTxn::SweepEventWaits(int64_t min_stale, double stale_ratio, int chu
 // ---- Node stats ------------------------------------------------------------------------------
 
 Status SqliteTxn::BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
-                                int64_t entered, int64_t completed, int64_t failed, int64_t waiting) {
+                                int64_t entered, int64_t completed, int64_t failed, int64_t waiting,
+                                int64_t cancelled) {
   auto it = job_.node_stats.find(std::make_tuple(std::string_view(chain), std::string_view(chain_version),
                                                  std::string_view(node)));
   if (it == job_.node_stats.end()) it = job_.node_stats.try_emplace({chain, chain_version, node}).first;
@@ -685,6 +688,7 @@ Status SqliteTxn::BumpNodeStats(const std::string& chain, const std::string& cha
   d[1] += completed;
   d[2] += failed;
   d[3] += waiting;
+  d[4] += cancelled;
   return Status::Ok();
 }
 

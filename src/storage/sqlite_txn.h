@@ -34,9 +34,9 @@ struct CounterDeltas {
   static constexpr size_t kWaits = 5, kTimers = 6, kEventWaitRows = 7, kGauges = 8;
   std::array<int64_t, kGauges> gauges{};
   using NodeKey = std::tuple<std::string, std::string, std::string>;  // chain, version, node
-  // entered, completed, failed, waiting. Transparent: looked up by string_views, so a bump of a
-  // counter already there copies no strings.
-  std::map<NodeKey, std::array<int64_t, 4>, std::less<>> node_stats;
+  // entered, completed, failed, waiting, cancelled. Transparent: looked up by string_views, so a
+  // bump of a counter already there copies no strings.
+  std::map<NodeKey, std::array<int64_t, 5>, std::less<>> node_stats;
 
   void Add(const CounterDeltas& other);  // leaves out the nodes `other` did not change
   // Zeroes the counts but keeps the nodes' entries (all-zero ones are skipped where they are
@@ -148,7 +148,8 @@ class SqliteTxn final : public StoreTxn {
   Result<std::optional<int64_t>> NextTimerDue() override;
 
   Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
-                       int64_t entered, int64_t completed, int64_t failed, int64_t waiting) override;
+                       int64_t entered, int64_t completed, int64_t failed, int64_t waiting,
+                       int64_t cancelled) override;
 
   Result<int64_t> GetLastTick(const std::string& chain) override;
   Status SetLastTick(const std::string& chain, int64_t tick_ms) override;

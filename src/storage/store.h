@@ -109,9 +109,12 @@ class StoreTxn {
 
   // Node counters of a chain version: adds the deltas. `waiting` counts the executions
   // suspended at the node now: +1 when one suspends there, -1 when it leaves (resumes, is
-  // cancelled). Counters are applied with the job's other writes (rolled back with them).
+  // cancelled); `cancelled` the executions cancelled while there (so that entered = completed +
+  // failed + waiting + cancelled once nothing runs). Counters are applied with the job's other
+  // writes (rolled back with them).
   virtual Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
-                               int64_t entered, int64_t completed, int64_t failed, int64_t waiting = 0) = 0;
+                               int64_t entered, int64_t completed, int64_t failed, int64_t waiting = 0,
+                               int64_t cancelled = 0) = 0;
 
   // Cron triggers: the last tick that ran for `chain` (0 when never).
   virtual Result<int64_t> GetLastTick(const std::string& chain) = 0;

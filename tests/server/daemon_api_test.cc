@@ -188,11 +188,22 @@ TEST_F(DaemonApiTest, Cancel_EndsWhatRunsRepeatsAsDoneAndSays409ForWhatEnded) {
   EXPECT_EQ(StatusOf(port, completed), "completed");
   EXPECT_EQ(Http(port, "POST", "/v1/executions/999999:cancel").status, 404);
   EXPECT_EQ(Http(port, "POST", "/v1/executions/abc:cancel").status, 400);
-  // The waiting node's count went down with the cancel.
+  // The node it waited at counts it as cancelled, not waiting: every node's entered adds up.
   json::value stats = Http(port, "GET", "/v1/flows/onboarding/stats").Json();
   ASSERT_TRUE(stats.is_object());
+  int64_t cancelled = 0;
   for (const json::value& c : stats.at("chains").as_array())
-    for (const json::value& n : c.at("nodes").as_array()) EXPECT_EQ(n.at("waiting"), 0) << json::serialize(n);
+    for (const json::value& v : c.at("nodes").as_array()) {
+      const json::object& n = v.as_object();
+      EXPECT_EQ(n.at("waiting"), 0) << json::serialize(n);
+      EXPECT_EQ(n.at("entered").as_int64(), n.at("completed").as_int64() + n.at("failed").as_int64() +
+                                                n.at("waiting").as_int64() + n.at("cancelled").as_int64())
+          << json::serialize(n);
+      EXPECT_EQ(n.at("succeeded"), n.at("completed")) << json::serialize(n);
+      cancelled += n.at("cancelled").as_int64();
+      if (n.at("node") == "wait_go") EXPECT_EQ(n.at("cancelled"), 1) << json::serialize(n);
+    }
+  EXPECT_EQ(cancelled, 1);
 }
 
 TEST_F(DaemonApiTest, Runs_EnrollTheListedUsersAndRefuseWhatTheyDoNotKnow) {

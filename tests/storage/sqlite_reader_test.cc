@@ -215,12 +215,15 @@ TEST_F(SqliteReaderTest, GetNodeStats_SumsVersionsAndTheWaitingCounter) {
   ASSERT_TRUE(IsOk(store_->Write([&](StoreTxn& txn) {
     Status s = txn.BumpNodeStats("welcome", "v2", "wait_pay", 0, 2, 0, -2);
     if (s.ok()) s = txn.BumpNodeStats("welcome", "v1", "wait_pay", 0, 1, 0, -1);
-    if (s.ok()) s = txn.BumpNodeStats("welcome", "v2", "delay_1d", 0, 0, 0, -1);
+    if (s.ok()) s = txn.BumpNodeStats("welcome", "v2", "delay_1d", 0, 0, 0, -1, 1);  // cancelled there
     return s;
   })));
   stats = reader->GetNodeStats("welcome");
   ASSERT_TRUE(IsOk(stats));
   for (const NodeStats& node : *stats) EXPECT_EQ(node.waiting, 0) << node.node;
+  EXPECT_EQ((*stats)[0].cancelled, 1);
+  EXPECT_EQ((*stats)[2].completed, 3);
+  EXPECT_EQ((*stats)[2].cancelled, 0);
   EXPECT_TRUE(reader->GetNodeStats("unknown")->empty());
 }
 

@@ -978,6 +978,28 @@ TEST(SqliteStoreTest, MigrationToV10_OneIndexByFlowAndChainListsWhatTheTwoDid) {
   EXPECT_EQ(ids, (std::vector<int64_t>{1, 2, 3}));
 }
 
+TEST(SqliteStoreTest, MigrationToV11_NodeStatsCountCancelsFromZeroAndKeepWhatTheyHad) {
+  TempDir dir;
+  const std::string path = dir.File("reach.db");
+  ASSERT_NO_FATAL_FAILURE(WriteAtSchemaVersion(path, 10, R"sql(
+      INSERT INTO node_stats (chain, chain_version, node, entered, completed, failed, waiting)
+        VALUES ('shop', 'v1', 'wait', 5, 2, 1, 2);
+    )sql"));
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  auto before = store->NewReader()->GetNodeStats("shop");
+  ASSERT_TRUE(IsOk(before));
+  ASSERT_EQ(before->size(), 1u);
+  EXPECT_EQ((*before)[0].entered, 5);
+  EXPECT_EQ((*before)[0].waiting, 2);
+  EXPECT_EQ((*before)[0].cancelled, 0);
+  ASSERT_TRUE(IsOk(store->Write([](StoreTxn& txn) { return txn.BumpNodeStats("shop", "v1", "wait", 0, 0, 0, -1, 1); })));
+  auto after = store->NewReader()->GetNodeStats("shop");
+  ASSERT_TRUE(IsOk(after));
+  EXPECT_EQ((*after)[0].waiting, 1);
+  EXPECT_EQ((*after)[0].cancelled, 1);
+  EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), "ok");
+}
+
 TEST(SqliteStoreTest, MigrationToV4_StatusCheckStillRefusesUnknownStatusesWithoutAnInList) {
   TempDir dir;
   const std::string path = dir.File("reach.db");
