@@ -760,7 +760,7 @@ void ApiHandler::CancelExecution(const std::string& id_text, Respond respond) {
   service_.Submit(
       [this, id, cancelled, ended_as](storage::StoreTxn& txn) {
         if (Status s = engine_.Cancel(txn, id, *cancelled); !s.ok() || *cancelled) return s;
-        auto e = txn.GetExecution(id);  // it had ended before: how
+        auto e = txn.GetExecutionAsIs(id);  // it had ended before: how (its row read as it is)
         if (e.ok() && *e) *ended_as = storage::ExecutionStatusName((*e)->status);
         return Status::Ok();
       },
