@@ -310,6 +310,9 @@ int Serve(const ServeArgs& args) {
                     LogQuoted(s.message()));
     }
   });
+  service.set_on_fanout_skipped([](const std::string& user_id, const std::string& reason) {
+    spdlog::warn("fanout skipped user={} reason={}", LogValue(user_id), LogQuoted(reason));
+  });
   service.set_on_unrunnable([](int64_t id, const std::string& reason) {
     spdlog::error("execution failed unrunnable execution={} reason={}", id, LogQuoted(reason));
   });
@@ -353,6 +356,9 @@ int Serve(const ServeArgs& args) {
            "failed on every try, or their resume on an event failed (stored data that does not parse, a bug)\n"
            "# TYPE reach_executions_unrunnable_total counter\n";
     out += "reach_executions_unrunnable_total " + std::to_string(c.executions_unrunnable.load()) + "\n";
+    out += "# HELP reach_fanout_users_skipped_total Users an audience fan-out passed over because their stored row "
+           "does not read\n# TYPE reach_fanout_users_skipped_total counter\n";
+    out += "reach_fanout_users_skipped_total " + std::to_string(c.fanout_users_skipped.load()) + "\n";
     out += "# HELP reach_timer_runs_ahead_total Runs after a timer done by the timer thread ahead of the writer: written as "
            "recorded, or redone on the writer (the execution changed in between)\n"
            "# TYPE reach_timer_runs_ahead_total counter\n";

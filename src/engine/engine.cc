@@ -125,7 +125,7 @@ class Engine::AheadTxn final : public StoreTxn {
   Result<std::optional<std::string>> FindUserByIdentity(const std::string&, const std::string&) override {
     return Refuse("finding a user");
   }
-  Result<std::vector<UserRecord>> ListUsers(const std::string&, int) override { return Refuse("listing users"); }
+  Result<UserPage> ListUsers(const std::string&, int) override { return Refuse("listing users"); }
   Result<bool> InsertEvent(storage::EventRecord&) override { return Refuse("inserting an event"); }
   Result<int64_t> CountEvents(const std::string&, const std::string&, int64_t) override {
     return Refuse("counting events");
@@ -896,9 +896,11 @@ Status Engine::StartFanout(StoreTxn& txn, const std::string& chain, const std::s
   return txn.PutMeta("fanouts", json::serialize(list));
 }
 
-Status Engine::ContinueFanouts(StoreTxn& txn, int& started, bool& more) {
+Status Engine::ContinueFanouts(StoreTxn& txn, int& started, bool& more,
+                               std::vector<std::pair<std::string, std::string>>& skipped) {
   started = 0;
   more = false;
+  skipped.clear();
   auto meta = txn.GetMeta("fanouts");
   if (!meta.ok()) return meta.status();
   json::array list;
@@ -920,11 +922,11 @@ Status Engine::ContinueFanouts(StoreTxn& txn, int& started, bool& more) {
     const dsl::NodeDef* audience = c == dsl::kNone ? nullptr : AudienceOf(**graph, (*graph)->chain(static_cast<uint32_t>(c)));
     if (audience) {
       const dsl::Expression* where = audience->kind->AudienceFilter(*audience->config);
-      auto users = txn.ListUsers(after, options_.fanout_page);
-      if (!users.ok()) return users.status();
+      auto page = txn.ListUsers(after, options_.fanout_page);
+      if (!page.ok()) return page.status();
       json::value tick = json::object{{"type", "audience"}, {"key", key}};
-      for (UserRecord& user : *users) {
-        after = user.id;
+      skipped = std::move(page->unreadable);
+      for (UserRecord& user : page->users) {
         json::value user_json = UserJson(user);
         dsl::Scope scope{&user_json, &tick, nullptr, nullptr};
         dsl::Value v = where->Evaluate(scope);
@@ -935,7 +937,8 @@ Status Engine::ContinueFanouts(StoreTxn& txn, int& started, bool& more) {
           return s;
         if (id) ++started;
       }
-      finished = static_cast<int>(users->size()) < options_.fanout_page;
+      if (page->rows > 0) after = page->last_id;
+      finished = static_cast<int>(page->rows) < options_.fanout_page;
       job["after"] = after;
     }
   }

@@ -179,8 +179,10 @@ class Engine {
   Status StartFanout(storage::StoreTxn& txn, const std::string& chain, const std::string& entry_key,
                      bool& has_audience);
   // Enrolls the next page (options.fanout_page users) of the oldest pending fan-out. Sets
-  // `started` and `more` (whether fan-outs remain).
-  Status ContinueFanouts(storage::StoreTxn& txn, int& started, bool& more);
+  // `started`, `more` (whether fan-outs remain) and `skipped`: the users of the page whose row
+  // does not read (id, why), passed over (the fan-out goes on past them).
+  Status ContinueFanouts(storage::StoreTxn& txn, int& started, bool& more,
+                         std::vector<std::pair<std::string, std::string>>& skipped);
   bool fanouts_pending() const { return fanouts_pending_.load(); }
   // Starts the schedule-triggered chains whose tick is due (missed ticks run once).
   Status RunDueSchedules(storage::StoreTxn& txn, int& started);

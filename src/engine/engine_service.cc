@@ -493,8 +493,20 @@ void EngineService::TimerLoop() {
       // Audience fan-outs go a page per job, so that events keep flowing in between.
       int started = 0;
       bool more = false;
-      Status s = store_.Write([&](storage::StoreTxn& txn) { return engine_.ContinueFanouts(txn, started, more); });
-      if (s.ok()) counters_.executions_started += static_cast<uint64_t>(started);
+      std::vector<std::pair<std::string, std::string>> skipped;
+      Status s =
+          store_.Write([&](storage::StoreTxn& txn) { return engine_.ContinueFanouts(txn, started, more, skipped); });
+      if (s.ok()) {
+        counters_.executions_started += static_cast<uint64_t>(started);
+        counters_.fanout_users_skipped += skipped.size();
+        for (const auto& [user_id, reason] : skipped) {
+          if (!on_fanout_skipped_) break;
+          try {
+            on_fanout_skipped_(user_id, reason);
+          } catch (...) {
+          }
+        }
+      }
       ReportRound("fanouts", s);
       if (s.ok() && more) continue;
     }

@@ -38,6 +38,8 @@ struct ServiceCounters {
   // Executions ended as failed because their run after a timer failed on every try (see
   // FireAllDue), or their resume on an event failed (see SubmitEvent).
   std::atomic<uint64_t> executions_unrunnable{0};
+  // Users an audience fan-out passed over because their row does not read (see ListUsers).
+  std::atomic<uint64_t> fanout_users_skipped{0};
   std::atomic<uint64_t> executions_started{0};
   std::atomic<uint64_t> executions_resumed{0};
 };
@@ -106,6 +108,11 @@ class EngineService {
   void set_on_unrunnable(std::function<void(int64_t execution_id, const std::string& reason)> f) {
     on_unrunnable_ = std::move(f);
   }
+  // Called (on the timer thread) for each user an audience fan-out passed over because the
+  // user's row does not read, with why. Optional; set before Start().
+  void set_on_fanout_skipped(std::function<void(const std::string& user_id, const std::string& reason)> f) {
+    on_fanout_skipped_ = std::move(f);
+  }
   // Called (on the timer thread) when a round of the timer thread's work fails (`what`:
   // "timers", "schedules" or "fanouts"; it is tried again later), for each kind of work at most
   // once a minute for the same error and at once for a new one; and with an ok status once
@@ -163,6 +170,7 @@ class EngineService {
   size_t delivery_chunk_ = kDeliveryChunk;
   std::atomic<std::thread::id> delivering_thread_{};  // the thread inside RunDeliveries, if any
   std::function<void(int64_t, const std::string&)> on_unrunnable_;
+  std::function<void(const std::string&, const std::string&)> on_fanout_skipped_;
   std::function<void(const char*, const Status&)> on_round_failed_;
   // Timer thread only: per kind of work (timers, schedules, fanouts), the last failure reported
   // to on_round_failed_ and when, and whether its recovery is still to be reported.

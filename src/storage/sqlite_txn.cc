@@ -231,7 +231,7 @@ Result<std::optional<std::string>> SqliteTxn::FindUserByIdentity(const std::stri
   return std::optional<std::string>(stmt->ColumnText(0));
 }
 
-Result<std::vector<UserRecord>> SqliteTxn::ListUsers(const std::string& after_id, int limit) {
+Result<StoreTxn::UserPage> SqliteTxn::ListUsers(const std::string& after_id, int limit) {
   std::vector<std::string> ids;
   {
     Result<Statement> stmt = connection_.Prepare("SELECT id FROM users WHERE id > ?1 ORDER BY id LIMIT ?2");
@@ -244,14 +244,20 @@ Result<std::vector<UserRecord>> SqliteTxn::ListUsers(const std::string& after_id
       ids.push_back(stmt->ColumnText(0));
     }
   }
-  std::vector<UserRecord> users;
-  users.reserve(ids.size());
+  UserPage page;
+  page.users.reserve(ids.size());
+  page.rows = ids.size();
+  if (!ids.empty()) page.last_id = ids.back();
   for (const std::string& id : ids) {
     auto u = QueryUser(connection_, id);
+    if (!u.ok() && u.status().code() == StatusCode::kCorruption) {
+      page.unreadable.emplace_back(id, u.status().message());
+      continue;
+    }
     if (!u.ok()) return u.status();
-    if (*u) users.push_back(std::move(**u));
+    if (*u) page.users.push_back(std::move(**u));
   }
-  return users;
+  return page;
 }
 
 // ---- Events ----------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ class SqliteTxn final : public StoreTxn {
   Status PutUser(const UserRecord& user) override;
   Status CreateUser(const UserRecord& user) override;
   Result<std::optional<std::string>> FindUserByIdentity(const std::string& kind, const std::string& value) override;
-  Result<std::vector<UserRecord>> ListUsers(const std::string& after_id, int limit) override;
+  Result<UserPage> ListUsers(const std::string& after_id, int limit) override;
 
   Result<bool> InsertEvent(EventRecord& event) override;
   Result<int64_t> CountEvents(const std::string& user_id, const std::string& type, int64_t since_ms) override;

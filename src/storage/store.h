@@ -47,8 +47,16 @@ class StoreTxn {
   virtual Result<std::optional<std::string>> FindUserByIdentity(const std::string& kind, const std::string& value) = 0;
 
   // Up to `limit` users with ids greater than `after_id`, in id order (paging for segment
-  // fan-out: a journey's audience is read a page at a time, never all at once).
-  virtual Result<std::vector<UserRecord>> ListUsers(const std::string& after_id, int limit) = 0;
+  // fan-out: a journey's audience is read a page at a time, never all at once). A row whose
+  // JSON does not parse (edited by hand, written by a buggy version) is skipped and named in
+  // `unreadable`, not an error: one such row must not stop a walk over every user.
+  struct UserPage {
+    std::vector<UserRecord> users;
+    std::vector<std::pair<std::string, std::string>> unreadable;  // (id, why)
+    std::string last_id;  // the page's last id, read or not ("" for an empty page)
+    size_t rows = 0;      // ids on the page, read or not: fewer than `limit` at the end
+  };
+  virtual Result<UserPage> ListUsers(const std::string& after_id, int limit) = 0;
 
   // Events. Inserts `event` (setting its seq) and returns true; when an event with the same
   // non-empty message_id exists, changes nothing, sets `event.seq` to the existing one and

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/engine_harness.h"
+#include "storage/sqlite_connection.h"
 
 namespace reach::engine {
 namespace {
@@ -45,7 +46,9 @@ int Drain(EngineHarness& h) {
   int total = 0;
   for (bool more = true; more;) {
     int started = 0;
-    EXPECT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().ContinueFanouts(t, started, more); }).ok());
+    std::vector<std::pair<std::string, std::string>> skipped;
+    EXPECT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().ContinueFanouts(t, started, more, skipped); }).ok());
+    EXPECT_TRUE(skipped.empty());
     total += started;
   }
   return total;
@@ -62,7 +65,8 @@ TEST(Fanout, ManualRunEnrollsEveryMatchingUserPageByPageAcrossARestart) {
   EXPECT_TRUE(audience);
   int started = 0;
   bool more = false;
-  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().ContinueFanouts(t, started, more); }).ok());
+  std::vector<std::pair<std::string, std::string>> skipped;
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().ContinueFanouts(t, started, more, skipped); }).ok());
   EXPECT_EQ(started, 1);  // u0, u1: one vip
   EXPECT_TRUE(more);
   h.Reopen();
@@ -74,6 +78,41 @@ TEST(Fanout, ManualRunEnrollsEveryMatchingUserPageByPageAcrossARestart) {
     EXPECT_EQ(e.trace, "vips==>hello");
     EXPECT_EQ(e.entry_key, "run-1");
   }
+}
+
+// A user row that does not read (JSON edited by hand) is passed over and named, and the fan-out
+// goes on past it, whichever place of a page it holds.
+TEST(Fanout, AUserWhoseRowDoesNotReadIsSkippedAndTheRestAreEnrolled) {
+  EngineOptions options;
+  options.fanout_page = 2;
+  EngineHarness h(options);
+  h.Deploy(kFlow);
+  for (int i = 0; i < 7; ++i) AddUser(h, "u" + std::to_string(i), i % 2 == 0);  // u0 u2 u4 u6 are vips
+  {
+    storage::SqliteConnection::Options o;
+    o.create = false;
+    auto raw = storage::SqliteConnection::Open(h.db_path(), o);
+    ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+    ASSERT_TRUE((*raw)->Exec("UPDATE users SET traits = '{broken' WHERE id IN ('u2', 'u5')").ok());
+  }
+  bool audience = false;
+  ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().StartFanout(t, "weekly", "run-1", audience); }).ok());
+  std::vector<std::string> skipped_ids;
+  int total = 0;
+  for (bool more = true; more;) {
+    int started = 0;
+    std::vector<std::pair<std::string, std::string>> skipped;
+    ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().ContinueFanouts(t, started, more, skipped); }).ok());
+    total += started;
+    for (const auto& [id, why] : skipped) {
+      skipped_ids.push_back(id);
+      EXPECT_NE(why.find("does not parse"), std::string::npos) << why;
+    }
+  }
+  EXPECT_EQ(skipped_ids, (std::vector<std::string>{"u2", "u5"}));
+  EXPECT_EQ(total, 3);  // u0, u4, u6
+  EXPECT_EQ(ExecutionsOf(h, "weekly").size(), 3u);
+  EXPECT_FALSE(h.engine().fanouts_pending());
 }
 
 TEST(Fanout, AChainWithoutASegmentHasNoAudience) {

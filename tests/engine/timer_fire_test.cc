@@ -465,7 +465,11 @@ void StartFailingFanout(EngineHarness& h) {
   bool audience = false;
   ASSERT_TRUE(h.Write([&](storage::StoreTxn& t) { return h.engine().StartFanout(t, "blast", "run-1", audience); }).ok());
   ASSERT_TRUE(audience);
-  storage::testing::RawQuery(h.db_path(), "UPDATE users SET traits = '{' WHERE id = 'v0'");
+  // Every enrollment of v0 fails in the store (a user whose row does not read would only be
+  // skipped: ListUsers).
+  storage::testing::RawQuery(h.db_path(),
+                             "CREATE TRIGGER refuse_v0 BEFORE INSERT ON executions WHEN NEW.user_id = 'v0' "
+                             "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
 }
 
 // What a service reports to set_on_round_failed: "<work> failed" or "<work> recovered".
@@ -519,7 +523,7 @@ TEST(TimerFire, AWorkThatFailedAndSucceedsAgainIsReportedRecoveredOnce) {
   RoundReports recorded(service);
   ASSERT_TRUE(service.Start().ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  storage::testing::RawQuery(h.db_path(), "UPDATE users SET traits = '{}' WHERE id = 'v0'");  // repaired
+  storage::testing::RawQuery(h.db_path(), "DROP TRIGGER refuse_v0");  // repaired
   for (int i = 0; i < 100 && h.engine().fanouts_pending(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   service.Stop();
