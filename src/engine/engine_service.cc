@@ -476,6 +476,9 @@ void EngineService::ReportRound(const char* what, const Status& s) {
 void EngineService::TimerLoop() {
   NameThisThread("reach-timer");
   auto reader = store_.NewReader();
+  // A fan-out that failed is tried again after the longest sleep, not on every pass (timers
+  // coming due make passes often), and without holding the timers up meanwhile.
+  auto fanout_retry_at = std::chrono::steady_clock::now();
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -489,7 +492,8 @@ void EngineService::TimerLoop() {
     // The earliest due timer, from the index; and the earliest schedule tick.
     std::optional<int64_t> next;
     if (auto g = reader->GetGauges(); g.ok()) next = g->next_timer_due_ms;
-    if (engine_.fanouts_pending()) {
+    const bool fanout_due = engine_.fanouts_pending() && std::chrono::steady_clock::now() >= fanout_retry_at;
+    if (fanout_due) {
       // Audience fan-outs go a page per job, so that events keep flowing in between.
       int started = 0;
       bool more = false;
@@ -508,6 +512,7 @@ void EngineService::TimerLoop() {
         }
       }
       ReportRound("fanouts", s);
+      if (!s.ok()) fanout_retry_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_sleep_ms_);
       if (s.ok() && more) continue;
     }
     bool failing = false;
@@ -532,6 +537,11 @@ void EngineService::TimerLoop() {
     // A failing store or a run that fails every time (its batch stays due): look again after
     // the longest sleep, not at once (the due time is past: that would be a busy loop).
     if (next && !failing) sleep_ms = std::clamp<int64_t>(*next - now, 1, max_sleep_ms_);
+    if (engine_.fanouts_pending()) {  // one waiting for its retry: no later than that
+      const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(fanout_retry_at -
+                                                                               std::chrono::steady_clock::now());
+      sleep_ms = std::clamp<int64_t>(until.count(), 1, sleep_ms);
+    }
     planned_wake_ms_.store(now + sleep_ms, std::memory_order_relaxed);
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(sleep_ms), [this] { return stop_ || woken_; });

@@ -163,8 +163,10 @@ constexpr size_t kReusedParserMaxBody = 64 << 10;
 // Parses the body into `out`, whose values use `storage` (which should be out's own: a value
 // moved into one of another storage is copied). One parser per io thread, reused for bodies up
 // to kReusedParserMaxBody (json::parse builds one, with its own buffers, per call).
+// `check_numbers`: refuse a number beyond a double anywhere in the body (the batch route checks
+// each event instead, so that one such event is rejected alone).
 bool ParseBody(const HttpRequest& req, json::value& out, Respond& respond,
-               json::storage_ptr storage = json::storage_ptr()) {
+               json::storage_ptr storage = json::storage_ptr(), bool check_numbers = true) {
   boost::system::error_code ec;
   if (req.body.size() <= kReusedParserMaxBody) {
     thread_local json::parser parser;
@@ -184,7 +186,7 @@ bool ParseBody(const HttpRequest& req, json::value& out, Respond& respond,
     return false;
   }
   std::string where;
-  if (NonFiniteNumberAt(out, where)) {
+  if (check_numbers && NonFiniteNumberAt(out, where)) {
     respond(JsonError(400, where + ": number is out of range (beyond what a double holds)", where));
     return false;
   }
@@ -433,7 +435,7 @@ void ApiHandler::PostEvent(HttpRequest& req, Respond respond) {
 void ApiHandler::PostEventBatch(HttpRequest& req, Respond respond) {
   if (draining_) return respond(JsonError(503, "shutting down; send again later"));
   json::value body;
-  if (!ParseBody(req, body, respond)) return;
+  if (!ParseBody(req, body, respond, json::storage_ptr(), /*check_numbers=*/false)) return;
   const json::array* events = nullptr;
   if (body.is_object() && body.as_object().contains("events") && body.as_object().at("events").is_array()) {
     for (const auto& kv : body.as_object())
@@ -462,7 +464,10 @@ void ApiHandler::PostEventBatch(HttpRequest& req, Respond respond) {
     storage::EventRecord e;
     json::object ids;
     FieldError error;
-    if (!ParseEvent((*events)[i], e, ids, error)) {
+    std::string where;
+    if (NonFiniteNumberAt((*events)[i], where))
+      error = {where, "number is out of range (beyond what a double holds)"};
+    if (!where.empty() || !ParseEvent((*events)[i], e, ids, error)) {
       events_rejected_.Inc();
       json::object r{{"index", i}, {"status", "rejected"},
                      {"error", error.field.empty() ? error.message : error.field + ": " + error.message}};
@@ -508,12 +513,30 @@ void ApiHandler::PostUser(HttpRequest& req, Respond respond) {
   service_.Submit(
       [this, update, result](storage::StoreTxn& txn) -> Status {
         std::string id = update->id;
+        // An identity another user holds is refused before anything is written (a job that
+        // fails after writing makes the writer run its whole batch again): the user is the one
+        // named, else the first holder in ResolveUser's order (kind, then value).
+        {
+          std::vector<std::pair<std::string, std::string>> asked;
+          for (const auto& kv : update->identities)
+            asked.emplace_back(std::string(kv.key()), std::string(kv.value().as_string()));
+          std::sort(asked.begin(), asked.end());
+          std::string target = id;
+          for (const auto& [kind, value] : asked) {
+            auto holder = txn.FindUserByIdentity(kind, value);
+            if (!holder.ok()) return holder.status();
+            if (!*holder) continue;
+            if (target.empty()) target = **holder;
+            if (**holder != target)
+              return Status(StatusCode::kAlreadyExists, "identities." + kind + ": '" + value + "' belongs to user '" +
+                                                            **holder + "', not '" + target + "'");
+          }
+        }
         if (Status s = engine_.ResolveUser(txn, update->identities, id); !s.ok()) return s;
         auto u = txn.GetUser(id);
         if (!u.ok()) return u.status();
-        // An identity another user holds is not moved (ResolveUser leaves it): for an event
-        // that is right, a profile update that asks for it is refused whole (the job's writes
-        // are undone).
+        // The check above again, after ResolveUser (which leaves an identity another user holds
+        // where it is): should it ever disagree, the update is still refused whole.
         for (const auto& kv : update->identities) {
           const json::value* held = *u ? (*u)->identities.if_contains(kv.key()) : nullptr;
           if (held && *held == kv.value()) continue;
@@ -761,7 +784,9 @@ void ApiHandler::CancelExecution(const std::string& id_text, Respond respond) {
       [this, id, cancelled, ended_as](storage::StoreTxn& txn) {
         if (Status s = engine_.Cancel(txn, id, *cancelled); !s.ok() || *cancelled) return s;
         auto e = txn.GetExecutionAsIs(id);  // it had ended before: how (its row read as it is)
-        if (e.ok() && *e) *ended_as = storage::ExecutionStatusName((*e)->status);
+        if (!e.ok()) return e.status();
+        if (!*e) return Status::NotFound("no execution " + std::to_string(id));
+        *ended_as = storage::ExecutionStatusName((*e)->status);
         return Status::Ok();
       },
       [respond, id, cancelled, ended_as](const Status& s) {

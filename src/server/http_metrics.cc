@@ -77,10 +77,20 @@ HttpMetrics::HttpMetrics(MetricsRegistry& registry)
 }
 
 size_t HttpMetrics::RouteIndex(std::string_view p) {
-  if (StartsWith(p, "/v1/executions/")) return p.find(':') != std::string_view::npos ? kExecutionCancel : kExecution;
-  if (StartsWith(p, "/v1/users/")) return kUser;
+  // As the router splits it (PathSegments): an empty segment is no route's, and an id or a name
+  // is one segment (an encoded '/' in it is still "%2F" here: the path as sent).
+  if (p.find("//") != std::string_view::npos || (p.size() > 1 && p.back() == '/')) return kOther;
+  auto one_segment = [](std::string_view s) { return !s.empty() && s.find('/') == std::string_view::npos; };
+  if (StartsWith(p, "/v1/executions/")) {
+    if (!one_segment(p.substr(15))) return kOther;
+    return p.find(':') != std::string_view::npos ? kExecutionCancel : kExecution;
+  }
+  if (StartsWith(p, "/v1/users/")) return one_segment(p.substr(10)) ? kUser : kOther;
   if (StartsWith(p, "/v1/flows/")) {
-    if (p.size() > 6 && p.substr(p.size() - 6) == "/stats") return kFlowStats;
+    std::string_view name = p.substr(10);
+    if (name.size() > 6 && name.substr(name.size() - 6) == "/stats")
+      return one_segment(name.substr(0, name.size() - 6)) ? kFlowStats : kOther;
+    if (!one_segment(name)) return kOther;
     const size_t colon = p.rfind(':');
     if (colon == std::string_view::npos) return kFlow;
     const std::string_view action = p.substr(colon);
@@ -100,7 +110,11 @@ std::string_view HttpMetrics::RouteOf(std::string_view path) { return kRouteLabe
 std::string_view HttpMetrics::MethodOf(std::string_view method) { return kMethodLabels[MethodIndex(method)]; }
 
 void HttpMetrics::Observe(const HttpRequest& request, int status, double seconds) {
-  const size_t route = RouteIndex(request.path);
+  // The path as sent (before decoding, as the router splits it); the decoded one for a request
+  // refused before its target was kept.
+  std::string_view path = request.target.empty() ? std::string_view(request.path) : std::string_view(request.target);
+  path = path.substr(0, path.find_first_of("?#"));
+  const size_t route = RouteIndex(path);
   const auto method_index = static_cast<uint8_t>(MethodIndex(request.method));
   const auto status_key = static_cast<int16_t>(status);
 

@@ -117,9 +117,11 @@ class StoreTxn {
 
   // Node counters of a chain version: adds the deltas. `waiting` counts the executions
   // suspended at the node now: +1 when one suspends there, -1 when it leaves (resumes, is
-  // cancelled); `cancelled` the executions cancelled while there (so that entered = completed +
-  // failed + waiting + cancelled once nothing runs). Counters are applied with the job's other
-  // writes (rolled back with them).
+  // cancelled); `cancelled` the executions cancelled while there. Once nothing runs at a node,
+  // entered = completed + failed + waiting + cancelled, except for waits a run left unfinished
+  // (a construct's maxWait that gave up on a branch, a parallel branch dropped when its run
+  // ended), which leave `waiting` and are counted nowhere else. Counters are applied with the
+  // job's other writes (rolled back with them).
   virtual Status BumpNodeStats(const std::string& chain, const std::string& chain_version, const std::string& node,
                                int64_t entered, int64_t completed, int64_t failed, int64_t waiting = 0,
                                int64_t cancelled = 0) = 0;

@@ -285,6 +285,26 @@ TEST_F(DaemonApiTest, Routes_WithAnEmptySegmentAreNoRouteAndChangeNothing) {
   EXPECT_EQ(MetricValue(Http(port, "GET", "/metrics").body, R"(reach_events_total{result="accepted"})"), 0);
 }
 
+TEST_F(DaemonApiTest, Batch_ANumberBeyondADoubleRejectsOnlyItsEvent) {
+  auto daemon = Start();
+  ASSERT_TRUE(daemon);
+  const uint16_t port = daemon->port();
+  HttpReply r = Http(port, "POST", "/v1/events:batch",
+                     R"({"events": [{"type": "signup", "user_id": "b1"},
+                                    {"type": "signup", "user_id": "b2", "properties": {"x": [1e999]}},
+                                    {"type": "signup", "user_id": "b3"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::value answer = r.Json();
+  const json::array& results = answer.at("results").as_array();
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].at("status"), "accepted");
+  EXPECT_EQ(results[1].at("status"), "rejected");
+  EXPECT_EQ(results[1].at("field"), "properties.x[0]");
+  EXPECT_EQ(results[2].at("status"), "accepted");
+  EXPECT_TRUE(Http(port, "GET", "/v1/executions?user_id=b2").Json().at("executions").as_array().empty());
+  EXPECT_EQ(Http(port, "GET", "/v1/executions?user_id=b3").Json().at("executions").as_array().size(), 1u);
+}
+
 TEST_F(DaemonApiTest, LogLines_StayOneLineWhateverARequestHolds) {
   auto daemon = Start("log_level: debug\n");
   ASSERT_TRUE(daemon);
@@ -295,6 +315,19 @@ TEST_F(DaemonApiTest, LogLines_StayOneLineWhateverARequestHolds) {
   const std::string log = daemon->stderr_text();
   EXPECT_EQ(log.find("\n<3>error reload"), std::string::npos) << log;
   EXPECT_NE(log.find(R"(path="/x\n<3>error reload failed=true forged=1")"), std::string::npos) << log;
+}
+
+// Every message goes through the logger's escaping, a value written bare included: a database
+// path holding a newline (the `flows loaded ... db=` line) stays on its line.
+TEST_F(DaemonApiTest, LogLines_AnyValueWithANewlineIsEscapedByTheLogger) {
+  DaemonOptions o;
+  o.db = dir_ / "odd\n<3>forged.db";
+  o.flows = dir_ / "flows";
+  DaemonProcess daemon(std::move(o));
+  ASSERT_TRUE(daemon.Start()) << daemon.stderr_text();
+  const std::string log = daemon.stderr_text();
+  EXPECT_EQ(log.find("\n<3>forged"), std::string::npos) << log;
+  EXPECT_NE(log.find("odd\\n<3>forged.db"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -35,6 +35,14 @@ TEST(HttpMetrics, RoutesAndMethodsAreBoundedLabels) {
   EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/welcome:resume"), "/v1/flows/{name}:resume");
   EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/welcome:validate"), "/v1/flows/{name}:validate");
   EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/welcome:deploy"), "/v1/flows/{name}:deploy");
+  // As the router splits the path as sent: an empty segment or an extra one is no route's.
+  EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/a%2Fstats"), "/v1/flows/{name}");
+  EXPECT_EQ(HttpMetrics::RouteOf("/v1/users/team%2Fa"), "/v1/users/{id}");
+  EXPECT_EQ(HttpMetrics::RouteOf("/v1/users/"), "other");
+  EXPECT_EQ(HttpMetrics::RouteOf("/v1//events"), "other");
+  EXPECT_EQ(HttpMetrics::RouteOf("/v1/events/"), "other");
+  EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/a/b/stats"), "other");
+  EXPECT_EQ(HttpMetrics::RouteOf("/v1/executions/1/2"), "other");
   EXPECT_EQ(HttpMetrics::RouteOf("/v1/flows/welcome/stats"), "/v1/flows/{name}/stats");
   EXPECT_EQ(HttpMetrics::RouteOf("/metrics"), "/metrics");
   // Anything a client makes up is "other", never a label of its own.
