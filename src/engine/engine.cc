@@ -812,17 +812,26 @@ Status Engine::EndById(StoreTxn& txn, int64_t id, ExecutionStatus status, const 
   return Status::Ok();
 }
 
+namespace {
+
+// An execution ended as `status` (failed or cancelled) while waiting: the nodes it waited at
+// (its state's "wn") stop counting it as waiting and count how it ended there.
+Status CountEndAtWaitingNodes(StoreTxn& txn, const ExecutionRecord& e, ExecutionStatus status) {
+  const int64_t failed = status == ExecutionStatus::kFailed, cancelled = status == ExecutionStatus::kCancelled;
+  for (const auto& [node, n] : WaitingAt(e.state))
+    if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, n * failed, -n, n * cancelled); !s.ok())
+      return s;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Engine::End(StoreTxn& txn, ExecutionRecord& e, ExecutionStatus status, const std::string& error) {
   e.status = status;
   if (!error.empty()) e.error = error;
   e.updated_ms = e.finished_ms = clock_.NowMillis();
   e.state.erase("root");
-  // The nodes it waited at stop counting it as waiting, and count how it ended there.
-  const int64_t ended_failed = status == ExecutionStatus::kFailed, ended_cancelled = status == ExecutionStatus::kCancelled;
-  for (const auto& [node, n] : WaitingAt(e.state))
-    if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, n * ended_failed, -n, n * ended_cancelled);
-        !s.ok())
-      return s;
+  if (Status s = CountEndAtWaitingNodes(txn, e, status); !s.ok()) return s;
   e.state.erase("wn");
   if (Status s = txn.DeleteWakeupsOf(e.id); !s.ok()) return s;
   return txn.UpdateExecution(e);
@@ -846,15 +855,9 @@ Status Engine::EndAsIs(StoreTxn& txn, int64_t id, ExecutionStatus status, const 
   if (!done.ok()) return done.status();
   ended = *done;
   if (!ended) return Status::Ok();
-  // The nodes it waited at stop counting it, when its state reads (an unreadable state is left
-  // empty: then its waiting counts stay, as nothing says where it waited).
-  const ExecutionRecord& e = **row;
-  const int64_t ended_failed = status == ExecutionStatus::kFailed, ended_cancelled = status == ExecutionStatus::kCancelled;
-  for (const auto& [node, n] : WaitingAt(e.state))
-    if (Status s = txn.BumpNodeStats(e.chain, e.chain_version, node, 0, 0, n * ended_failed, -n, n * ended_cancelled);
-        !s.ok())
-      return s;
-  return Status::Ok();
+  // Counted at the nodes it waited at when its state reads (an unreadable state is left empty:
+  // then its waiting counts stay, as nothing says where it waited).
+  return CountEndAtWaitingNodes(txn, **row, status);
 }
 
 Status Engine::FailExecution(StoreTxn& txn, int64_t id, const std::string& reason, bool& ended) {

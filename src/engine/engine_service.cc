@@ -503,13 +503,13 @@ void EngineService::TimerLoop() {
       if (s.ok()) {
         counters_.executions_started += static_cast<uint64_t>(started);
         counters_.fanout_users_skipped += skipped.size();
-        for (const auto& [user_id, reason] : skipped) {
-          if (!on_fanout_skipped_) break;
-          try {
-            on_fanout_skipped_(user_id, reason);
-          } catch (...) {
+        if (on_fanout_skipped_)
+          for (const auto& [user_id, reason] : skipped) {
+            try {
+              on_fanout_skipped_(user_id, reason);
+            } catch (...) {  // a failing report must not stop the timer thread
+            }
           }
-        }
       }
       ReportRound("fanouts", s);
       if (!s.ok()) fanout_retry_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_sleep_ms_);

@@ -535,17 +535,6 @@ void ApiHandler::PostUser(HttpRequest& req, Respond respond) {
         if (Status s = engine_.ResolveUser(txn, update->identities, id); !s.ok()) return s;
         auto u = txn.GetUser(id);
         if (!u.ok()) return u.status();
-        // The check above again, after ResolveUser (which leaves an identity another user holds
-        // where it is): should it ever disagree, the update is still refused whole.
-        for (const auto& kv : update->identities) {
-          const json::value* held = *u ? (*u)->identities.if_contains(kv.key()) : nullptr;
-          if (held && *held == kv.value()) continue;
-          auto holder = txn.FindUserByIdentity(std::string(kv.key()), std::string(kv.value().as_string()));
-          if (!holder.ok()) return holder.status();
-          return Status(StatusCode::kAlreadyExists,
-                        "identities." + std::string(kv.key()) + ": '" + std::string(kv.value().as_string()) +
-                            "' belongs to user '" + (*holder ? **holder : std::string("?")) + "', not '" + id + "'");
-        }
         storage::UserRecord user;
         if (*u) user = **u;
         else {

@@ -14,6 +14,9 @@ namespace {
 
 using testing::DaemonOptions;
 using testing::DaemonProcess;
+using testing::FlowRecord;
+using testing::StartedId;
+using testing::Str;
 using testing::Http;
 using testing::HttpReply;
 using testing::MetricValue;
@@ -51,8 +54,6 @@ constexpr char kApiFlow[] = R"(flow:
       value: "THEN(hello);"
 )";
 
-std::string Str(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : json::serialize(v); }
-
 class DaemonApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -68,30 +69,10 @@ class DaemonApiTest : public ::testing::Test {
       o.config = dir_ / "reach.yaml";
       WriteFile(o.config, config_yaml);
     }
-    auto daemon = std::make_unique<DaemonProcess>(std::move(o));
-    if (!daemon->Start()) {
-      ADD_FAILURE() << "the daemon did not start; stderr:\n" << daemon->stderr_text();
-      return nullptr;
-    }
-    return daemon;
-  }
-
-  // The started execution's id in an event's answer ("" when none).
-  static std::string Started(const HttpReply& r) {
-    json::value v = r.Json();
-    if (!v.is_object() || !v.as_object().contains("started")) return "";
-    const json::array& s = v.as_object().at("started").as_array();
-    return s.empty() ? "" : Str(s[0]);
+    return testing::StartOrFail(std::move(o));
   }
   static std::string Event(const std::string& type, const std::string& user) {
     return json::serialize(json::object{{"type", type}, {"user_id", user}});
-  }
-  static json::object FlowRecord(uint16_t port, const std::string& name) {
-    json::value v = Http(port, "GET", "/v1/flows").Json();
-    if (!v.is_object()) return {};
-    for (const json::value& f : v.as_object().at("flows").as_array())
-      if (f.as_object().at("name") == name.c_str()) return f.as_object();
-    return {};
   }
   static std::string StatusOf(uint16_t port, const std::string& id) {
     json::value v = Http(port, "GET", "/v1/executions/" + id).Json();
@@ -125,7 +106,7 @@ TEST_F(DaemonApiTest, Flows_DeployedValidatedPausedAndResumedOverHttp) {
   const json::object record = FlowRecord(port, "winback");
   ASSERT_FALSE(record.empty());
   EXPECT_NE(Str(record.at("set_version")), set_before);
-  EXPECT_NE(Started(Http(port, "POST", "/v1/events", Event("lapsed", "w1"))), "");
+  EXPECT_NE(StartedId(Http(port, "POST", "/v1/events", Event("lapsed", "w1"))), "");
 
   // A YAML syntax error is reported with its place whether or not the URL names the flow.
   const std::string syntax = "flow:\n  name: x\n  nodes: [\n";
@@ -153,10 +134,10 @@ TEST_F(DaemonApiTest, Flows_DeployedValidatedPausedAndResumedOverHttp) {
   HttpReply paused = Http(port, "POST", "/v1/flows/winback:pause");
   ASSERT_EQ(paused.status, 200) << paused.body;
   EXPECT_EQ(FlowRecord(port, "winback").at("paused"), true);
-  EXPECT_EQ(Started(Http(port, "POST", "/v1/events", Event("lapsed", "w2"))), "");
+  EXPECT_EQ(StartedId(Http(port, "POST", "/v1/events", Event("lapsed", "w2"))), "");
   ASSERT_EQ(Http(port, "POST", "/v1/flows/winback:resume").status, 200);
   EXPECT_EQ(FlowRecord(port, "winback").at("paused"), false);
-  EXPECT_NE(Started(Http(port, "POST", "/v1/events", Event("lapsed", "w3"))), "");
+  EXPECT_NE(StartedId(Http(port, "POST", "/v1/events", Event("lapsed", "w3"))), "");
   EXPECT_EQ(Http(port, "POST", "/v1/flows/nosuch:pause").status, 404);
   EXPECT_EQ(Http(port, "GET", "/v1/flows/nosuch/stats").status, 404);
 }
@@ -165,8 +146,8 @@ TEST_F(DaemonApiTest, Cancel_EndsWhatRunsRepeatsAsDoneAndSays409ForWhatEnded) {
   auto daemon = Start();
   ASSERT_TRUE(daemon);
   const uint16_t port = daemon->port();
-  const std::string waiting = Started(Http(port, "POST", "/v1/events", Event("signup", "c1")));
-  const std::string completed = Started(Http(port, "POST", "/v1/events", Event("ping", "c1")));
+  const std::string waiting = StartedId(Http(port, "POST", "/v1/events", Event("signup", "c1")));
+  const std::string completed = StartedId(Http(port, "POST", "/v1/events", Event("ping", "c1")));
   ASSERT_NE(waiting, "");
   ASSERT_NE(completed, "");
   ASSERT_EQ(StatusOf(port, waiting), "waiting");

@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -39,6 +40,7 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "server/http_test_client.h"
 
@@ -394,5 +396,39 @@ class DaemonProcess {
   std::string address_;
   uint16_t port_ = 0;
 };
+
+// Starts a daemon with `options`; fails the test (returning null) when it does not come up.
+inline std::unique_ptr<DaemonProcess> StartOrFail(DaemonOptions options) {
+  auto daemon = std::make_unique<DaemonProcess>(std::move(options));
+  if (!daemon->Start()) {
+    ADD_FAILURE() << "the daemon did not start; stderr:\n" << daemon->stderr_text();
+    return nullptr;
+  }
+  return daemon;
+}
+
+// ---- Answers -----------------------------------------------------------------------------
+
+// A JSON string's text; any other value serialized.
+inline std::string Str(const boost::json::value& v) {
+  return v.is_string() ? std::string(v.as_string()) : boost::json::serialize(v);
+}
+
+// The started execution's id from an accepted event's answer ("" when none).
+inline std::string StartedId(const HttpReply& r) {
+  boost::json::value v = r.Json();
+  if (!v.is_object() || !v.as_object().contains("started")) return "";
+  const boost::json::array& started = v.as_object().at("started").as_array();
+  return started.empty() ? "" : Str(started[0]);
+}
+
+// Flow `name`'s record in GET /v1/flows (empty when it is not listed).
+inline boost::json::object FlowRecord(uint16_t port, const std::string& name) {
+  boost::json::value v = Http(port, "GET", "/v1/flows").Json();
+  if (!v.is_object()) return {};
+  for (const boost::json::value& f : v.as_object().at("flows").as_array())
+    if (f.as_object().at("name") == name.c_str()) return f.as_object();
+  return {};
+}
 
 }  // namespace reach::server::testing

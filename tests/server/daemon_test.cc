@@ -34,6 +34,9 @@ using testing::Bearer;
 using testing::DaemonOptions;
 using testing::DaemonProcess;
 using testing::Eventually;
+using testing::FlowRecord;
+using testing::StartedId;
+using testing::Str;
 using testing::Http;
 using testing::HttpReply;
 using testing::MetricValue;
@@ -75,7 +78,6 @@ std::string EventJson(const std::string& type, const std::string& user, const st
   return json::serialize(o);
 }
 
-std::string Str(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : json::serialize(v); }
 
 class DaemonTest : public ::testing::Test {
  protected:
@@ -94,15 +96,7 @@ class DaemonTest : public ::testing::Test {
     return o;
   }
 
-  // Starts a daemon with `options` and fails the test (returning null) when it does not come up.
-  std::unique_ptr<DaemonProcess> Start(DaemonOptions options) {
-    auto daemon = std::make_unique<DaemonProcess>(std::move(options));
-    if (!daemon->Start()) {
-      ADD_FAILURE() << "the daemon did not start; stderr:\n" << daemon->stderr_text();
-      return nullptr;
-    }
-    return daemon;
-  }
+  std::unique_ptr<DaemonProcess> Start(DaemonOptions options) { return testing::StartOrFail(std::move(options)); }
   std::unique_ptr<DaemonProcess> Start() { return Start(Options()); }
 
   // Writes a config file and returns its path.
@@ -128,13 +122,6 @@ class DaemonTest : public ::testing::Test {
     return r.status == 200 && v.is_object() ? v.as_object() : json::object{};
   }
   static std::string Metrics(uint16_t port) { return Http(port, "GET", "/metrics").body; }
-  // The started execution's id from an accepted event's answer ("" when none).
-  static std::string StartedId(const HttpReply& r) {
-    json::value v = r.Json();
-    if (!v.is_object() || !v.as_object().contains("started")) return "";
-    const json::array& started = v.as_object().at("started").as_array();
-    return started.empty() ? "" : Str(started[0]);
-  }
   // The per-node stats of `chain` in GET /v1/flows/{flow}/stats, keyed by node id.
   static std::map<std::string, json::object> NodeStats(uint16_t port, const std::string& flow,
                                                        const std::string& chain) {
@@ -147,14 +134,6 @@ class DaemonTest : public ::testing::Test {
         out[Str(n.as_object().at("node"))] = n.as_object();
     }
     return out;
-  }
-  // The journey flow's record in GET /v1/flows.
-  static json::object FlowRecord(uint16_t port, const std::string& name) {
-    json::value v = Http(port, "GET", "/v1/flows").Json();
-    if (!v.is_object()) return {};
-    for (const json::value& f : v.as_object().at("flows").as_array())
-      if (f.as_object().at("name") == name.c_str()) return f.as_object();
-    return {};
   }
   static std::string ChainVersion(const json::object& flow, const std::string& chain) {
     if (!flow.contains("chains")) return "";
